@@ -1,0 +1,93 @@
+# motionzoo: the commands. `make demo` sets everything up and runs the main job; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VENV_TF := .venv-tf
+PY := $(VENV)/bin/python
+PY_TF := $(VENV_TF)/bin/python
+PIP_FLAGS := -q --disable-pip-version-check -c ci/constraints.txt
+TORCH_PACKAGES := deepnag diverse_sampling nads_spade cdiffgan
+EXISTING_TORCH_PACKAGES := $(foreach p,$(TORCH_PACKAGES),$(if $(wildcard packages/$(p)/pyproject.toml),$(p)))
+DATASET ?= synthetic-kinect
+
+.PHONY: help venv venv-tf demo test tox lint bench clean \
+        $(addprefix train-,$(TORCH_PACKAGES) apo_tf) $(addprefix eval-,$(TORCH_PACKAGES) apo_tf)
+
+help:
+	@echo "make demo              set up .venv and run the main job (DeepNAG on synthetic Kinect gestures)"
+	@echo "make test              every test suite through tox (lint, motionkit, each package, apo_tf in TF)"
+	@echo "make train-<pkg>       short default training run of a package (deepnag, diverse_sampling, ...)"
+	@echo "make eval-<pkg>        evaluate the last run of a package"
+	@echo "make bench             side-by-side benchmarks (soft-DTW and every package's bench/)"
+	@echo "make lint              ruff check"
+
+# --- environments -------------------------------------------------------------------------------------------
+$(VENV)/.installed: shared/pyproject.toml $(wildcard packages/*/pyproject.toml) ci/constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) --upgrade pip
+	$(PY) -m pip install $(PIP_FLAGS) -e "shared[torch,test,bench]" \
+		$(foreach p,$(EXISTING_TORCH_PACKAGES),-e "packages/$(p)[test]") ruff==0.17.6
+	touch $@
+
+$(VENV_TF)/.installed: shared/pyproject.toml packages/apo_tf/pyproject.toml ci/constraints.txt
+	test -x $(PY_TF) || $(PYTHON) -m venv $(VENV_TF)
+	$(PY_TF) -m pip install $(PIP_FLAGS) -e "shared[test]" -e "packages/apo_tf[test]"
+	touch $@
+
+venv: $(VENV)/.installed
+venv-tf: $(VENV_TF)/.installed
+
+# --- main jobs ----------------------------------------------------------------------------------------------
+demo: train-deepnag
+
+train-deepnag: venv
+	$(PY) -m deepnag.main --model=DeepNAG --dataset=$(DATASET) --run-name=make-$(DATASET)
+
+eval-deepnag: venv
+	$(PY) -m deepnag.main --evaluate=logs/make-$(DATASET)/last.pt --metrics
+
+train-diverse_sampling: venv
+	$(PY) -m diverse_sampling.main --exp_name=h36m_t1 --is_train=1
+
+eval-diverse_sampling: venv
+	$(PY) -m diverse_sampling.main --exp_name=h36m_t2 --is_load=1
+
+train-nads_spade: venv
+	$(PY) -m nads_spade.main train-gan --config packages/nads_spade/configs/cpu_small.yaml
+
+eval-nads_spade: venv
+	$(PY) -m nads_spade.main evaluate --config packages/nads_spade/configs/cpu_small.yaml
+
+train-cdiffgan: venv
+	$(PY) -m cdiffgan.main continual --config packages/cdiffgan/configs/cpu_small.yaml
+
+eval-cdiffgan: venv
+	$(PY) -m cdiffgan.main evaluate runs/cdiffgan-cpu_small
+
+train-apo_tf: venv-tf
+	$(PY_TF) -m apo_tf.main train h3m_small
+
+eval-apo_tf: venv-tf
+	$(PY_TF) -m apo_tf.main report h3m_small_inf
+
+# --- tests --------------------------------------------------------------------------------------------------
+# tox runs each package in its own environment; two at a time on a 2-core machine.
+$(VENV)-tox/bin/tox:
+	$(PYTHON) -m venv $(VENV)-tox
+	$(VENV)-tox/bin/pip install -q --disable-pip-version-check "tox==4.*"
+
+test: $(VENV)-tox/bin/tox
+	$(VENV)-tox/bin/tox run-parallel --parallel 2 --parallel-live
+
+tox: test
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+bench: venv
+	$(PY) shared/bench/softdtw.py
+	@for p in $(EXISTING_TORCH_PACKAGES); do for b in packages/$$p/bench/*.py; do \
+		[ -f "$$b" ] && { echo "== $$b"; $(PY) "$$b" || exit 1; }; done; done
+
+clean:
+	rm -rf .tox $(VENV) $(VENV_TF) $(VENV)-tox

@@ -1,0 +1,123 @@
+"""YAML configs into dataclasses, with command-line overrides.
+
+Every package keeps one dataclass with every hyperparameter (``<pkg>/config.py``). This module fills it from a
+YAML file (keys must be fields), then applies overrides (e.g. parsed CLI flags; ``None`` means "not given"), and
+coerces values to the field types so that ``--lr 1e-3`` and ``lr: 1e-3`` both give a float.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from motionkit.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if value is None:
+        return None
+    if origin in (typing.Union, types.UnionType):
+        non_none = [a for a in args if a is not type(None)]
+        for candidate in non_none:
+            try:
+                return _coerce(value, candidate, where)
+            except (ConfigError, TypeError, ValueError):
+                continue
+        raise ConfigError(f"{where}: cannot interpret {value!r} as {annotation}")
+    if origin in (list, tuple):
+        if isinstance(value, str):
+            value = [v for v in value.replace(",", " ").split() if v]
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        inner = args[0] if args else Any
+        items = [_coerce(v, inner, where) if inner is not Any and inner is not Ellipsis else v for v in value]
+        return tuple(items) if origin is tuple else items
+    if origin is dict or annotation is dict:
+        if isinstance(value, str):
+            value = json.loads(value)
+        return dict(value)
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | float):
+            return bool(value)
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{where}: expected a boolean, got {value!r}")
+    if annotation in (int, float, str):
+        try:
+            if annotation is int and isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return annotation(value) if annotation is not int else int(float(value))
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected {annotation.__name__}, got {value!r}") from None
+    return value
+
+
+def load_config(cls: type[T], path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> T:
+    """Build ``cls`` (a dataclass) from defaults, then the YAML file at ``path``, then ``overrides``.
+
+    Raises :class:`ConfigError` (one line naming the file and key) for a missing file, invalid YAML, an unknown
+    key or a value of the wrong type.
+    """
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
+        for key, value in loaded.items():
+            if key not in fields:
+                raise ConfigError(f"{path}: unknown key {key!r}")
+            values[key] = _coerce(value, hints[key], f"{path}: {key}")
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if key not in fields:
+            raise ConfigError(f"unknown option {key!r}")
+        values[key] = _coerce(value, hints[key], f"option {key}")
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path or cls.__name__}: {exc}") from None
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    """The dataclass as a plain dict (tuples become lists, for YAML/JSON)."""
+    out = {}
+    for key, value in dataclasses.asdict(cfg).items():
+        out[key] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def format_config(cfg: Any) -> str:
+    """A readable block of ``key: value`` lines, printed at the start of every run."""
+    items = config_to_dict(cfg)
+    width = max((len(k) for k in items), default=0)
+    lines = [f"{type(cfg).__name__}:"] + [f"  {k:<{width}} = {v!r}" for k, v in items.items()]
+    return "\n".join(lines)
+
+
+def save_config(cfg: Any, path: str | Path) -> None:
+    """Write the config as YAML (e.g. into a run folder, so a run can be reproduced)."""
+    Path(path).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))

@@ -1,0 +1,41 @@
+from dataclasses import dataclass
+
+import pytest
+
+from motionkit.config import format_config, load_config, save_config
+from motionkit.errors import ConfigError
+
+
+@dataclass
+class Cfg:
+    lr: float = 1e-4
+    epochs: int = 10
+    use_tensorboard: bool = True
+    betas: tuple[float, float] = (0.5, 0.9)
+    name: str = "run"
+    device: str | None = None
+
+
+def test_yaml_then_overrides_with_coercion(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("lr: 1e-3\nepochs: 5\nbetas: [0.9, 0.99]\n")
+    cfg = load_config(Cfg, path, {"epochs": "7", "use_tensorboard": "0", "name": None})
+    assert cfg == Cfg(lr=1e-3, epochs=7, use_tensorboard=False, betas=(0.9, 0.99))
+    assert "epochs" in format_config(cfg)
+    save_config(cfg, tmp_path / "saved.yaml")
+    assert load_config(Cfg, tmp_path / "saved.yaml") == cfg
+
+
+def test_bad_configs_are_one_line_errors(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("lr: 1\nlearning_rate: 2\n")
+    with pytest.raises(ConfigError, match="bad.yaml: unknown key 'learning_rate'"):
+        load_config(Cfg, bad)
+    bad.write_text("epochs: many\n")
+    with pytest.raises(ConfigError, match="epochs: expected int"):
+        load_config(Cfg, bad)
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(Cfg, tmp_path / "missing.yaml")
+    bad.write_text("lr: [1, 2\n")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_config(Cfg, bad)

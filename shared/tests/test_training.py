@@ -1,0 +1,103 @@
+"""Seeding, atomic checkpoints (a write killed midway leaves the previous one intact) and exact resume."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from motionkit.errors import CheckpointError, NonFiniteLossError
+from motionkit.training import Checkpointer, RunLogger, check_finite, load_checkpoint, save_checkpoint, seed_everything
+
+
+def test_killed_write_leaves_previous_checkpoint_intact(tmp_path):
+    target = tmp_path / "last.pt"
+    script = textwrap.dedent(f"""
+        import os, torch
+        from motionkit.training import save_checkpoint
+
+        class Bomb:
+            # pickled after the big tensor's record: the process dies half-way through writing the new file
+            def __reduce__(self):
+                os._exit(9)
+
+        save_checkpoint({str(target)!r}, {{"step": 1, "w": torch.ones(10)}})
+        save_checkpoint({str(target)!r}, {{"step": 2, "w": torch.zeros(1_000_000), "bomb": Bomb()}})
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 9, result.stderr
+    state = load_checkpoint(target)
+    assert state["step"] == 1 and torch.equal(state["w"], torch.ones(10))
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "last.pt"]
+    assert all(name.endswith(".tmp") for name in leftovers)  # only the dead temp file, never a torn target
+
+
+def test_missing_and_corrupt_checkpoints_are_one_line(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(tmp_path / "nope.pt")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(bad)
+    assert "bad.pt" in str(info.value) and "\n" not in str(info.value)
+
+
+def _train(run_dir, total_steps, stop_at=None):
+    """A tiny regression trained on random batches drawn from the global RNG, checkpointing every 3 steps."""
+    seed_everything(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    ckpt = Checkpointer(run_dir)
+    step, _ = ckpt.resume({"model": model, "opt": opt})
+    while step < total_steps:
+        x = torch.randn(16, 4)
+        loss = ((model(x) - x.sum(1, keepdim=True)) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 3 == 0:
+            ckpt.save(step, {"model": model, "opt": opt})
+        if stop_at is not None and step == stop_at:
+            return model  # "killed" after step 7: the last checkpoint is step 6
+    return model
+
+
+def test_resume_matches_an_uninterrupted_run(tmp_path):
+    straight = _train(tmp_path / "a", 12)
+    _train(tmp_path / "b", 12, stop_at=7)
+    resumed = _train(tmp_path / "b", 12)
+    for p, q in zip(straight.parameters(), resumed.parameters()):
+        assert torch.equal(p, q)
+    assert sorted(p.name for p in (tmp_path / "b").glob("ckpt_*.pt")) == ["ckpt_00000009.pt", "ckpt_00000012.pt"]
+
+
+def test_resume_into_a_different_model_is_one_line(tmp_path):
+    ckpt = Checkpointer(tmp_path)
+    ckpt.save(1, {"model": torch.nn.Linear(2, 2)})
+    with pytest.raises(CheckpointError, match="'model' does not fit"):
+        ckpt.resume({"model": torch.nn.Linear(3, 2)})
+    with pytest.raises(CheckpointError, match="no state for 'opt'"):
+        ckpt.resume({"opt": torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=1)})
+
+
+def test_check_finite():
+    check_finite({"a": torch.tensor(1.0), "b": 2.0}, step=3)
+    with pytest.raises(NonFiniteLossError, match="'b' is nan at step 3"):
+        check_finite({"a": 1.0, "b": torch.tensor(float("nan"))}, step=3)
+
+
+def test_run_logger_history_and_truncate(tmp_path):
+    log = RunLogger(tmp_path, use_tensorboard=True)
+    for s in range(5):
+        log.log(s, loss=1.0 / (s + 1))
+    log.truncate_after(2)
+    assert [s for s, _ in log.history()["loss"]] == [0, 1, 2]
+    log.close()
+    assert any((tmp_path / "tb").iterdir())
+
+
+def test_save_checkpoint_creates_folders(tmp_path):
+    path = save_checkpoint(tmp_path / "x" / "y.pt", {"step": 0})
+    assert load_checkpoint(path)["step"] == 0
