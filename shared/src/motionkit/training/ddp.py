@@ -101,5 +101,8 @@ def barrier(env: DistEnv) -> None:
 
 
 def cleanup(env: DistEnv) -> None:
+    """Leave the process group. The barrier first lets every rank finish its last collective, so no rank tears
+    down gloo's threads while another still talks to it."""
     if env.enabled and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
