@@ -54,4 +54,4 @@ class Golden:
 
 @pytest.fixture
 def golden(request) -> Golden:
-    return Golden(Path(request.fspath).parent / "golden", request.config.getoption("--regen"))
+    return Golden(Path(request.path).parent / "golden", request.config.getoption("--regen"))
