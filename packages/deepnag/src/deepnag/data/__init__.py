@@ -1,0 +1,131 @@
+"""Data: readers of the real formats, synthetic stand-ins written in those formats, preprocessing, batching.
+
+Loader entry points registered in motionkit's data set registry:
+  dollar-gds    -> deepnag.data:load_dollar_gds(root)
+  jk2017-kinect -> deepnag.data:load_jk2017(root)
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deepnag.data.dollar import DOLLAR_CLASSES, load_dollar_gds, read_dollar_xml, write_dollar_xml
+from deepnag.data.gestures import GestureSet
+from deepnag.data.jk2017 import JK2017_CLASSES, display_name, load_jk2017, read_jk2017_file, write_jk2017_file
+from deepnag.data.preprocess import MinMaxNormalizer, resample_path
+from deepnag.data.synthetic_kinect import write_synthetic_kinect
+from deepnag.data.synthetic_pen import write_synthetic_pen
+from motionkit.errors import DatasetMissingError
+
+__all__ = [
+    "DOLLAR_CLASSES", "JK2017_CLASSES", "GestureSet", "MinMaxNormalizer", "PreparedData", "display_name",
+    "load_dollar_gds", "load_gesture_set", "load_jk2017", "pick_partners", "prepare", "read_dollar_xml",
+    "read_jk2017_file", "resample_path", "write_dollar_xml", "write_jk2017_file", "epoch_batches",
+]
+
+SYNTHETIC_VERSION = 1  # bump when a generator changes, so cached synthetic sets are rewritten
+
+
+def _synthetic_root(cfg) -> Path:
+    if cfg.data_root:
+        return Path(cfg.data_root)
+    tag = (f"{cfg.dataset}-v{SYNTHETIC_VERSION}-s{cfg.synthetic_subjects}-r{cfg.synthetic_repetitions}"
+           f"-seed{cfg.synthetic_seed}")
+    return Path(cfg.log_dir) / "_synthetic" / tag
+
+
+def ensure_synthetic(cfg) -> Path:
+    """Write the synthetic data set once (in the real file format) and return its root folder."""
+    root = _synthetic_root(cfg)
+    stamp = root / "GENERATED.json"
+    params = {"dataset": cfg.dataset, "version": SYNTHETIC_VERSION, "subjects": cfg.synthetic_subjects,
+              "repetitions": cfg.synthetic_repetitions, "seed": cfg.synthetic_seed}
+    if stamp.is_file() and json.loads(stamp.read_text()) == params:
+        return root
+    writer = write_synthetic_pen if cfg.dataset == "synthetic-pen" else write_synthetic_kinect
+    writer(root, cfg.synthetic_subjects, cfg.synthetic_repetitions, cfg.synthetic_seed)
+    stamp.write_text(json.dumps(params))
+    return root
+
+
+def load_gesture_set(cfg) -> GestureSet:
+    """The raw data set named by cfg.dataset, read through the real loaders (synthetic ones are written first)."""
+    if cfg.dataset.startswith("synthetic-"):
+        root = ensure_synthetic(cfg)
+        return load_dollar_gds(root) if cfg.dataset == "synthetic-pen" else load_jk2017(root)
+    if cfg.data_root:
+        root = Path(cfg.data_root)
+        if not root.exists():
+            raise DatasetMissingError(f"{root}: --data-root does not exist")
+    else:  # download (once) from the public location registered in motionkit, verified against its manifest
+        from motionkit.datasets import fetch
+
+        root = fetch(cfg.dataset)
+    if cfg.dataset == "dollar-gds":
+        return load_dollar_gds(root, speed=cfg.dollar_speed)
+    return load_jk2017(root)
+
+
+@dataclass
+class PreparedData:
+    """Training tensors: x (N, resample_n, F) normalised to [-1, 1] and resampled; labels (N,)."""
+
+    x: torch.Tensor
+    labels: torch.Tensor
+    normalizer: MinMaxNormalizer
+    class_names: list[str]
+    subjects: list[str]
+    kind: str
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.x.shape[-1])
+
+
+def prepare(gs: GestureSet, resample_n: int, normalizer: MinMaxNormalizer | None = None) -> PreparedData:
+    """§3.3: global per-feature min-max to [-1, 1] (fitted on all frames), then $1 resampling to N points."""
+    normalizer = normalizer or MinMaxNormalizer.fit(gs.sequences)
+    x = np.stack([resample_path(normalizer.normalize(s), resample_n) for s in gs.sequences])
+    return PreparedData(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(gs.labels, dtype=torch.long),
+                        normalizer, list(gs.class_names), list(gs.subjects), gs.kind)
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, rank: int = 0, world_size: int = 1) -> list:
+    """Index batches of one epoch: a permutation seeded by (seed, epoch), split across DDP ranks, last batch kept.
+
+    Depends only on its arguments, so a resumed run sees exactly the batches an uninterrupted one would.
+    """
+    perm = np.random.default_rng([seed, epoch]).permutation(n)
+    per_rank = perm[rank::world_size]
+    return [per_rank[i:i + batch_size] for i in range(0, len(per_rank), batch_size)]
+
+
+def pick_partners(batch_idx: np.ndarray, labels: np.ndarray, rng: random.Random) -> np.ndarray:
+    """`real2` of §1.2: for each element of the batch, a different training sample of the same class.
+
+    Without repeats inside the batch while the class has unused samples; then repeats are allowed. A class
+    with a single sample pairs it with itself.
+    """
+    labels = np.asarray(labels)
+    used: dict[int, set] = {}
+    out = np.empty(len(batch_idx), dtype=np.int64)
+    for k, i in enumerate(batch_idx):
+        c = int(labels[i])
+        pool = np.flatnonzero(labels == c)
+        candidates = [int(j) for j in pool if j != i and j not in used.setdefault(c, set())]
+        if not candidates:
+            candidates = [int(j) for j in pool if j != i] or [int(i)]
+        j = rng.choice(candidates)
+        used[c].add(j)
+        out[k] = j
+    return out

@@ -1,0 +1,231 @@
+"""Evaluation: render real vs synthetic samples, and measure them.
+
+`--evaluate=CKPT` renders (PNG grid for pen gestures, animated GIF of Kinect skeletons; coordinates are
+un-normalised for real and fake alike). With `--metrics` it also prints:
+
+* a recogniser table (1-NN DTW, see recognizer.py), Jackknife's user-independent protocol:
+  real->real (one subject's samples as templates, tested on every other subject, averaged over subjects: the
+  yardstick), synthetic->real (templates drawn from the generator, as many per class as one subject has, tested
+  on all real samples), real->synthetic (one subject's real templates, tested on generated samples), and
+  real+synthetic->real (one subject's templates augmented with generated ones, tested on the other subjects);
+* soft-DTW scores in the normalised space (soft-DTW divergence, gamma 0.1, same-class pairs only):
+  realism = mean over fakes of the distance to the nearest real, divided by the same for reals
+  (leave-one-out); coverage = mean over reals of the distance to the nearest fake, divided the same way;
+  diversity = mean distance between two fakes of a class over the same for two reals. 1.0 means
+  "like real data"; realism/coverage above 1 mean fakes sit farther from the data than reals do from each
+  other, diversity below 1 means mode collapse.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deepnag.config import Config
+from deepnag.data import MinMaxNormalizer, PreparedData, display_name, load_gesture_set, prepare
+from deepnag.models import DeepNAGNet
+from deepnag.recognizer import NearestNeighbourDTW
+from motionkit.errors import CheckpointError
+from motionkit.skeletons import get_skeleton
+from motionkit.training import load_checkpoint
+
+# --------------------------------------------------------------------------------------------- loading
+
+
+def load_generator(path: str | Path, device="cpu") -> tuple[DeepNAGNet, dict]:
+    """A generator checkpoint (last.pt / best.pt / ckpt_*.pt / a shipped pretrained file) -> (G, extra)."""
+    state = load_checkpoint(path, map_location=device)
+    extra = state.get("extra", {})
+    weights = state.get("modules", {}).get("generator")
+    if weights is None or "config" not in extra:
+        raise CheckpointError(f"{path}: not a deepnag checkpoint (no generator weights or config)")
+    cfg = extra["config"]
+    G = DeepNAGNet(len(extra["class_names"]), extra["n_features"], cfg["latent_dim"], tuple(cfg["generator_hidden"]))
+    try:
+        G.load_state_dict({k: v.float() for k, v in weights.items()})
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: generator weights do not fit ({str(exc).splitlines()[0][:160]})") from None
+    return G.to(device).eval(), extra
+
+
+def generate(G: DeepNAGNet, labels: np.ndarray, steps: int, seed: int, batch: int = 256) -> np.ndarray:
+    """Samples (N, steps, F) in the normalised space, reproducible for a seed."""
+    gen = torch.Generator().manual_seed(seed)
+    out = [G.generate(torch.as_tensor(labels[i:i + batch]), steps, generator=gen).cpu().numpy()
+           for i in range(0, len(labels), batch)]
+    return np.concatenate(out).astype(np.float64)
+
+
+# ------------------------------------------------------------------------------------------- rendering
+
+
+def render_samples(G: DeepNAGNet, data: PreparedData, out_dir: str | Path, cfg: Config,
+                   n_fakes: int | None = None) -> list[Path]:
+    """Real vs synthetic pictures into out_dir: samples.png (pen) or samples.gif (+ a still) for Kinect."""
+    from motionkit.viz import save_pose_grid, save_skeleton_gif
+
+    out_dir = Path(out_dir)
+    rng = np.random.default_rng(cfg.eval_seed)
+    G = G.eval()
+    labels = data.labels.numpy()
+    C = data.n_classes
+    paths = []
+    if data.kind == "pen":
+        n_fakes = n_fakes or 3
+        fake_labels = np.repeat(np.arange(C), n_fakes)
+        fakes = data.normalizer.unnormalize(generate(G, fake_labels, cfg.resample_n, cfg.eval_seed))
+        polys, titles = [], []
+        for c in range(C):
+            i = rng.choice(np.flatnonzero(labels == c))
+            polys.append(data.normalizer.unnormalize(data.x[i].numpy()))
+            titles.append(f"real {data.class_names[c]}")
+            for k in range(n_fakes):
+                polys.append(fakes[c * n_fakes + k])
+                titles.append(f"{display_name(data.class_names[c])} #{k + 1}")
+        polys = [p * np.array([1.0, -1.0]) for p in polys]  # screen y points down
+        paths.append(save_pose_grid(out_dir / "samples.png", polys, titles=titles, ncols=2 * (n_fakes + 1)))
+        return paths
+    n_fakes = n_fakes or 2
+    skel = get_skeleton("jk2017_kinect_21")
+    fakes = data.normalizer.unnormalize(generate(G, np.repeat(np.arange(C), n_fakes), cfg.resample_n, cfg.eval_seed))
+    seqs, titles = [], []
+    for c in range(C):
+        i = rng.choice(np.flatnonzero(labels == c))
+        real = data.normalizer.unnormalize(data.x[i].numpy()).reshape(cfg.resample_n, -1, 3)
+        seqs.append(real[..., :2])
+        titles.append(f"real {display_name(data.class_names[c])}")
+        for k in range(n_fakes):
+            seqs.append(fakes[c * n_fakes + k].reshape(cfg.resample_n, -1, 3)[..., :2])
+            titles.append(f"fake #{k + 1}")
+    ncols = 2 * (n_fakes + 1)
+    paths.append(save_skeleton_gif(out_dir / "samples.gif", seqs, skel, titles=titles, fps=15, ncols=ncols))
+    mid = cfg.resample_n // 2
+    paths.append(save_pose_grid(out_dir / "samples_mid.png", [s[mid] for s in seqs], skel, titles=titles, ncols=ncols))
+    return paths
+
+
+# --------------------------------------------------------------------------------------------- metrics
+
+
+def recognizer_table(real: PreparedData, fake_fn, per_class: int | None = None, max_subjects: int | None = None,
+                     seed: int = 0) -> dict[str, float]:
+    """Accuracies of the 1-NN DTW recogniser under the four protocols of the module docstring.
+
+    fake_fn(labels, seed) -> (N, T, F) synthetic samples in the same (normalised) space as real.x.
+    per_class: synthetic templates per class (default: as many as one subject has per class).
+    """
+    x = real.x.numpy().astype(np.float64)
+    y = real.labels.numpy()
+    subjects = np.asarray(real.subjects)
+    names = sorted(set(subjects))
+    if max_subjects:
+        names = names[:max_subjects]
+    per_class = per_class or max(1, int(round((subjects == names[0]).sum() / real.n_classes)))
+    rec = NearestNeighbourDTW()
+    rr, sr, rs, aug = [], [], [], []
+    for k, s in enumerate(names):
+        tmpl, test = subjects == s, subjects != s
+        rec.fit(x[tmpl], y[tmpl])
+        rr.append(rec.accuracy(x[test], y[test]))
+        fake_labels = np.repeat(np.arange(real.n_classes), per_class)
+        fakes = fake_fn(fake_labels, seed + k)
+        rs.append(rec.accuracy(fakes, fake_labels))
+        rec.fit(np.concatenate([x[tmpl], fakes]), np.concatenate([y[tmpl], fake_labels]))
+        aug.append(rec.accuracy(x[test], y[test]))
+        rec.fit(fakes, fake_labels)
+        sr.append(rec.accuracy(x, y))
+    return {"real->real": float(np.mean(rr)), "synthetic->real": float(np.mean(sr)),
+            "real->synthetic": float(np.mean(rs)), "real+synthetic->real": float(np.mean(aug)),
+            "templates_per_class": per_class, "subjects": len(names)}
+
+
+def sdtw_scores(real: torch.Tensor, real_labels: torch.Tensor, fake: torch.Tensor, fake_labels: torch.Tensor,
+                gamma: float = 0.1) -> dict[str, float]:
+    """Realism, coverage and diversity ratios (module docstring) from soft-DTW divergences."""
+    from motionkit.softdtw import pairwise_soft_dtw
+
+    real, fake = real.double(), fake.double()
+
+    def dist(a, la, b, lb):
+        return pairwise_soft_dtw(a, b, gamma=gamma, normalize=True, mask=la[:, None] == lb[None, :])
+
+    rr = dist(real, real_labels, real, real_labels)
+    rr_loo = rr.clone()
+    rr_loo.fill_diagonal_(float("inf"))
+    ff = dist(fake, fake_labels, fake, fake_labels)
+    fr = dist(fake, fake_labels, real, real_labels)
+    real_nn = rr_loo.min(dim=1).values
+    real_nn = real_nn[torch.isfinite(real_nn)].mean()
+
+    def mean_offdiag(d):
+        off = ~torch.eye(len(d), dtype=torch.bool) & torch.isfinite(d)
+        return d[off].mean()
+
+    return {
+        "realism": float(fr.min(dim=1).values.mean() / real_nn),
+        "coverage": float(fr.min(dim=0).values.mean() / real_nn),
+        "diversity": float(mean_offdiag(ff) / mean_offdiag(rr)),
+    }
+
+
+def compute_metrics(G: DeepNAGNet, data: PreparedData, cfg: Config, max_subjects: int | None = None) -> dict:
+    def fake_fn(labels, seed):
+        return generate(G, labels, cfg.resample_n, seed)
+
+    table = recognizer_table(data, fake_fn, max_subjects=max_subjects, seed=cfg.eval_seed)
+    n = cfg.eval_samples_per_class
+    fake_labels = np.repeat(np.arange(data.n_classes), n)
+    fakes = torch.as_tensor(fake_fn(fake_labels, cfg.eval_seed + 10_000))
+    scores = sdtw_scores(data.x, data.labels, fakes, torch.as_tensor(fake_labels), cfg.sdtw_gamma)
+    return {**table, **scores}
+
+
+def format_metrics(m: dict, title: str) -> str:
+    rows = [
+        ("real->real (yardstick, user-independent)", m["real->real"]),
+        ("synthetic->real (train on synthetic, test on real)", m["synthetic->real"]),
+        ("real->synthetic (train on real, test on synthetic)", m["real->synthetic"]),
+        ("real+synthetic->real (augmented templates)", m["real+synthetic->real"]),
+    ]
+    lines = [title, f"  1-NN DTW recogniser, {m['subjects']} template subjects, "
+                    f"{m['templates_per_class']} synthetic templates per class",
+             f"  {'protocol':<52} accuracy"]
+    lines += [f"  {name:<52} {100 * acc:6.1f} %" for name, acc in rows]
+    lines.append("  soft-DTW scores (1.0 = like real data): "
+                 f"realism {m['realism']:.3f}  coverage {m['coverage']:.3f}  diversity {m['diversity']:.3f}")
+    return "\n".join(lines)
+
+
+def evaluate(checkpoint: str | Path, overrides: dict, metrics: bool = False, max_subjects: int | None = None) -> dict:
+    """Load a checkpoint, render real vs synthetic samples (and optionally print the metrics table)."""
+    device = overrides.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
+    G, extra = load_generator(checkpoint, device)
+    stored = dict(extra["config"])
+    for key in ("dataset", "data_root", "log_dir", "run_name", "eval_seed", "eval_samples_per_class", "seed"):
+        if overrides.get(key) is not None:
+            stored[key] = overrides[key]
+    from motionkit.config import load_config
+
+    cfg = load_config(Config, None, stored)
+    gs = load_gesture_set(cfg)
+    data = prepare(gs, cfg.resample_n, MinMaxNormalizer.from_state_dict(extra["normalizer"]))
+    if data.class_names != list(extra["class_names"]):
+        raise CheckpointError(f"{checkpoint}: trained on classes {extra['class_names'][:3]}..., the data set "
+                              f"{cfg.dataset} has {data.class_names[:3]}...")
+    checkpoint = Path(checkpoint)
+    out_dir = Path(cfg.log_dir) / (overrides.get("run_name") or f"eval-{checkpoint.parent.name}-{checkpoint.stem}")
+    G = G.cpu()
+    paths = render_samples(G, data, out_dir, cfg)
+    for p in paths:
+        print(f"rendered {p}")
+    result = {"paths": [str(p) for p in paths]}
+    if metrics:
+        m = compute_metrics(G, data, cfg, max_subjects=max_subjects)
+        print(format_metrics(m, f"{checkpoint} on {cfg.dataset} ({len(data.x)} real samples)"))
+        result["metrics"] = m
+        import json
+
+        (out_dir / "metrics.json").write_text(json.dumps(m, indent=2))
+    return result
