@@ -1,0 +1,1 @@
+"""Mix-StAGE, the velocity discriminator and DiffGAN."""

@@ -1,0 +1,107 @@
+"""DiffGAN generator for t>=2 (original ``StyleDiffGAN4_G``): learn only the *shifts* of a pretrained Mix-StAGE.
+
+``G``     the previous step's generator; all of it frozen except the "big" modules (decoder, pose-style encoder,
+          logits, cluster classifier, style embedding).
+``G_src`` a frozen deep copy of the previous generator; it makes the pseudo labels of old speakers.
+
+Cross-modal grounding shift (DiffGAN "timing"): z_l = decoder[-1](z_{l-1}) is the last sub-generator layer
+(B, C*K, T). A free copy z* of z_l is optimised for ``inner_steps`` SGD steps (lr ``inner_lr``) to minimise
+mean |mix(logits(z*)) - y|; the time mask M keeps the top-k frames of mean_c |z_l - z*|; then
+L_diff = mean(M * (z* - decoder[-1](z_{l-1}.detach()))^2) trains the last decoder layer towards the shifted z.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from ..losses import diff_loss, topk_time_mask
+from .mixstage import BIG_MODULES, MixStAGE
+
+
+def freeze_trunk(G: MixStAGE) -> None:
+    for name, p in G.named_parameters():
+        p.requires_grad_(name.split(".")[0] in BIG_MODULES)
+
+
+def set_big_trainable(G: MixStAGE, on: bool) -> None:
+    for m in BIG_MODULES:
+        for p in getattr(G, m).parameters():
+            p.requires_grad_(on)
+
+
+def inner_optimise_autograd(G: MixStAGE, z_l, soft, y, steps: int, lr: float):
+    """The original's loop: z* as a free parameter, `steps` torch SGD steps on mean |mix(logits(z*)) - y|.
+    z_l (B,CK,T), soft (B,K,T), y (B,T,P). Returns (z*, final loss)."""
+    z = z_l.detach().clone().requires_grad_(True)
+    opt = torch.optim.SGD([z], lr=lr)
+    loss = z.new_zeros(())
+    with torch.enable_grad():
+        for _ in range(steps):
+            opt.zero_grad(set_to_none=True)
+            loss = (G.mix(z, soft) - y).abs().mean()
+            loss.backward()
+            opt.step()
+    return z.detach(), loss.detach()
+
+
+def inner_optimise_analytic(G: MixStAGE, z_l, soft, y, steps: int, lr: float):
+    """Same SGD trajectory as :func:`inner_optimise_autograd` without autograd: the head is linear in z*, so
+    dL/dz*_k = soft_k * W_k^T sign(mix(z*) - y) / N. One einsum pair per step, no graph, no optimiser."""
+    B, CK, T = z_l.shape
+    K, P = G.K, G.P
+    Ck = CK // K
+    W = G.logits.weight.detach().view(K, P, Ck).float()         # grouped 1x1 conv weights
+    bias = G.logits.bias.detach().view(K, P).float()
+    s = soft.detach().float()
+    yt = y.detach().float().transpose(1, 2)                    # (B, P, T)
+    const = torch.einsum("kp,bkt->bpt", bias, s) - yt          # bias part of the residual
+    z = z_l.detach().float().view(B, K, Ck, T).clone()
+    n = y.numel()
+    loss = z.new_zeros(())
+    for _ in range(steps):
+        r = torch.einsum("kpc,bkct,bkt->bpt", W, z, s) + const
+        loss = r.abs().mean()
+        g = torch.sign(r) / n
+        z -= lr * torch.einsum("kpc,bpt,bkt->bkct", W, g, s)
+    return z.view(B, CK, T), loss
+
+
+class StyleDiffGAN(nn.Module):
+    def __init__(self, G_prev: MixStAGE):
+        super().__init__()
+        self.G = G_prev
+        self.G_src = copy.deepcopy(G_prev)
+        for p in self.G_src.parameters():
+            p.requires_grad_(False)
+        freeze_trunk(self.G)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.G_src.eval()      # the frozen copy never updates its BatchNorm statistics (the original's did)
+        return self
+
+    @torch.no_grad()
+    def pseudo_labels(self, batch: dict, style_from_pose: bool = True) -> torch.Tensor:
+        """G_src's output (B,T,P): style from its pose-style encoder on the stored real pose ("-src" modes) or
+        from the batch's style ids ("-tgt" modes, where the inputs belong to the new speaker)."""
+        y = batch["pose"] if style_from_pose else None
+        return self.G_src.head(self.G_src.trunk(batch), batch["style"], y=y, with_id_out=False)[0]
+
+    def grounding_shift(self, h, style, y, steps, lr, topk, inner="analytic", weight=1.0):
+        """h (B,C,T) trunk features, style ids (B,), y (B,T,P) targets (GT / pseudo labels).
+        Returns (L_diff, inner-loop loss (detached), mask (B,1,T))."""
+        G = self.G
+        with torch.no_grad():
+            f, _ = G.style_features(h, style, y)
+            soft = G.classify_cluster(f).softmax(1)
+            z_prev = G.decoder[:-1](f.repeat(1, G.K, 1))
+            z_l = G.decoder[-1](z_prev)
+        with torch.autocast(device_type=h.device.type, enabled=False):
+            fn = inner_optimise_analytic if inner == "analytic" else inner_optimise_autograd
+            z_star, inner_loss = fn(G, z_l.float(), soft.float(), y.float(), steps, lr)
+        mask = topk_time_mask(z_l.float(), z_star, topk)
+        z_hat = G.decoder[-1](z_prev.detach())
+        return diff_loss(z_star, z_hat.float(), mask, weight), inner_loss, mask

@@ -1,0 +1,130 @@
+"""Renders: prediction beside ground truth on the 52-joint PATS skeleton (motionkit "pats_52").
+
+GIF always (matplotlib/Pillow); when ffmpeg is on PATH also an MP4, muxed with the interval's audio from
+``raw/<speaker>_cropped/<interval>.mp3`` when that file exists (the original's render).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from motionkit.skeletons import get_skeleton
+from motionkit.viz import save_skeleton_gif
+
+from .data.clusters import kept_joints
+from .data.pats import N_JOINTS, PatsData
+
+
+def full_skeleton(pose96: np.ndarray, gt104: np.ndarray | None, mask) -> np.ndarray:
+    """Un-normalised masked pose (T, 96) -> (T, 52, 2) with the root at 0; masked joints (nose, eyes) = GT
+    offsets from their parents (original: predicted parent + GT offset), or a fixed head when no GT exists.
+    y is flipped for drawing (image coords point down)."""
+    T = pose96.shape[0]
+    out = np.zeros((T, N_JOINTS, 2))
+    k = kept_joints(mask)
+    out[:, k, 0], out[:, k, 1] = pose96[:, : len(k)], pose96[:, len(k):]
+    for j in mask:
+        if j == 0:
+            continue
+        if gt104 is not None:
+            out[:, j] = np.stack([gt104[:, j], gt104[:, N_JOINTS + j]], -1)
+        else:
+            out[:, j] = {7: (0, -110), 8: (-25, -130), 9: (25, -130)}.get(j, (0, 0))
+    out[..., 1] *= -1
+    return out
+
+
+def write_video(gif: Path, audio: Path | None = None, fps: int = 15) -> Path | None:
+    """GIF -> MP4 (with audio, -shortest) when ffmpeg exists; None otherwise."""
+    ff = shutil.which("ffmpeg")
+    if ff is None:
+        return None
+    mp4 = gif.with_suffix(".mp4")
+    cmd = [ff, "-y", "-loglevel", "error", "-i", str(gif)]
+    if audio is not None and audio.exists():
+        cmd += ["-i", str(audio), "-shortest"]
+    cmd += ["-r", str(fps), "-pix_fmt", "yuv420p", "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", str(mp4)]
+    subprocess.run(cmd, check=True)
+    return mp4
+
+
+@torch.no_grad()
+def render_run(run, n=20, step=None, speakers=None, out_dir=None, seed=0, device="cpu", log=print) -> list[Path]:
+    """Render `n` random test windows (seed 0) per speaker with the model of `step` (default: the last)."""
+    from .continual import load_final
+    run = Path(run)
+    finals = sorted(run.glob("step*_*/final.pt"), key=lambda p: int(p.parent.name[4:].split("_")[0]))
+    if step is not None:
+        finals = [f for f in finals if f.parent.name.startswith(f"step{step}_")]
+    if not finals:
+        from motionkit.errors import DatasetMissingError
+        raise DatasetMissingError(f"{run}: no step*/final.pt to render" + (f" for step {step}" if step else ""))
+    cfg, G, _, pre, seen, st = load_final(finals[-1], device)
+    G.eval()
+    speakers = speakers or seen
+    data = PatsData(cfg.data_dir, seen, "test", 0, cfg.time, cfg.fps)
+    rng = np.random.default_rng(seed)
+    out_dir = Path(out_dir or run / f"render_step{st}")
+    sk = get_skeleton("pats_52")
+    paths = []
+    for spk in speakers:
+        lo, hi = data.ranges[spk]
+        if hi <= lo:
+            continue
+        picks = rng.choice(np.arange(lo, hi), size=min(n, hi - lo), replace=False)
+        for i in picks:
+            it = data.item(int(i))
+            batch = pre.make_batch([it], [seen.index(spk)], device)
+            pred = pre.denorm_pose96(G.sample(batch))[0]
+            gt = pre.denorm_pose96(batch["pose"])[0]
+            seqs = [full_skeleton(pred, it["pose"], cfg.mask), full_skeleton(gt, it["pose"], cfg.mask)]
+            path = out_dir / "test" / spk / f"{it['interval_id']}_{it['start']:05d}.gif"
+            save_skeleton_gif(path, seqs, sk, titles=[f"ours t{st}", "ground truth"], fps=cfg.fps)
+            audio = Path(cfg.data_dir) / "raw" / f"{spk}_cropped" / f"{it['interval_id']}.mp3"
+            mp4 = write_video(path, audio, cfg.fps)
+            paths.append(mp4 or path)
+    log(f"wrote {len(paths)} render(s) under {out_dir}" + ("" if shutil.which("ffmpeg") else " (GIF: no ffmpeg)"))
+    return paths
+
+
+@torch.no_grad()
+def generate(run, audio, speaker, transcript=None, out=None, device="cpu", log=print) -> Path:
+    """Gestures for a new recording in the style of `speaker` (a speaker of the run's last step)."""
+    import h5py
+
+    from .continual import load_final
+    from .data.featurize import featurize
+    run = Path(run)
+    finals = sorted(run.glob("step*_*/final.pt"), key=lambda p: int(p.parent.name[4:].split("_")[0]))
+    if not finals:
+        from motionkit.errors import DatasetMissingError
+        raise DatasetMissingError(f"{run}: no step*/final.pt")
+    cfg, G, _, pre, seen, st = load_final(finals[-1], device)
+    if speaker not in seen:
+        from motionkit.errors import ConfigError
+        raise ConfigError(f"speaker {speaker!r} is not in this run ({', '.join(seen)})")
+    G.eval()
+    out = Path(out or run / "generated" / Path(audio).stem)
+    h5 = featurize(audio, out / "features.h5", transcript, cfg.vocab_size)
+    with h5py.File(h5, "r") as f:
+        mel, tok = f["audio/log_mel_400"][()], f["text/tokens"][()]
+    n_win = min(len(tok) // 64, (len(mel) - 442) // 442 + 1)
+    if n_win < 1:
+        from motionkit.errors import DataFormatError
+        raise DataFormatError(f"{audio}: shorter than one 4.3 s window")
+    items = [{"pose": np.zeros((64, 2 * N_JOINTS), np.float32), "audio": mel[w * 442:(w + 1) * 442:7],
+              "tokens": tok[w * 64:(w + 1) * 64]} for w in range(n_win)]
+    batch = pre.make_batch(items, [seen.index(speaker)] * n_win, device)
+    pred = pre.denorm_pose96(G.sample(batch)).reshape(-1, 96)
+    with h5py.File(out / "keypoints.h5", "w") as f:
+        f["pose/normalize"] = pred.astype(np.float32)
+    gif = save_skeleton_gif(out / f"{speaker}.gif", [full_skeleton(pred, None, cfg.mask)], get_skeleton("pats_52"),
+                            titles=[f"{speaker} (t{st})"], fps=cfg.fps)
+    mp4 = write_video(gif, Path(audio), cfg.fps)
+    log(f"wrote {mp4 or gif} and {out / 'keypoints.h5'}")
+    return mp4 or gif

@@ -1,0 +1,325 @@
+"""Training loops: t1 (Mix-StAGE GAN on the source speaker) and t>=2 (the DiffGAN-aligned few-shot step).
+
+Both loops: each iteration is a D step with probability r/(r+1) (coin flip, r = dg_iter_ratio) else a G step;
+Adam(lr) for G and D, grad-norm clip on the stepped network, ExponentialLR(gamma) per epoch, lambda schedule.
+Checkpoints at each epoch end through ``motionkit.training.Checkpointer`` (RNG included), so a killed step resumes
+and ends where an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from motionkit.training import Checkpointer, RunLogger, check_finite
+
+from .data.clusters import Preprocessor, select
+from .data.fewshot import fewshot_indices
+from .data.pats import PatsData
+from .evaluate import evaluate_model
+from .losses import (
+    LambdaScheduler,
+    discriminator_loss,
+    generator_adversarial_loss,
+    reconstruction_loss,
+)
+from .models.diffgan import StyleDiffGAN
+from .models.discriminator import VelocityPatchD
+from .models.mixstage import MixStAGE
+
+
+@dataclass
+class StepResult:
+    G: MixStAGE
+    D: VelocityPatchD
+    history: dict
+
+
+def autocast(cfg, device):
+    if cfg.bf16:
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def sync_grads(params, env) -> None:
+    """All-reduce-mean the gradients across DDP ranks (the parameters are the same on every rank).
+
+    Done by hand instead of wrapping in DistributedDataParallel because the DiffGAN step calls sub-modules
+    (decoder layers, logits) outside ``forward`` and freezes/unfreezes parameters inside an iteration."""
+    if env is None or not env.enabled:
+        return
+    import torch.distributed as dist
+    for p in params:
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad /= env.world_size
+
+
+class GanParts:
+    """G, D, their optimisers and schedulers and the lambda schedule; one checkpointable bundle."""
+
+    def __init__(self, cfg, G, D, g_params):
+        self.G, self.D = G, D
+        self.g_params = list(g_params)
+        self.optG = torch.optim.Adam(self.g_params, lr=cfg.lr)
+        self.optD = torch.optim.Adam(D.parameters(), lr=cfg.lr)
+        self.schG = torch.optim.lr_scheduler.ExponentialLR(self.optG, cfg.gamma)
+        self.schD = torch.optim.lr_scheduler.ExponentialLR(self.optD, cfg.gamma)
+        self.lam = LambdaScheduler(1.0, cfg.lambda_step, cfg.lambda_every, cfg.lambda_max)
+        self.cfg = cfg
+
+    def modules(self) -> dict:
+        return {"G": self.G, "D": self.D, "optG": self.optG, "optD": self.optD, "schG": self.schG,
+                "schD": self.schD, "lam": self.lam}
+
+    def step_G(self, loss, env=None):
+        self.optG.zero_grad(set_to_none=True)
+        loss.backward()
+        sync_grads(self.g_params, env)
+        torch.nn.utils.clip_grad_norm_(self.g_params, self.cfg.grad_clip)
+        self.optG.step()
+
+    def step_D(self, loss, env=None):
+        self.optD.zero_grad(set_to_none=True)
+        loss.backward()
+        sync_grads(list(self.D.parameters()), env)
+        torch.nn.utils.clip_grad_norm_(self.D.parameters(), self.cfg.grad_clip)
+        self.optD.step()
+
+    def epoch_end(self):
+        self.schG.step()
+        self.schD.step()
+
+
+def _coin(cfg, step, epoch):
+    """Per-(step, epoch) generator for the D/G coin flip; identical on every DDP rank."""
+    return torch.Generator().manual_seed(cfg.seed * 100_000 + step * 1000 + epoch)
+
+
+def _log_means(logger, step, sums, counts, **extra):
+    vals = {k: sums[k] / counts[k] for k in sums if counts[k]}
+    logger.log(step, **vals, **extra)
+    return vals
+
+
+def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=None, stop_after=None) -> StepResult:
+    """Mix-StAGE on the source speaker's full train split (t1). Best epoch by lowest dev spatialNorm."""
+    src = cfg.speaker[:1]
+    train = PatsData(cfg.data_dir, src, "train", cfg.window_hop, cfg.time, cfg.fps)
+    parts = GanParts(cfg, G, D, G.parameters())
+    is_main = env is None or env.is_main
+    ck = Checkpointer(run_dir, keep_last=2, enabled=is_main)
+    start, extra = ck.resume(parts.modules(), map_location=device)
+    logger = logger or RunLogger(run_dir, use_tensorboard=False, enabled=is_main)
+    logger.truncate_after(start * cfg.style_iters)
+    best = extra.get("best", float("inf"))
+    p_d = cfg.dg_iter_ratio / (cfg.dg_iter_ratio + 1)
+    for epoch in range(start, cfg.num_epochs):
+        G.train()
+        D.train()
+        coin = _coin(cfg, 1, epoch)
+        sums, counts = dict.fromkeys(("G", "D", "rec", "adv", "cluster", "id_in", "id_out"), 0.0), {}
+        counts = dict.fromkeys(sums, 0)
+        bar = logger.progress(cfg.style_iters, f"t1 {src[0]} epoch {epoch + 1}/{cfg.num_epochs}")
+        for it in range(cfg.style_iters):
+            idx = torch.randint(len(train), (cfg.batch_size,)).tolist()
+            batch = pre.make_batch([train.item(i) for i in idx], [0] * len(idx), device)
+            parts.lam.step()
+            gstep = (epoch * cfg.style_iters + it)
+            if torch.rand((), generator=coin).item() < p_d:
+                G.eval()
+                with torch.no_grad(), autocast(cfg, device):
+                    fake = G(batch)[0]
+                G.train()
+                with autocast(cfg, device):
+                    lossD = discriminator_loss(D(batch["pose"]), D(fake.float()), parts.lam.value)
+                check_finite({"D": lossD}, gstep)
+                parts.step_D(lossD, env)
+                sums["D"] += lossD.item()
+                counts["D"] += 1
+            else:
+                with autocast(cfg, device):
+                    out, internal, _ = G(batch)
+                    rec = reconstruction_loss(out.float(), batch["pose"])
+                    adv = generator_adversarial_loss(D(out.float()), parts.lam.value)
+                loss = rec + adv + sum(internal.values())
+                check_finite({"G": loss}, gstep)
+                parts.step_G(loss, env)
+                for k, v in {"G": loss, "rec": rec, "adv": adv, **internal}.items():
+                    sums[k] += float(v)
+                    counts[k] += 1
+            bar.update(1)
+        bar.close()
+        parts.epoch_end()
+        dev = evaluate_model(G, pre, cfg, src, "dev", device, style_ids=[0])
+        score = dev["_overall"]["spatialNorm"]
+        is_best = score < best
+        best = min(best, score)
+        _log_means(logger, (epoch + 1) * cfg.style_iters, sums, counts, dev_spatialNorm=score,
+                   dev_FID=dev["_overall"]["FID"], dev_pck=dev["_overall"]["pck"])
+        ck.save(epoch + 1, parts.modules(), extra={"best": best}, is_best=is_best)
+        if stop_after is not None and epoch + 1 >= stop_after:
+            return StepResult(G, D, logger.history())
+    # final model = best dev spatialNorm epoch (original -dev_key dev_spatialNorm, -early_stopping 0)
+    best_path = ck.run_dir / "best.pt"
+    if best_path.exists():
+        from motionkit.training import load_checkpoint
+        G.load_state_dict(load_checkpoint(best_path, device)["modules"]["G"])
+    return StepResult(G, D, logger.history())
+
+
+# ---------------------------------------------------------------- t >= 2
+def replay_rows(cfg, n_spk: int, k: int, bs: int, gen=None):
+    """Row indices into the few-shot buffer (speaker-major, k rows per speaker; the newest speaker last) and the
+    pivot (first row that D sees). Returns (old_rows, new_rows, pivot)."""
+    new_lo = (n_spk - 1) * k
+    if cfg.replay == "no-replay-fs" or n_spk == 1:
+        return torch.empty(0, dtype=torch.long), new_lo + torch.randint(k, (bs,), generator=gen), 0
+    bs_r = max(bs // n_spk, 1)
+    bs_l = bs - bs_r
+    new = new_lo + torch.randint(k, (bs_r,), generator=gen)
+    if cfg.replay.endswith("-tgt"):
+        old = new_lo + torch.randint(k, (bs_l,), generator=gen)      # new speaker's inputs, old styles
+    else:
+        old = torch.randint(new_lo, (bs_l,), generator=gen)          # old speakers' real k-shot windows
+    pivot = bs_l if "align" in cfg.replay else 0
+    return old, new, pivot
+
+
+class FewshotBuffer:
+    """The k-shot windows of every speaker so far, read once and kept as one batch (original fewshot_x/y)."""
+
+    def __init__(self, cfg, pre: Preprocessor, speakers, device):
+        data = PatsData(cfg.data_dir, speakers, "train", cfg.window_hop, cfg.time, cfg.fps)
+        self.indices = fewshot_indices(data.ranges, speakers, cfg.k_shot, cfg.fewshot_seed)
+        style = np.repeat(np.arange(len(speakers)), cfg.k_shot)
+        self.batch = pre.make_batch([data.item(i) for i in self.indices], style, device)
+        self.items = [(data.windows[i].speaker, data.windows[i].interval_id, data.windows[i].pose_start)
+                      for i in self.indices]
+
+
+def build_replay_batch(cfg, model: StyleDiffGAN, buf: FewshotBuffer, pre, n_spk, device, cache=None):
+    """One training batch of the DiffGAN step. Old rows get G_src targets (pseudo labels; real poses in random-fs),
+    new rows keep GT. Returns (batch with 'target', pivot, rows)."""
+    old, new, pivot = replay_rows(cfg, n_spk, cfg.k_shot, cfg.batch_size_tn)
+    rows = torch.cat([old, new])
+    batch = select(buf.batch, rows.to(device))
+    target = batch["pose"].clone()
+    n_old = len(old)
+    if n_old and cfg.replay != "random-fs":
+        if cfg.replay.endswith("-tgt"):
+            style = torch.randint(n_spk - 1, (n_old,)).to(device)
+            batch["style"] = torch.cat([style, batch["style"][n_old:]])
+            with autocast(cfg, device):
+                if cache is not None:
+                    pseudo = model.G_src.head(cache["h"][rows[:n_old].to(device)], style, with_id_out=False)[0]
+                else:
+                    pseudo = model.pseudo_labels(select(batch, slice(0, n_old)), style_from_pose=False)
+            pseudo = pseudo.float()
+            batch["labels"] = torch.cat([torch.as_tensor(pre.labels(pre.denorm_pose96(pseudo)), device=device),
+                                         batch["labels"][n_old:]])
+        elif cache is not None:
+            pseudo = cache["pseudo"][rows[:n_old].to(device)]
+        else:
+            with autocast(cfg, device):
+                pseudo = model.pseudo_labels(select(batch, slice(0, n_old))).float()
+        target[:n_old] = pseudo
+    batch["target"] = target
+    return batch, pivot, rows
+
+
+def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logger=None, stop_after=None):
+    """One DiffGAN-aligned few-shot step on `speakers` (all so far; the newest last). Final = last epoch."""
+    n_spk = len(speakers)
+    model = StyleDiffGAN(G_prev).to(device)
+    G = model.G
+    D = D_prev if (cfg.get_pretrained_D and D_prev is not None) else VelocityPatchD(G.P).to(device)
+    big = [p for p in G.parameters() if p.requires_grad]
+    parts = GanParts(cfg, G, D, big)
+    is_main = env is None or env.is_main
+    ck = Checkpointer(run_dir, keep_last=2, enabled=is_main)
+    start, _ = ck.resume(parts.modules(), map_location=device)
+    logger = logger or RunLogger(run_dir, use_tensorboard=False, enabled=is_main)
+    logger.truncate_after(start * cfg.num_training_iters)
+    buf = FewshotBuffer(cfg, pre, speakers, device)
+    trunk_modules = [G.text_encoder, G.audio_encoder, G.fusion, G.unet]
+
+    def trunk_eval():
+        for m in trunk_modules:
+            m.eval()
+
+    cache = None
+    if cfg.cache_frozen:
+        # frozen trunk in eval mode: its features of the fixed buffer and G_src's pseudo labels never change
+        model.train()
+        trunk_eval()
+        with torch.no_grad(), autocast(cfg, device):
+            h = G.trunk(buf.batch)
+            cache = {"h": h, "pseudo": model.pseudo_labels(buf.batch).float()}
+    p_d = cfg.dg_iter_ratio / (cfg.dg_iter_ratio + 1)
+    for epoch in range(start, cfg.num_epochs_tn):
+        model.train()
+        D.train()
+        if cfg.cache_frozen:
+            trunk_eval()
+        coin = _coin(cfg, n_spk, epoch)
+        keys = ("G", "D", "rec", "adv", "diff", "inner", "cluster", "id_in", "id_out")
+        sums, counts = dict.fromkeys(keys, 0.0), dict.fromkeys(keys, 0)
+        bar = logger.progress(cfg.num_training_iters, f"t{n_spk} {speakers[-1]} epoch {epoch + 1}/{cfg.num_epochs_tn}")
+        for it in range(cfg.num_training_iters):
+            gstep = epoch * cfg.num_training_iters + it
+            batch, pivot, rows = build_replay_batch(cfg, model, buf, pre, n_spk, device, cache)
+            parts.lam.step()
+
+            def trunk(b=batch, r=rows):
+                if cache is not None:
+                    return cache["h"][r.to(device)]
+                with torch.no_grad(), autocast(cfg, device):
+                    return G.trunk(b)
+
+            if torch.rand((), generator=coin).item() < p_d:
+                G.eval()
+                with torch.no_grad(), autocast(cfg, device):
+                    h = cache["h"][rows.to(device)] if cache is not None else G.trunk(batch)
+                    fake = G.head(h, batch["style"], y=batch["target"], with_id_out=False)[0].float()
+                model.train()
+                if cfg.cache_frozen:
+                    trunk_eval()
+                with autocast(cfg, device):
+                    lossD = discriminator_loss(D(batch["target"][pivot:]), D(fake[pivot:]), parts.lam.value)
+                check_finite({"D": lossD}, gstep)
+                parts.step_D(lossD, env)
+                sums["D"] += lossD.item()
+                counts["D"] += 1
+                bar.update(1)
+                continue
+            # cross-modal grounding shift (big modules frozen inside, L_diff trains decoder[-1])
+            with autocast(cfg, device):
+                h = trunk()
+                ldiff, inner, _ = model.grounding_shift(h, batch["style"], batch["target"], cfg.inner_steps,
+                                                        cfg.inner_lr, cfg.topk, cfg.inner_loop, cfg.lambda_diff)
+                # output-domain shift: full forward (the trunk again, as the original does, unless cached)
+                h2 = trunk()
+                out, internal, _ = G.head(h2, batch["style"], y=batch["target"], labels=batch["labels"])
+                out = out.float()
+                rec = reconstruction_loss(out, batch["target"])
+                adv = generator_adversarial_loss(D(out[pivot:]), parts.lam.value)
+            loss = rec + adv + sum(internal.values()) + ldiff
+            check_finite({"G": loss}, gstep)
+            parts.step_G(loss, env)
+            for k, v in {"G": loss, "rec": rec, "adv": adv, "diff": ldiff, "inner": inner, **internal}.items():
+                sums[k] += float(v)
+                counts[k] += 1
+            bar.update(1)
+        bar.close()
+        parts.epoch_end()
+        dev = evaluate_model(G, pre, cfg, speakers, "dev", device)
+        _log_means(logger, (epoch + 1) * cfg.num_training_iters, sums, counts, dev_FID=dev["_overall"]["FID"],
+                   dev_pck=dev["_overall"]["pck"])
+        ck.save(epoch + 1, parts.modules())
+        if stop_after is not None and epoch + 1 >= stop_after:
+            break
+    return StepResult(G, D, logger.history())
