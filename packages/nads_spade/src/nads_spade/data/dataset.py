@@ -1,0 +1,79 @@
+"""Torch dataset over :class:`~nads_spade.data.formats.Sample` lists: resized image, joints, belt mask.
+
+Each item: ``image`` (3, S, S) RGB in [0, 1] (bicubic, non-uniform resize like the original's 1920x1080 -> 384);
+``joints`` (max_people, 9, 3) in input pixels (padding rows v = 0); ``belt`` (1, S, S) in [0, 1] (bicubic; the
+trainer thresholds it, see ``labels.belt_target``); ``belt_valid`` 1.0 when the image has a belt mask.
+Normalisation is done by the consumer (ImageNet mean/std for NADS-Net, [-1, 1] for the GAN).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+from motionkit.errors import DataFormatError
+from nads_spade.data.formats import Sample, read_coco, read_original
+from nads_spade.labels import NUM_KEYPOINTS
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class NadsDataset(torch.utils.data.Dataset):
+    def __init__(self, samples: list[Sample], image_size: int, max_people: int = 2):
+        self.samples, self.size, self.max_people = samples, image_size, max_people
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def _open(self, path, mode):
+        try:
+            with Image.open(path) as im:
+                return im.convert(mode).resize((self.size, self.size), Image.BICUBIC)
+        except (OSError, ValueError) as e:
+            raise DataFormatError(f"{path}: cannot decode image ({e})") from None
+
+    def __getitem__(self, i: int) -> dict:
+        s = self.samples[i]
+        img = np.asarray(self._open(s.image_path, "RGB"), dtype=np.float32) / 255.0
+        joints = np.zeros((self.max_people, NUM_KEYPOINTS, 3), np.float32)
+        people = s.joints[: self.max_people].copy()
+        people[..., 0] *= self.size / s.width
+        people[..., 1] *= self.size / s.height
+        people[people[..., 2] < 1] = 0.0
+        joints[: len(people)] = people
+        if s.mask_path is not None:
+            with Image.open(s.mask_path) as im:
+                m = np.asarray(im.convert("RGB"), dtype=np.float32)[..., 0]
+            belt = torch.from_numpy(m / 255.0)[None, None]
+            belt = torch.nn.functional.interpolate(belt, size=(self.size, self.size), mode="bicubic",
+                                                   align_corners=False)[0].clamp(0, 1)
+            valid = 1.0
+        else:
+            belt, valid = torch.zeros(1, self.size, self.size), 0.0
+        return {"image": torch.from_numpy(img).permute(2, 0, 1).contiguous(), "joints": torch.from_numpy(joints),
+                "belt": belt.float(), "belt_valid": torch.tensor(valid), "index": torch.tensor(i)}
+
+
+def imagenet_normalize(x01: torch.Tensor) -> torch.Tensor:
+    """RGB in [0, 1] -> ImageNet mean/std (NADS-Net and PVT input)."""
+    mean = torch.tensor(IMAGENET_MEAN, device=x01.device, dtype=x01.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=x01.device, dtype=x01.dtype).view(1, 3, 1, 1)
+    return (x01 - mean) / std
+
+
+def build_dataset(cfg, split: str) -> NadsDataset:
+    """split in {train, val, test}: format (a) from ``<split>_root`` or format (b) from ``coco_<split>_*``."""
+    if cfg.data_format == "coco":
+        js = cfg.coco_train_json if split == "train" else cfg.coco_val_json
+        imgs = cfg.coco_train_images if split == "train" else cfg.coco_val_images
+        samples = read_coco(js, imgs)
+    elif cfg.data_format == "original":
+        root = {"train": cfg.train_root, "val": cfg.val_root, "test": cfg.test_root}[split]
+        samples = read_original(root)
+    else:
+        raise DataFormatError(f"data_format: unknown value {cfg.data_format!r} (original | coco)")
+    if cfg.max_samples:
+        samples = samples[: cfg.max_samples]
+    return NadsDataset(samples, cfg.image_size, cfg.max_people)

@@ -1,0 +1,185 @@
+"""SPADE GAN training (train-gan): the generator paints a person from the 26-channel pose/belt condition.
+
+Per iteration (SPADE's pix2pix_trainer): one G step (hinge + feature matching + VGG + frozen-NADS-Net losses),
+then one D step on a freshly generated fake (no grad). TTUR Adam: G lr/2, D 2 lr, betas (0, 0.9); ``no_TTUR``:
+both lr, betas (beta1, 0.999). LR constant for ``niter`` epochs, then linearly to 0 over ``niter_decay``.
+Random horizontal flip swaps left/right (labels are re-rendered from the flipped joints). Resumable: checkpoints
+every ``save_latest_freq`` steps and every ``save_epoch_freq`` epochs in ``<run_dir>/gan``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from motionkit.config import format_config
+from motionkit.training import Checkpointer, RunLogger, check_finite, seed_everything
+from motionkit.training.ddp import all_reduce_mean, cleanup, init_distributed, make_loader, wrap_ddp
+from nads_spade import labels as L
+from nads_spade.data.dataset import build_dataset
+from nads_spade.gallery import Gallery, render_condition, to_uint8
+from nads_spade.losses import VGGLoss, feature_matching_loss, frozen_nads_losses, hinge_d_loss, hinge_g_loss
+from nads_spade.runtime import (
+    build_discriminator,
+    build_generator,
+    build_nads,
+    load_frozen,
+    resolve_device,
+    seed_loader_epoch,
+)
+
+
+def make_condition(cfg, joints: torch.Tensor, belt: torch.Tensor) -> torch.Tensor:
+    """joints (B, P, 9, 3), belt mask (B, 1, S, S) in [0, 1] -> the (B, 26, S, S) generator condition."""
+    return L.condition(joints, L.belt_target(belt, cfg.image_size, cfg.belt_threshold_bug), cfg.image_size,
+                       cfg.sigma, cfg.paf_width_cells)
+
+
+def random_flip(images, joints, belt):
+    """Flip each sample with probability 0.5 (image, belt and joints with the L/R swap)."""
+    flip = torch.rand(images.shape[0]) < 0.5
+    if not bool(flip.any()):
+        return images, joints, belt
+    images, joints, belt = images.clone(), joints.clone(), belt.clone()
+    images[flip] = images[flip].flip(-1)
+    belt[flip] = belt[flip].flip(-1)
+    joints[flip] = L.flip_joints(joints[flip], images.shape[-1])
+    joints[flip] = torch.where(joints[flip][..., 2:3] >= 1, joints[flip], torch.zeros_like(joints[flip]))
+    return images, joints, belt
+
+
+def lr_factor(cfg, epoch: int) -> float:
+    """1 for the first ``niter`` epochs, then linear decay to 0 over ``niter_decay`` epochs."""
+    if epoch < cfg.niter:
+        return 1.0
+    return max(0.0, 1.0 - (epoch - cfg.niter + 1) / (cfg.niter_decay + 1))
+
+
+def train_gan(cfg) -> dict:
+    """Train G and D as configured; returns {'last': {loss: value}, 'steps': n, 'checkpoint': path}."""
+    env = init_distributed(device=None if cfg.device == "auto" else (cfg.gan_device or cfg.device))
+    seed_everything(cfg.seed + env.rank, cfg.deterministic)
+    gdev = env.device if env.enabled else resolve_device(cfg.gan_device, cfg.device)
+    ndev = env.device if env.enabled else resolve_device(cfg.net_device, cfg.device)
+    run_dir = Path(cfg.run_dir) / "gan"
+    log = RunLogger(run_dir, use_tensorboard=cfg.tensorboard, enabled=env.is_main)
+    log.info(format_config(cfg))
+
+    dataset = build_dataset(cfg, "train")
+    loader = make_loader(dataset, cfg.gan_batch_size, env, shuffle=True, seed=cfg.seed, drop_last=True,
+                         num_workers=cfg.num_workers)
+    G, D = build_generator(cfg).to(gdev), build_discriminator(cfg).to(gdev)
+    if cfg.norm_G == "syncbatch" and not env.enabled:
+        raise ValueError("norm_G syncbatch needs a torchrun launch; use batch")
+    vgg = VGGLoss(cfg.vgg_weights, cfg.vgg_imagenet_norm).to(gdev) if not cfg.no_vgg_loss else None
+    nads = load_frozen(cfg.nads_checkpoint, "net", build_nads(cfg), ndev) if cfg.nads_checkpoint else None
+    if cfg.gan_init_G:
+        load_frozen(cfg.gan_init_G, "G", G, gdev).train().requires_grad_(True)
+    if cfg.gan_init_D:
+        load_frozen(cfg.gan_init_D, "D", D, gdev).train().requires_grad_(True)
+    Gd, Dd = wrap_ddp(G, env), wrap_ddp(D, env)
+    if cfg.no_TTUR:
+        lr_g, lr_d, betas = cfg.lr, cfg.lr, (cfg.beta1, 0.999)
+    else:
+        lr_g, lr_d, betas = cfg.lr / 2, cfg.lr * 2, (cfg.beta1, cfg.beta2)
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas)
+
+    ckpt = Checkpointer(run_dir, keep_last=cfg.keep_last, enabled=env.is_main)
+    modules = {"G": G, "D": D, "opt_G": opt_g, "opt_D": opt_d}
+    step, extra = ckpt.resume(modules, map_location=gdev)
+    epoch0, skip = extra.get("epoch", 0), extra.get("iter", 0)
+    log.truncate_after(step)
+    gallery = Gallery(run_dir, f"SPADE GAN: {cfg.name}", enabled=env.is_main)
+    n_epochs = cfg.niter + cfg.niter_decay
+    last: dict[str, float] = dict(extra.get("last", {}))
+    total = n_epochs * len(loader) if not cfg.max_steps else cfg.max_steps
+    bar = log.progress(total, "train-gan", initial=step)
+    done = bool(cfg.max_steps) and step >= cfg.max_steps
+
+    pos = (epoch0, skip)  # where a resumed run continues: (epoch, first batch not yet done)
+
+    def save(where):
+        ckpt.save(step, modules, extra={"epoch": where[0], "iter": where[1], "last": last})
+
+    for epoch in range(epoch0, n_epochs):
+        if done:
+            break
+        for opt, base in ((opt_g, lr_g), (opt_d, lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = base * lr_factor(cfg, epoch)
+        seed_loader_epoch(loader, cfg.seed, epoch)
+        G.train()
+        D.train()
+        for it, batch in enumerate(loader):
+            if epoch == epoch0 and it < skip:
+                continue
+            images, joints, belt = batch["image"], batch["joints"], batch["belt"]
+            if cfg.flip:
+                images, joints, belt = random_flip(images, joints, belt)
+            cond = make_condition(cfg, joints, belt).to(gdev)
+            real = (images * 2 - 1).to(gdev)
+
+            # --- generator step ---------------------------------------------------------------------------
+            fake = Gd(cond)
+            outs = Dd(torch.cat([torch.cat([cond, fake], 1), torch.cat([cond, real], 1)], 0))
+            pf = [[o[: fake.shape[0]] for o in scale] for scale in outs]
+            pr = [[o[fake.shape[0]:] for o in scale] for scale in outs]
+            g_terms = {"G_GAN": hinge_g_loss(pf)}
+            if not cfg.no_ganFeat_loss:
+                g_terms["G_GAN_Feat"] = feature_matching_loss(pf, pr, cfg.lambda_feat)
+            if vgg is not None and vgg.enabled:
+                g_terms["G_VGG"] = vgg(fake, real) * cfg.lambda_vgg
+            if nads is not None:
+                g_terms.update(frozen_nads_losses(nads, fake, real, cfg.fake_norm_bug,
+                                                  (cfg.lambda_keypoint, cfg.lambda_paf, cfg.lambda_seatbelt)))
+            g_loss = sum(g_terms.values())
+            check_finite(g_terms, step)
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            opt_g.step()
+
+            # --- discriminator step -----------------------------------------------------------------------
+            with torch.no_grad():
+                fake_d = Gd(cond).detach()
+            outs = Dd(torch.cat([torch.cat([cond, fake_d], 1), torch.cat([cond, real], 1)], 0))
+            pf = [[o[: fake_d.shape[0]] for o in scale] for scale in outs]
+            pr = [[o[fake_d.shape[0]:] for o in scale] for scale in outs]
+            d_loss = hinge_d_loss(pr, pf)
+            check_finite({"D": d_loss}, step)
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
+
+            step += 1
+            bar.update(1)
+            terms = {**g_terms, "D": d_loss}
+            last = {k: float(all_reduce_mean(v.detach(), env)) for k, v in terms.items()}
+            if step % cfg.print_freq == 0:
+                log.log(step, epoch=epoch, lr_G=opt_g.param_groups[0]["lr"], **last)
+                bar.set_postfix({k: f"{v:.3f}" for k, v in last.items()})
+            if step % cfg.display_freq == 0:
+                gallery.add(epoch, step, {"input_label": render_condition(cond[0].cpu()),
+                                          "synthesized_image": to_uint8(fake[0], (-1, 1)),
+                                          "real_image": to_uint8(real[0], (-1, 1))})
+            pos = (epoch, it + 1)
+            if step % cfg.save_latest_freq == 0:
+                save(pos)
+            if cfg.max_steps and step >= cfg.max_steps:
+                done = True
+                break
+        else:
+            pos = (epoch + 1, 0)
+            if (epoch + 1) % cfg.save_epoch_freq == 0:
+                save(pos)
+    save(pos)
+    save_path = None
+    if env.is_main:
+        save_path = str(ckpt.latest_path())
+        log.info(f"train-gan: {step} steps, last losses {last}; checkpoint {save_path}; "
+                 f"gallery {run_dir / 'web' / 'index.html'}")
+    bar.close()
+    log.close()
+    cleanup(env)
+    return {"last": last, "steps": step, "checkpoint": save_path}

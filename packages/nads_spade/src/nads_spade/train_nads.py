@@ -1,0 +1,188 @@
+"""NADS-Net training (train-nads), optionally with pose-driven GAN augmentation (``gan_augment``).
+
+Per batch of B (RGB in [0, 1], joints, belt):
+  1. with ``gan_augment``: arm poses of the whole batch are changed (``arm_augment_type`` slightly|highly, on a
+     copy); the first B/2 samples get the augmented 26-channel condition painted by the frozen SPADE generator
+     (on ``gan_device``) and the augmented labels; the rest stay real with their own labels;
+  2. ImageNet normalisation (fakes: (x+1)/2 first), joint random resize/translate of images, joints and belt;
+  3. targets rendered from the (moved) joints at S/4 and the belt at S; loss heat + PAF + 500 DiceBCE.
+SGD (lr 1e-5, momentum 0.9, wd 5e-7), ReduceLROnPlateau(0.8, patience 4) on the validation loss each epoch,
+``best.pt`` on the best validation loss. Checkpoints in ``<run_dir>/nads`` (resumable mid-epoch).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from motionkit.config import format_config
+from motionkit.training import Checkpointer, RunLogger, check_finite, seed_everything
+from motionkit.training.ddp import all_reduce_mean, cleanup, init_distributed, make_loader, wrap_ddp
+from nads_spade import labels as L
+from nads_spade.augment import augment_arms, random_resize_translate
+from nads_spade.data.dataset import build_dataset, imagenet_normalize
+from nads_spade.gallery import Gallery, render_condition, render_maps, to_uint8
+from nads_spade.losses import nads_loss
+from nads_spade.runtime import build_generator, build_nads, load_frozen, resolve_device, seed_loader_epoch
+
+
+def gan_augment_batch(cfg, G, images, joints, belt, gan_device):
+    """Step 1 above. Returns (images already ImageNet-normalised, joints used as labels, belt, belt_valid index,
+    augmented condition of the painted half (for the gallery))."""
+    bsz = images.shape[0]
+    half = bsz // 2
+    aug = augment_arms(joints, cfg.arm_augment_type, cfg.image_size, cfg.arm_min_torso_px, cfg.torso_bug,
+                       cfg.arm_length_mode)
+    if cfg.alias_bug:  # original: `original_joints = joints` -> the real half is labelled with augmented poses
+        joints = aug
+    belt_t = L.belt_target(belt, cfg.image_size, cfg.belt_threshold_bug)
+    cond = L.condition(aug[:half], belt_t[:half], cfg.image_size, cfg.sigma, cfg.paf_width_cells)
+    with torch.no_grad():
+        fake = G(cond.to(gan_device)).to(images.device).float()
+    fake_in = fake if cfg.fake_norm_bug else imagenet_normalize((fake + 1) / 2)
+    end = bsz - 1 if cfg.half_slice_bug else bsz  # original: reals = batch[B//2:-1]
+    x = torch.cat([fake_in, imagenet_normalize(images[half:end])])
+    j = torch.cat([aug[:half], joints[half:end]])
+    return x, j, belt[:end], end, cond, fake
+
+
+def nads_step_inputs(cfg, images_norm, joints, belt):
+    """Step 2 + 3: geometric augmentation, then targets. Returns x, heat_t, paf_t, belt_t."""
+    if cfg.geo_augment:
+        images_norm, joints, belt = random_resize_translate(images_norm, joints, belt, cfg.geo_scales, cfg.geo_fill)
+    heat_t, paf_t = L.nads_targets(joints, cfg.image_size, cfg.sigma, cfg.paf_width_cells, cfg.heatmap_background)
+    return images_norm, heat_t, paf_t, L.belt_target(belt, cfg.image_size, cfg.belt_threshold_bug)
+
+
+@torch.no_grad()
+def validation_loss(cfg, net, loader, device, env) -> dict[str, float]:
+    """Mean NADS-Net loss terms over ``loader`` (no augmentation), averaged over DDP ranks."""
+    net.eval()
+    sums: dict[str, torch.Tensor] = {}
+    n = 0
+    for batch in loader:
+        joints, belt = batch["joints"], batch["belt"]
+        heat_t, paf_t = L.nads_targets(joints, cfg.image_size, cfg.sigma, cfg.paf_width_cells, cfg.heatmap_background)
+        out = net(imagenet_normalize(batch["image"].to(device)))
+        terms = nads_loss(out, heat_t.to(device), paf_t.to(device),
+                          L.belt_target(belt, cfg.image_size, cfg.belt_threshold_bug).to(device),
+                          batch["belt_valid"].to(device), cfg.lambda_belt)
+        for k, v in terms.items():
+            sums[k] = sums.get(k, 0.0) + v.detach() * len(joints)
+        n += len(joints)
+    net.train()
+    return {k: float(all_reduce_mean(v / max(n, 1), env)) for k, v in sums.items()}
+
+
+def train_nads(cfg) -> dict:
+    """Train NADS-Net as configured; returns {'last', 'val', 'best_val', 'steps', 'checkpoint', 'best'}."""
+    env = init_distributed(device=None if cfg.device == "auto" else (cfg.net_device or cfg.device))
+    seed_everything(cfg.seed + env.rank, cfg.deterministic)
+    ndev = env.device if env.enabled else resolve_device(cfg.net_device, cfg.device)
+    gdev = env.device if env.enabled else resolve_device(cfg.gan_device, cfg.device)
+    run_dir = Path(cfg.run_dir) / "nads"
+    log = RunLogger(run_dir, use_tensorboard=cfg.tensorboard, enabled=env.is_main)
+    log.info(format_config(cfg))
+
+    train_set, val_set = build_dataset(cfg, "train"), build_dataset(cfg, "val")
+    loader = make_loader(train_set, cfg.nads_batch_size, env, shuffle=True, seed=cfg.seed, drop_last=True,
+                         num_workers=cfg.num_workers)
+    val_loader = make_loader(val_set, cfg.eval_batch_size, env, shuffle=False, drop_last=False,
+                             num_workers=cfg.num_workers)
+    net = build_nads(cfg).to(ndev)
+    G = None
+    if cfg.gan_augment:
+        if not cfg.gan_checkpoint:
+            raise ValueError("gan_augment needs gan_checkpoint (the last.pt of train-gan)")
+        G = load_frozen(cfg.gan_checkpoint, "G", build_generator(cfg), gdev)
+    netd = wrap_ddp(net, env)
+    opt = torch.optim.SGD(net.parameters(), lr=cfg.nads_lr, momentum=cfg.nads_momentum,
+                          weight_decay=cfg.nads_weight_decay)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=cfg.plateau_factor,
+                                                       patience=cfg.plateau_patience)
+    ckpt = Checkpointer(run_dir, keep_last=cfg.keep_last, enabled=env.is_main)
+    modules = {"net": net, "opt": opt, "sched": sched}
+    step, extra = ckpt.resume(modules, map_location=ndev)
+    epoch0, skip = extra.get("epoch", 0), extra.get("iter", 0)
+    best_val = extra.get("best_val", float("inf"))
+    last, val = dict(extra.get("last", {})), dict(extra.get("val", {}))
+    log.truncate_after(step)
+    gallery = Gallery(run_dir, f"NADS-Net: {cfg.name}", enabled=env.is_main)
+    total = cfg.nads_epochs * len(loader) if not cfg.max_steps else cfg.max_steps
+    bar = log.progress(total, "train-nads", initial=step)
+    done = bool(cfg.max_steps) and step >= cfg.max_steps
+    pos = (epoch0, skip)
+
+    def save(where, is_best=False):
+        ckpt.save(step, modules, is_best=is_best,
+                  extra={"epoch": where[0], "iter": where[1], "best_val": best_val, "last": last, "val": val})
+
+    for epoch in range(epoch0, cfg.nads_epochs):
+        if done:
+            break
+        seed_loader_epoch(loader, cfg.seed, epoch)
+        net.train()
+        for it, batch in enumerate(loader):
+            if epoch == epoch0 and it < skip:
+                continue
+            images, joints, belt, valid = batch["image"], batch["joints"], batch["belt"], batch["belt_valid"]
+            cond = fake = None
+            if G is not None:
+                x, joints, belt, end, cond, fake = gan_augment_batch(cfg, G, images.to(ndev), joints, belt, gdev)
+                valid = valid[:end]
+            else:
+                x = imagenet_normalize(images.to(ndev))
+            x, heat_t, paf_t, belt_t = nads_step_inputs(cfg, x, joints.to(ndev), belt.to(ndev))
+            out = netd(x)
+            terms = nads_loss(out, heat_t, paf_t, belt_t, valid.to(ndev), cfg.lambda_belt)
+            check_finite(terms, step)
+            opt.zero_grad(set_to_none=True)
+            terms["total"].backward()
+            opt.step()
+            step += 1
+            bar.update(1)
+            last = {k: float(all_reduce_mean(v.detach(), env)) for k, v in terms.items()}
+            if step % cfg.print_freq == 0:
+                log.log(step, epoch=epoch, lr=opt.param_groups[0]["lr"], **{f"train_{k}": v for k, v in last.items()})
+                bar.set_postfix(loss=f"{last['total']:.3f}")
+            if step % cfg.display_freq == 0:
+                mean = torch.tensor((0.485, 0.456, 0.406), device=x.device).view(3, 1, 1)
+                std = torch.tensor((0.229, 0.224, 0.225), device=x.device).view(3, 1, 1)
+                vis = {"input_image": to_uint8(x[0] * std + mean),
+                       "target_maps": render_maps(heat_t[0], paf_t[0], belt_t[0], cfg.image_size),
+                       "predicted_maps": render_maps(out[0][0], out[1][0], out[2][0], cfg.image_size)}
+                if cond is not None and len(cond):
+                    vis["gan_condition"] = render_condition(cond[0].cpu())
+                    vis["gan_painted"] = to_uint8(fake[0], (-1, 1))
+                gallery.add(epoch, step, vis)
+            pos = (epoch, it + 1)
+            if step % cfg.save_latest_freq == 0:
+                save(pos)
+            if cfg.max_steps and step >= cfg.max_steps:
+                done = True
+                break
+        else:
+            val = validation_loss(cfg, net, val_loader, ndev, env)
+            sched.step(val["total"])
+            is_best = val["total"] < best_val
+            best_val = min(best_val, val["total"])
+            log.log(step, epoch=epoch, **{f"val_{k}": v for k, v in val.items()})
+            lr = opt.param_groups[0]["lr"]
+            log.info(f"epoch {epoch}: val loss {val['total']:.4f} (best {best_val:.4f}), lr {lr:.3g}")
+            pos = (epoch + 1, 0)
+            if is_best or (epoch + 1) % cfg.save_epoch_freq == 0:
+                save(pos, is_best)
+    if not val:
+        val = validation_loss(cfg, net, val_loader, ndev, env)
+        best_val = min(best_val, val["total"])
+        save(pos, is_best=not (run_dir / "best.pt").exists())
+    else:
+        save(pos)
+    result = {"last": last, "val": val, "best_val": best_val, "steps": step,
+              "checkpoint": str(run_dir / "last.pt"), "best": str(run_dir / "best.pt")}
+    log.info(f"train-nads: {step} steps, val {val}; checkpoints {run_dir}; gallery {run_dir / 'web' / 'index.html'}")
+    bar.close()
+    log.close()
+    cleanup(env)
+    return result
