@@ -1,0 +1,130 @@
+"""Human3.6M in the converted ``data.hdf5`` layout of human_pose_util (apo_tf.md §3.1), reader and writer.
+
+Layout (mm and pixels; joint axis = the 32 raw CDF joints)::
+
+    subjects/<S>/sequences/<Seq>/p3            (T, 32, 3) world 3D, int32 or float
+    subjects/<S>/sequences/<Seq>/views/<cam>/p2 (T, 32, 2) image 2D (pixels)
+    subjects/<S>/sequences/<Seq>/views/<cam>/p3 (T, 32, 3) camera-frame 3D
+    attrs: len (T)
+
+The converter from the official CDF files (spacepy + the NASA CDF library) is not part of this package; any file
+in this layout works, including the synthetic stand-in (:mod:`apo_tf.data.synthetic`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from motionkit.errors import DataFormatError, DatasetMissingError
+
+TRAIN_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
+EVAL_SUBJECTS = ("S9", "S11")
+FPS = 50
+N_RAW = 32
+
+# sequence base name -> report category (apo_tf.md §4.1)
+CATEGORIES = {
+    "Directions": "Direct", "Discussion": "Discuss", "Eating": "Eat", "Greeting": "Greet",
+    "Phoning": "Phone", "Photo": "Photo", "TakingPhoto": "Photo", "Posing": "Pose", "Purchases": "Purchase",
+    "Sitting": "Sit", "SittingDown": "SitDown", "Smoking": "Smoke", "Waiting": "Wait", "Walking": "Walk",
+    "WalkDog": "WalkDog", "WalkingDog": "WalkDog", "WalkTogether": "WalkTogether",
+}
+CATEGORY_ORDER = ("Direct", "Discuss", "Eat", "Greet", "Phone", "Photo", "Pose", "Purchase", "Sit", "SitDown",
+                  "Smoke", "Wait", "Walk", "WalkDog", "WalkTogether")
+
+
+def category(sequence_name: str) -> str:
+    """``"Phoning 2"`` -> ``"Phone"``; unknown names are their own category."""
+    base = re.sub(r"\s*\d+$", "", sequence_name)
+    return CATEGORIES.get(base, base)
+
+
+@dataclass
+class RawView:
+    camera_id: str
+    p2: np.ndarray  # (T, N, 2) pixels
+    p3: np.ndarray  # (T, N, 3) camera-frame mm
+
+
+@dataclass
+class RawSequence:
+    subject: str
+    name: str
+    p3: np.ndarray  # (T, N, 3) world mm
+    views: dict[str, RawView]
+    fps: float = FPS
+
+
+def _read_array(f: h5py.File, path: str, shape_tail: tuple[int, ...], fname: Path) -> np.ndarray:
+    if path not in f:
+        raise DataFormatError(f"{fname}: missing dataset {path}")
+    a = f[path]
+    if not isinstance(a, h5py.Dataset) or a.ndim != 1 + len(shape_tail) or tuple(a.shape[1:]) != shape_tail:
+        shape = getattr(a, "shape", "a group")
+        raise DataFormatError(f"{fname}: {path} has shape {shape}, expected (T, {', '.join(map(str, shape_tail))})")
+    if not np.issubdtype(a.dtype, np.number):
+        raise DataFormatError(f"{fname}: {path} has non-numeric dtype {a.dtype}")
+    return np.asarray(a[()], dtype=np.float64)
+
+
+def read_sequences(path: str | Path, subjects: tuple[str, ...] | None = None,
+                   n_joints: int = N_RAW) -> list[RawSequence]:
+    """Read every (subject, sequence) of a file in this layout; ``subjects`` filters. One-line errors on bad files."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetMissingError(f"{path}: no such data file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise DataFormatError(f"{path}: not a readable hdf5 file ({e})") from None
+    out = []
+    with f:
+        if "subjects" not in f:
+            raise DataFormatError(f"{path}: no 'subjects' group (expected subjects/<S>/sequences/<Seq>/...)")
+        for s in sorted(f["subjects"]):
+            if subjects is not None and s not in subjects:
+                continue
+            grp = f[f"subjects/{s}"]
+            if "sequences" not in grp:
+                raise DataFormatError(f"{path}: subjects/{s} has no 'sequences' group")
+            for q in sorted(grp["sequences"]):
+                base = f"subjects/{s}/sequences/{q}"
+                p3 = _read_array(f, f"{base}/p3", (n_joints, 3), path)
+                views = {}
+                for cam in sorted(f[base].get("views", {})):
+                    p2 = _read_array(f, f"{base}/views/{cam}/p2", (n_joints, 2), path)
+                    p3c = _read_array(f, f"{base}/views/{cam}/p3", (n_joints, 3), path)
+                    if len(p2) != len(p3) or len(p3c) != len(p3):
+                        raise DataFormatError(f"{path}: {base}/views/{cam} has {len(p2)} frames, p3 has {len(p3)}")
+                    views[cam] = RawView(cam, p2, p3c)
+                if not views:
+                    raise DataFormatError(f"{path}: {base} has no views")
+                fps = float(f[base].attrs.get("fps", FPS))
+                out.append(RawSequence(s, q, p3, views, fps))
+    if not out:
+        raise DataFormatError(f"{path}: no sequences for subjects {subjects}")
+    return out
+
+
+def write_sequences(path: str | Path, sequences: list[RawSequence], int_mm: bool = True) -> None:
+    """Write sequences in this layout (p3 as int32 mm when ``int_mm``, as the original converter truncates)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    kw = {"compression": "gzip", "compression_opts": 1}
+    with h5py.File(tmp, "w") as f:
+        for seq in sequences:
+            g = f.create_group(f"subjects/{seq.subject}/sequences/{seq.name}")
+            g.attrs["len"] = len(seq.p3)
+            g.attrs["fps"] = seq.fps
+            conv = (lambda a: a.astype(np.int32)) if int_mm else (lambda a: a.astype(np.float32))
+            g.create_dataset("p3", data=conv(seq.p3), **kw)
+            for cam, v in seq.views.items():
+                g.create_dataset(f"views/{cam}/p2", data=v.p2.astype(np.float32), **kw)
+                g.create_dataset(f"views/{cam}/p3", data=conv(v.p3), **kw)
+    tmp.replace(path)

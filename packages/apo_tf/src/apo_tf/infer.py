@@ -1,0 +1,337 @@
+"""Inference: search the generator's latent space for 3D poses that reproject onto 2D observations (apo_tf.md §2).
+
+Per sequence (one subject x sequence x camera) the unknowns are, per frame t, a latent code z_t (n_z), a yaw phi_t
+and a horizontal translation (x_t, y_t), plus ONE scale s shared by all frames (init: z = 0, phi = x = y = 0,
+s = 1.65). The forward model is
+
+    p^ = G(z_t) (converted to the target skeleton by joint gathering)
+    p3w = Rz(phi_t) (s p^) + [x_t, y_t, 0];  p3c = R p3w + t;  p2 = f * p3c_xy / p3c_z + c
+
+and the objective is the weighted sum of the terms in :mod:`apo_tf.losses`.
+
+Two solvers reach the same optimum:
+
+- ``lbfgsb`` (the original): scipy L-BFGS-B on all variables packed into one vector, value and gradient from one
+  compiled TF function, ``tol`` -> ftol = gtol.
+- ``fast`` (default): the consistency and critic terms are sums of per-frame terms, so for a fixed scale the
+  frames are independent problems of n_z + 3 variables. A batched L-BFGS (numpy, one compiled TF call per
+  iteration for all frames) solves them together, each frame with its own history and line search; the shared
+  scale is found by a safeguarded secant search on dF/ds = sum_t dL_t/ds (envelope theorem), each inner solve
+  warm-started. Computed in float64. Smoothness/glide couple the frames, so they fall back to ``lbfgsb``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import scipy.optimize
+import tensorflow as tf
+from tqdm import tqdm
+
+from apo_tf import losses
+from apo_tf.config import InferenceConfig
+from apo_tf.data import registry
+from apo_tf.models import Critic, Generator
+from motionkit.config import config_to_dict, format_config
+from motionkit.errors import DataFormatError
+
+
+class Objective:
+    """Compiled value-and-gradient functions of the APO objective for one GAN and one target skeleton."""
+
+    def __init__(self, G: Generator, C: Critic, gan_skeleton: str, target_skeleton: str, cfg: InferenceConfig,
+                 dtype: tf.DType = tf.float32):
+        self.G, self.C, self.cfg, self.dtype = G, C, cfg, dtype
+        self.n_z = G.n_z
+        self.gw = [tf.constant(tf.cast(w, dtype)) for w in G.weights]
+        self.cw = [tf.constant(tf.cast(w, dtype)) for w in C.weights]
+        self.idx = None
+        if gan_skeleton != target_skeleton:  # s24 GAN evaluated on s14 data: gather joints
+            if (gan_skeleton, target_skeleton) != ("apo_s24", "apo_s14"):
+                raise ValueError(f"no conversion {gan_skeleton} -> {target_skeleton}")
+            self.idx = tf.constant(registry.s24_to_s14(np.arange(24)[:, None])[:, 0])
+        d = dtype
+        cam = [tf.TensorSpec([3, 3], d), tf.TensorSpec([3], d), tf.TensorSpec([2], d), tf.TensorSpec([2], d)]
+        self.joint_value_and_grad = tf.function(
+            self._joint_value_and_grad,
+            input_signature=[tf.TensorSpec([None], tf.float64), tf.TensorSpec([None, None, 2], d), *cam,
+                             tf.TensorSpec([], d)])
+        self.frames_value_and_grad = tf.function(
+            self._frames_value_and_grad,
+            input_signature=[tf.TensorSpec([None, None], tf.float64), tf.TensorSpec([], tf.float64),
+                             tf.TensorSpec([None, None, 2], d), *cam])
+        self.forward = tf.function(self._forward)
+
+    def _forward(self, z, scale, phi, x0, y0, R, t, f, c):
+        """(T, n_z), (), (T,) x3, camera -> normalised poses (T, Jg, 3), p3w (T, J, 3), p2 (T, J, 2)."""
+        p_hat = self.G(z, self.gw)
+        p = p_hat if self.idx is None else tf.gather(p_hat, self.idx, axis=1)
+        p = scale * p
+        cs, sn = tf.cos(phi)[:, None], tf.sin(phi)[:, None]
+        x, y, zz = p[..., 0], p[..., 1], p[..., 2]
+        p3w = tf.stack([cs * x - sn * y + x0[:, None], sn * x + cs * y + y0[:, None], zz], axis=-1)
+        p3c = tf.einsum("tjk,ik->tji", p3w, R) + t
+        p2 = p3c[..., :2] / p3c[..., 2:] * f + c
+        return p_hat, p3w, p2
+
+    def _per_frame(self, z, scale, phi, x0, y0, p2_obs, R, t, f, c):
+        p_hat, p3w, p2 = self._forward(z, scale, phi, x0, y0, R, t, f, c)
+        cfg = self.cfg
+        loss_t = cfg.consistency_weight * losses.consistency_per_frame(p2, p2_obs)
+        if cfg.critic_weight > 0:
+            loss_t += cfg.critic_weight * losses.critic_per_frame(self.C(p_hat, self.cw))
+        return loss_t, p3w
+
+    def unpack(self, x, T):
+        n = self.n_z
+        z = tf.reshape(x[:T * n], [T, n])
+        return z, x[T * n], x[T * n + 1:T * n + 1 + T], x[T * n + 1 + T:T * n + 1 + 2 * T], x[T * n + 1 + 2 * T:]
+
+    def _joint_value_and_grad(self, x, p2_obs, R, t, f, c, fps):
+        T = tf.shape(p2_obs)[0]
+        with tf.GradientTape() as tape:
+            xx = tf.cast(x, self.dtype)
+            tape.watch(xx)
+            z, scale, phi, x0, y0 = self.unpack(xx, T)
+            loss_t, p3w = self._per_frame(z, scale, phi, x0, y0, p2_obs, R, t, f, c)
+            loss = tf.reduce_sum(loss_t)
+            if self.cfg.smoothness_weight > 0:
+                loss += self.cfg.smoothness_weight * losses.smoothness_loss(p3w, fps)
+            if self.cfg.glide_weight > 0:
+                loss += self.cfg.glide_weight * losses.glide_loss(p3w, fps)
+        return tf.cast(loss, tf.float64), tf.cast(tape.gradient(loss, xx), tf.float64)
+
+    def _frames_value_and_grad(self, v, scale, p2_obs, R, t, f, c):
+        """Per-frame losses (T,), their gradients wrt v = [z, phi, x, y] (T, n_z + 3) and dL_t/ds (T,)."""
+        n = self.n_z
+        with tf.GradientTape(persistent=True) as tape:
+            vv, s = tf.cast(v, self.dtype), tf.cast(scale, self.dtype)
+            tape.watch(vv)
+            tape.watch(s)
+            s_t = s * tf.ones_like(vv[:, 0])
+            tape.watch(s_t)
+            loss_t, _ = self._per_frame(vv[:, :n], s_t[:, None, None], vv[:, n], vv[:, n + 1], vv[:, n + 2],
+                                        p2_obs, R, t, f, c)
+            total = tf.reduce_sum(loss_t)
+        gv = tape.gradient(total, vv)
+        gs = tape.gradient(total, s_t)
+        return tf.cast(loss_t, tf.float64), tf.cast(gv, tf.float64), tf.cast(gs, tf.float64)
+
+
+def batched_lbfgs(fg, X: np.ndarray, maxiter: int, tol: float, m: int = 10, max_ls: int = 20):
+    """Minimise B independent smooth functions at once with L-BFGS, one history and line search per row.
+
+    ``fg(X)``: (B, n) -> (f (B,), grad (B, n)). Stops a row when its relative reduction is below ``tol``
+    (scipy's ftol rule), its largest gradient component is below ``tol`` (gtol), or its line search fails.
+    Returns (X, f, grad, iterations).
+    """
+    B, n = X.shape
+    f, G = fg(X)
+    S, Y = np.zeros((m, B, n)), np.zeros((m, B, n))
+    rho, valid = np.zeros((m, B)), np.zeros((m, B), bool)
+    active = np.abs(G).max(1) > tol
+    it = 0
+    for it in range(1, maxiter + 1):  # noqa: B007
+        order = [(it - 1 - i) % m for i in range(m)]  # newest first
+        q, alpha = G.copy(), {}
+        for i in order:
+            a = np.where(valid[i], rho[i] * np.einsum("bn,bn->b", S[i], q), 0.0)
+            q -= a[:, None] * Y[i]
+            alpha[i] = a
+        newest = order[0]
+        yy = np.einsum("bn,bn->b", Y[newest], Y[newest])
+        gamma = np.where(valid[newest] & (yy > 0), 1.0 / np.maximum(rho[newest] * yy, 1e-300), 0.0)
+        first = ~valid.any(0)
+        gamma = np.where(first, 1.0 / np.maximum(np.abs(G).max(1), 1e-12), gamma)
+        r = gamma[:, None] * q
+        for i in reversed(order):
+            b = np.where(valid[i], rho[i] * np.einsum("bn,bn->b", Y[i], r), 0.0)
+            r += (alpha[i] - b)[:, None] * S[i]
+        d = -r
+        gd = np.einsum("bn,bn->b", G, d)
+        bad = ~(gd < 0)
+        d[bad], gd[bad] = -G[bad], -np.einsum("bn,bn->b", G[bad], G[bad])
+        step = np.where(first | bad, np.minimum(1.0, 1.0 / np.maximum(np.abs(G).max(1), 1e-12)), 1.0)
+        searching = active.copy()
+        Xn, fn, Gn = X.copy(), f.copy(), G.copy()
+        for _ in range(max_ls):
+            Xt = X + np.where(searching, step, 0.0)[:, None] * d
+            ft, Gt = fg(Xt)
+            ok = searching & np.isfinite(ft) & (ft <= f + 1e-4 * step * gd)
+            Xn[ok], fn[ok], Gn[ok] = Xt[ok], ft[ok], Gt[ok]
+            searching &= ~ok
+            if not searching.any():
+                break
+            # safeguarded quadratic interpolation of the step, else halve
+            denom = 2.0 * (ft - f - step * gd)
+            quad = np.where(denom > 0, -gd * step * step / np.where(denom > 0, denom, 1.0), 0.5 * step)
+            step = np.where(searching, np.clip(quad, 0.1 * step, 0.5 * step), step)
+        moved = active & ~searching
+        s, y = Xn - X, Gn - G
+        sy = np.einsum("bn,bn->b", s, y)
+        upd = moved & (sy > 1e-12 * np.sqrt(np.einsum("bn,bn->b", s, s) * np.einsum("bn,bn->b", y, y)))
+        p = it % m
+        S[p], Y[p] = np.where(upd[:, None], s, 0.0), np.where(upd[:, None], y, 0.0)
+        rho[p] = np.where(upd, 1.0 / np.where(upd, sy, 1.0), 0.0)
+        valid[p] = upd
+        conv = (f - fn) <= tol * np.maximum(np.maximum(np.abs(f), np.abs(fn)), 1.0)
+        active &= moved & ~conv & (np.abs(Gn).max(1) > tol)
+        X, f, G = Xn, fn, Gn
+        if not active.any():
+            break
+    return X, f, G, it
+
+
+def initial_latents(cfg: InferenceConfig, T: int, n_z: int) -> np.ndarray:
+    if cfg.z_init == "zeros":
+        return np.zeros((T, n_z))
+    if cfg.z_init == "noise":
+        return np.random.default_rng(cfg.seed).normal(0.0, 0.01, (T, n_z))
+    raise ValueError(f"unknown z_init {cfg.z_init!r} (zeros | noise)")
+
+
+def _camera_tensors(seq: registry.Sequence, dtype):
+    cam = seq.camera
+    return [tf.constant(a, dtype) for a in (cam.R, cam.t, cam.f, cam.c)]
+
+
+def solve_lbfgsb(obj: Objective, seq: registry.Sequence) -> dict:
+    """The original solver: scipy L-BFGS-B over the packed vector [z, s, phi, x, y]."""
+    cfg, T, n = obj.cfg, len(seq.p2), obj.n_z
+    x0 = np.concatenate([initial_latents(cfg, T, n).ravel(), [cfg.scale_init], np.zeros(3 * T)])
+    p2 = tf.constant(seq.p2, obj.dtype)
+    cam = _camera_tensors(seq, obj.dtype)
+    fps = tf.constant(seq.fps, obj.dtype)
+
+    def fun(x):
+        v, g = obj.joint_value_and_grad(tf.constant(x), p2, *cam, fps)
+        return float(v), g.numpy()
+
+    res = scipy.optimize.minimize(fun, x0, jac=True, method="L-BFGS-B", tol=cfg.tol,
+                                  options={"maxiter": cfg.maxiter, "maxfun": cfg.maxiter})
+    z, s, phi, xx, yy = (np.asarray(a) for a in obj.unpack(res.x, T))
+    return {"z": z, "scale": float(s), "phi": phi, "x0": xx, "y0": yy, "loss": float(res.fun),
+            "iterations": int(res.nit), "evaluations": int(res.nfev)}
+
+
+def solve_fast(obj: Objective, seq: registry.Sequence, max_outer: int = 12) -> dict:
+    """Per-frame batched L-BFGS for a fixed scale, nested in a secant search over the shared scale."""
+    cfg, T, n = obj.cfg, len(seq.p2), obj.n_z
+    if cfg.smoothness_weight > 0 or cfg.glide_weight > 0:
+        return solve_lbfgsb(obj, seq)
+    p2 = tf.constant(seq.p2, obj.dtype)
+    cam = _camera_tensors(seq, obj.dtype)
+    V = np.concatenate([initial_latents(cfg, T, n), np.zeros((T, 3))], axis=1)
+    evals = [0]
+
+    def inner(s, V):
+        s_t = tf.constant(s, tf.float64)
+
+        def fg(X):
+            evals[0] += 1
+            f, g, _ = obj.frames_value_and_grad(tf.constant(X), s_t, p2, *cam)
+            return f.numpy(), g.numpy()
+
+        V, f, _, its = batched_lbfgs(fg, V, cfg.maxiter, cfg.tol)
+        _, _, gs = obj.frames_value_and_grad(tf.constant(V), s_t, p2, *cam)
+        return V, float(f.sum()), float(gs.numpy().sum()), its
+
+    s = cfg.scale_init
+    V, F, g, its = inner(s, V)
+    best = (F, s, V)
+    s_prev, g_prev, iters = None, None, its
+    for _ in range(max_outer):
+        if s_prev is None or g == g_prev:
+            ds = -np.sign(g) * 0.05 * s
+        else:
+            curv = (g - g_prev) / (s - s_prev)
+            ds = -g / curv if curv > 0 else -np.sign(g) * 0.1 * s
+        ds = float(np.clip(ds, -0.2 * s, 0.2 * s))
+        if abs(ds) < 1e-6 * s:
+            break
+        s_new = s + ds
+        V_new, F_new, g_new, its = inner(s_new, best[2].copy())
+        iters += its
+        s_prev, g_prev, s, g = s, g, s_new, g_new
+        if F_new < best[0]:
+            best = (F_new, s_new, V_new)
+    F, s, V = best
+    return {"z": V[:, :n], "scale": s, "phi": V[:, n], "x0": V[:, n + 1], "y0": V[:, n + 2], "loss": F,
+            "iterations": iters, "evaluations": evals[0]}
+
+
+def infer_sequence(obj: Objective, seq: registry.Sequence, solver: str) -> dict:
+    """Solve one sequence; adds ``p3w`` (T, J, 3), ``seconds``, ``fps`` and the final consistency loss."""
+    t0 = time.perf_counter()
+    if solver == "lbfgsb":
+        res = solve_lbfgsb(obj, seq)
+    elif solver == "fast":
+        res = solve_fast(obj, seq)
+    else:
+        raise ValueError(f"unknown solver {solver!r} (fast | lbfgsb)")
+    seconds = time.perf_counter() - t0
+    d = tf.float64
+    _, p3w, p2 = obj.forward(tf.constant(res["z"], obj.dtype), tf.constant(res["scale"], obj.dtype),
+                             *(tf.constant(res[k], obj.dtype) for k in ("phi", "x0", "y0")),
+                             *_camera_tensors(seq, obj.dtype))
+    res["consistency"] = float(tf.reduce_sum(losses.consistency_per_frame(tf.cast(p2, d), tf.constant(seq.p2, d))))
+    res.update(p3w=p3w.numpy(), seconds=seconds, fps=len(seq.p2) / seconds)
+    return res
+
+
+def results_path(home: Path) -> Path:
+    return Path(home) / "results.hdf5"
+
+
+def build_objective(cfg: InferenceConfig, home: Path, target_skeleton: str) -> Objective:
+    from apo_tf.train import load_generator
+
+    gcfg, G, C, _ = load_generator(home, cfg.gan_id)
+    gan_skeleton = registry.parse_id(gcfg.dataset).skeleton
+    dtype = tf.float64 if cfg.solver == "fast" or cfg.dtype == "float64" else tf.float32
+    return Objective(G, C, gan_skeleton, target_skeleton, cfg, dtype)
+
+
+def run_inference(cfg: InferenceConfig, home: Path, overwrite: bool = False, verbose: bool = True) -> dict:
+    """Infer every eval sequence of ``cfg.dataset`` into ``results.hdf5`` group ``/<inference_id>``."""
+    if verbose:
+        print(format_config(cfg), flush=True)
+    data_root = cfg.data_root or str(Path(home) / "data")
+    seqs = registry.load(cfg.dataset, "eval", data_root)
+    if cfg.max_sequences:
+        seqs = seqs[:cfg.max_sequences]
+    obj = build_objective(cfg, home, seqs[0].skeleton)
+    path = results_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    done, frames, seconds = 0, 0, 0.0
+    try:
+        f = h5py.File(path, "a")
+    except OSError as e:
+        raise DataFormatError(f"{path}: cannot open results file ({e})") from None
+    with f:
+        grp = f.require_group(cfg.inference_id)
+        for k, v in config_to_dict(cfg).items():
+            grp.attrs[k] = json.dumps(v) if isinstance(v, list) else v
+        for seq in tqdm(seqs, desc=f"infer {cfg.inference_id}", disable=not verbose):
+            if seq.key in grp:
+                if not overwrite:
+                    continue
+                del grp[seq.key]
+            res = infer_sequence(obj, seq, cfg.solver)
+            g = grp.create_group(seq.key)
+            g.create_dataset("p3w", data=res["p3w"].astype(np.float32))
+            g.attrs["inference_time"] = res["seconds"]
+            g.attrs["inference_fps"] = res["fps"]
+            g.attrs["scale"] = res["scale"]
+            g.attrs["consistency_loss"] = res["consistency"]
+            g.attrs["iterations"] = res["iterations"]
+            done, frames, seconds = done + 1, frames + len(seq.p2), seconds + res["seconds"]
+    summary = {"inference_id": cfg.inference_id, "sequences": done, "skipped": len(seqs) - done,
+               "frames": frames, "fps": frames / seconds if seconds else 0.0, "results": str(path)}
+    if verbose:
+        print(json.dumps(summary), flush=True)
+    return summary

@@ -1,0 +1,270 @@
+"""Training of the pose-prior WGAN (apo_tf.md §1.2, §1.4).
+
+One GAN *iteration* is ``n_critic`` critic updates then one generator update; every update increments the
+global step, as both TF1 ``minimize`` calls did, so ``max_steps`` counts optimiser updates. A compiled call
+(``tf.function`` over a ``tf.range`` loop) runs ``iters_per_call`` iterations and draws its latent codes and real
+batches in-graph from a checkpointed ``tf.random.Generator``; since the generator is frozen during the critic
+updates, the fake batches of one iteration's ``n_critic`` critic updates come from one batched generator pass.
+Weights are clipped after each critic update (the master branch's fix of the TF1 race, apo_tf.md §1.2).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from apo_tf import losses
+from apo_tf.config import GanConfig
+from apo_tf.data import normalize, registry
+from apo_tf.models import Critic, Generator
+from apo_tf.optim import Adam, RMSProp
+from motionkit.config import format_config, save_config
+from motionkit.errors import NonFiniteLossError
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """``default`` (no distribution) or ``mirrored`` (synchronous data parallel over the visible devices)."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
+        gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+        return tf.distribute.MirroredStrategy(gpus or cpus)
+    raise ValueError(f"unknown strategy {name!r} (default | mirrored)")
+
+
+class WGAN(tf.Module):
+    """Generator, critic, their optimisers, the global step and the sampling RNG; everything a checkpoint holds.
+
+    ``real``: (N, J, 3) normalised training poses, kept as one in-graph constant.
+    """
+
+    def __init__(self, cfg: GanConfig, real: np.ndarray, strategy: tf.distribute.Strategy | None = None):
+        super().__init__(name="wgan")
+        self.cfg = cfg
+        self.strategy = strategy or tf.distribute.get_strategy()
+        n_joints = real.shape[1]
+        if cfg.batch_size % self.strategy.num_replicas_in_sync:
+            raise ValueError(f"batch_size {cfg.batch_size} not divisible by {self.strategy.num_replicas_in_sync} "
+                             "replicas")
+        with self.strategy.scope():
+            self.generator = Generator(cfg.n_z, cfg.n_g, n_joints, cfg.activation, seed=2 * cfg.seed)
+            self.critic = Critic(cfg.n_c, n_joints, cfg.activation, seed=2 * cfg.seed + 1)
+            gv, cv = self.generator.weights, self.critic.weights
+            if cfg.wgan_type == "weight_clipped":
+                self.g_opt = RMSProp(gv, cfg.lr, cfg.rms_decay, cfg.rms_eps, cfg.rmsprop, name="g_rmsprop")
+                self.c_opt = RMSProp(cv, cfg.lr, cfg.rms_decay, cfg.rms_eps, cfg.rmsprop, name="c_rmsprop")
+            elif cfg.wgan_type == "gradient_penalized":
+                self.g_opt = Adam(gv, cfg.lr, cfg.adam_beta1, cfg.adam_beta2, name="g_adam")
+                self.c_opt = Adam(cv, cfg.lr, cfg.adam_beta1, cfg.adam_beta2, name="c_adam")
+            else:
+                raise ValueError(f"unknown wgan_type {cfg.wgan_type!r} (weight_clipped | gradient_penalized)")
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        self.rng = tf.random.Generator.from_seed(cfg.seed)
+        self.real = tf.constant(real, dtype=tf.float32)
+        self.n_real = int(real.shape[0])
+
+    # --- one update of each network -------------------------------------------------------------------
+    def _replica_grads(self, loss_fn, variables, *batches):
+        """Mean loss and its gradients over the global batch, split across replicas and summed back."""
+        n = self.strategy.num_replicas_in_sync
+
+        def replica_fn(*bs):
+            if n > 1:
+                i = tf.distribute.get_replica_context().replica_id_in_sync_group
+                per = self.cfg.batch_size // n
+                bs = [b[i * per:(i + 1) * per] for b in bs]
+            with tf.GradientTape() as tape:
+                loss = loss_fn(*bs) / n
+            return [loss] + tape.gradient(loss, variables)
+
+        out = self.strategy.run(replica_fn, args=batches)
+        if n > 1:
+            out = [self.strategy.reduce(tf.distribute.ReduceOp.SUM, o, axis=None) for o in out]
+        return out[0], out[1:]
+
+    def critic_update(self, real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
+        """One critic update on (B, J, 3) real and fake batches; clips the critic weights afterwards."""
+        cfg, cv = self.cfg, self.critic.weights
+        if cfg.wgan_type == "gradient_penalized":
+            eps = self.rng.uniform([cfg.batch_size, 1, 1])
+
+            def loss_fn(r, f, e):
+                return (losses.critic_loss(self.critic(r), self.critic(f))
+                        + losses.gradient_penalty(self.critic, r, f, e, cfg.gp_lambda, cfg.gp_reduce))
+
+            loss, grads = self._replica_grads(loss_fn, cv, real, fake, eps)
+        else:
+            loss, grads = self._replica_grads(
+                lambda r, f: losses.critic_loss(self.critic(r), self.critic(f)), cv, real, fake)
+        self.c_opt.apply(grads, cv)
+        if cfg.wgan_type == "weight_clipped":
+            for v in cv:
+                v.assign(tf.clip_by_value(v, -cfg.clip, cfg.clip))
+        self.step.assign_add(1)
+        return loss
+
+    def generator_update(self, z: tf.Tensor) -> tf.Tensor:
+        """One generator update on a (B, n_z) latent batch."""
+        gv = self.generator.weights
+        loss, grads = self._replica_grads(
+            lambda zz: losses.generator_loss(self.critic(self.generator(zz))), gv, z)
+        self.g_opt.apply(grads, gv)
+        self.step.assign_add(1)
+        return loss
+
+    def _real_batch(self, n: int) -> tf.Tensor:
+        idx = self.rng.uniform([n], 0, self.n_real, dtype=tf.int64)
+        return tf.gather(self.real, idx)
+
+    # --- compiled loops ---------------------------------------------------------------------------------
+    @tf.function
+    def run_iterations(self, n_iter: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+        """``n_iter`` GAN iterations; returns (last critic loss, last generator loss, mean critic, mean gen)."""
+        cfg = self.cfg
+        B, K = cfg.batch_size, cfg.n_critic
+        c_loss, g_loss = tf.constant(0.0), tf.constant(0.0)
+        c_sum, g_sum = tf.constant(0.0), tf.constant(0.0)
+        for _ in tf.range(n_iter):
+            fakes = self.generator(self.rng.normal([K * B, cfg.n_z]))  # G frozen during the critic updates
+            reals = self._real_batch(K * B)
+            for k in range(K):
+                c_loss = self.critic_update(reals[k * B:(k + 1) * B], fakes[k * B:(k + 1) * B])
+                c_sum += c_loss
+            g_loss = self.generator_update(self.rng.normal([B, cfg.n_z]))
+            g_sum += g_loss
+        n = tf.cast(tf.maximum(n_iter, 1), tf.float32)
+        return c_loss, g_loss, c_sum / (n * K), g_sum / n
+
+    @tf.function
+    def run_critic_updates(self, n: tf.Tensor) -> tf.Tensor:
+        """``n`` lone critic updates: the tail of a run whose ``max_steps`` is not a whole number of iterations."""
+        B = self.cfg.batch_size
+        loss = tf.constant(0.0)
+        for _ in tf.range(n):
+            fake = self.generator(self.rng.normal([B, self.cfg.n_z]))
+            loss = self.critic_update(self._real_batch(B), fake)
+        return loss
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """(n, J, 3) generator samples for z ~ N(0, I) (a fixed stateless seed)."""
+        z = tf.random.stateless_normal([n, self.cfg.n_z], seed=(seed, 7))
+        return self.generator(z).numpy()
+
+
+def checkpoint_for(gan: WGAN) -> tf.train.Checkpoint:
+    return tf.train.Checkpoint(generator=gan.generator, critic=gan.critic, g_opt=gan.g_opt, c_opt=gan.c_opt,
+                               step=gan.step, rng=gan.rng)
+
+
+def run_dir(home: Path, gan_id: str) -> Path:
+    return Path(home) / "models" / gan_id
+
+
+def train(cfg: GanConfig, home: Path, verbose: bool = True) -> dict:
+    """Train (or resume) ``cfg.gan_id`` until ``cfg.max_steps`` global steps; returns a summary dict."""
+    out = run_dir(home, cfg.gan_id)
+    out.mkdir(parents=True, exist_ok=True)
+    if verbose:
+        print(format_config(cfg), flush=True)
+    save_config(cfg, out / "config.yaml")
+    data_root = cfg.data_root or str(Path(home) / "data")
+    real = normalize.training_poses(registry.load(cfg.dataset, "train", data_root))
+    strategy = make_strategy(cfg.strategy)
+    gan = WGAN(cfg, real, strategy)
+    ckpt = checkpoint_for(gan)
+    manager = tf.train.CheckpointManager(ckpt, str(out), max_to_keep=cfg.keep_last, step_counter=gan.step)
+    if manager.latest_checkpoint:
+        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    start = int(gan.step.numpy())
+    per_iter = cfg.n_critic + 1
+    writer = tf.summary.create_file_writer(str(out / "tb"))
+    log_path = out / "metrics.jsonl"
+    t0, step = time.perf_counter(), start
+    bar = tqdm(total=cfg.max_steps, initial=start, desc=f"train {cfg.gan_id}", disable=not verbose,
+               unit="step", mininterval=2.0)
+    losses_now = {}
+    while step < cfg.max_steps:
+        n_iter = min(cfg.iters_per_call, (cfg.max_steps - step) // per_iter)
+        if n_iter > 0:
+            c_last, g_last, c_mean, g_mean = gan.run_iterations(tf.constant(n_iter, tf.int32))
+            losses_now = {"critic_loss": float(c_mean), "generator_loss": float(g_mean)}
+        else:  # fewer than n_critic + 1 steps left: lone critic updates, as TF1's StopAtStepHook would stop
+            c_last = gan.run_critic_updates(tf.constant(cfg.max_steps - step, tf.int32))
+            losses_now = {"critic_loss": float(c_last)}
+        new_step = int(gan.step.numpy())
+        bad = [k for k, v in losses_now.items() if not math.isfinite(v)]
+        if bad:
+            raise NonFiniteLossError(f"{cfg.gan_id}: non-finite {', '.join(bad)} at global step {new_step}")
+        if new_step // cfg.log_every > step // cfg.log_every or new_step >= cfg.max_steps:
+            with writer.as_default(step=new_step):
+                for k, v in losses_now.items():
+                    _scalar_summary(k, v)
+            with open(log_path, "a") as f:
+                f.write(json.dumps({"step": new_step, **losses_now}) + "\n")
+        if new_step // cfg.ckpt_every > step // cfg.ckpt_every or new_step >= cfg.max_steps:
+            manager.save(checkpoint_number=new_step)
+        bar.update(new_step - step)
+        bar.set_postfix({k[:1]: f"{v:.4f}" for k, v in losses_now.items()})
+        step = new_step
+    bar.close()
+    writer.flush()
+    elapsed = time.perf_counter() - t0
+    if manager.latest_checkpoint is None or int(manager.latest_checkpoint.rsplit("-", 1)[-1]) != step:
+        manager.save(checkpoint_number=step)
+    summary = {"gan_id": cfg.gan_id, "start_step": start, "step": step, "seconds": elapsed,
+               "steps_per_s": (step - start) / elapsed if elapsed > 0 and step > start else 0.0,
+               "n_train_poses": int(real.shape[0]), **losses_now}
+    if verbose:
+        print(json.dumps(summary), flush=True)
+        _save_samples(gan, out / "samples.png", real.shape[1])
+    return summary
+
+
+def _scalar_summary(tag: str, value: float) -> None:
+    """A TensorBoard scalar without importing tensorboard (tensorflow-cpu does not depend on it)."""
+    from tensorflow.core.framework import summary_pb2
+
+    meta = summary_pb2.SummaryMetadata()
+    meta.plugin_data.plugin_name = "scalars"
+    tf.summary.write(tag, tf.constant(value, tf.float32), metadata=meta)
+
+
+def _save_samples(gan: WGAN, path: Path, n_joints: int) -> None:
+    from motionkit.skeletons import get_skeleton
+    from motionkit.viz import save_pose_grid
+
+    skel = get_skeleton("apo_s24" if n_joints == 24 else "apo_s14")
+    try:
+        save_pose_grid(str(path), gan.sample(8), skeleton=skel, ncols=4, dims=3)
+    except Exception as e:  # a plot must never fail a finished training run
+        print(f"warning: could not save {path}: {e}")
+
+
+def load_generator(home: Path, gan_id: str) -> tuple[GanConfig, Generator, Critic, int]:
+    """Rebuild G and C of a trained GAN from ``models/<gan_id>/`` (its config.yaml and latest checkpoint)."""
+    from motionkit.config import load_config
+    from motionkit.errors import CheckpointError
+
+    out = run_dir(home, gan_id)
+    if not (out / "config.yaml").exists():
+        raise CheckpointError(f"{out}: no trained GAN {gan_id!r} (run `python -m apo_tf.main train {gan_id}`)")
+    cfg = load_config(GanConfig, out / "config.yaml")
+    latest = tf.train.latest_checkpoint(str(out))
+    if latest is None:
+        raise CheckpointError(f"{out}: no checkpoint for GAN {gan_id!r}")
+    n_joints = 24 if registry.parse_id(cfg.dataset).skeleton == "apo_s24" else 14
+    G = Generator(cfg.n_z, cfg.n_g, n_joints, cfg.activation)
+    C = Critic(cfg.n_c, n_joints, cfg.activation)
+    step = tf.Variable(0, dtype=tf.int64)
+    try:
+        tf.train.Checkpoint(generator=G, critic=C, step=step).restore(latest).expect_partial()
+    except (tf.errors.OpError, ValueError, AssertionError) as e:
+        raise CheckpointError(f"{latest}: cannot restore ({str(e).splitlines()[0]})") from None
+    return cfg, G, C, int(step.numpy())

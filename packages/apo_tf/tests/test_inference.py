@@ -1,0 +1,65 @@
+"""Inference recovers generator-made poses; results.hdf5 layout and round trip; golden report errors."""
+
+import h5py
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from apo_tf.config import load_inference_config
+from apo_tf.data import registry
+from apo_tf.data.cameras import Camera
+from apo_tf.data.synthetic import make_cameras
+from apo_tf.evaluate import report
+from apo_tf.infer import Objective, infer_sequence, run_inference
+from apo_tf.train import load_generator
+
+
+@pytest.mark.parametrize("solver", ["fast", "lbfgsb"])
+def test_inference_recovers_a_pose_the_generator_can_make(tiny_home, solver):
+    _, G, C, step = load_generator(tiny_home, "synth_tiny")
+    assert step == 3000
+    cfg = load_inference_config("synth_tiny", {"tol": 1e-12, "maxiter": 3000, "solver": solver, "dtype": "float64"})
+    obj = Objective(G, C, "apo_s24", "apo_s24", cfg, tf.float64)
+    rng = np.random.default_rng(0)
+    T = 6
+    z = rng.normal(size=(T, G.n_z))
+    truth = [tf.constant(a, tf.float64) for a in (0.5 * z, 1.72, rng.uniform(-.5, .5, T), rng.normal(0, .3, T),
+                                                   rng.normal(0, .3, T))]
+    cam = make_cameras()["55011271"].scaled()
+    _, p3w, p2 = obj.forward(*truth, *(tf.constant(a, tf.float64) for a in (cam.R, cam.t, cam.f, cam.c)))
+    seq = registry.Sequence("k", "S9", "x", "Walk", "55011271", 10.0, p3w.numpy(), p2.numpy(),
+                            Camera(cam.R, cam.t, cam.f, cam.c), "apo_s24")
+    start = obj.frames_value_and_grad(tf.zeros([T, G.n_z + 3], tf.float64), tf.constant(1.65, tf.float64),
+                                      tf.constant(seq.p2, tf.float64),
+                                      *(tf.constant(a, tf.float64) for a in (cam.R, cam.t, cam.f, cam.c)))[0]
+    res = infer_sequence(obj, seq, solver)
+    initial = float(np.sum(start))
+    assert initial > 1e-2
+    assert res["consistency"] < 1e-7 * initial, (initial, res["consistency"])  # reprojection error -> ~0
+    assert res["p3w"].shape == (T, 24, 3)
+
+
+def test_results_file_round_trip_skip_and_overwrite(tiny_home, golden):
+    cfg = load_inference_config("synth_tiny")
+    first = run_inference(cfg, tiny_home, verbose=False)
+    assert first["sequences"] == 2 and first["skipped"] == 0
+    with h5py.File(tiny_home / "results.hdf5", "r") as f:
+        grp = f["synth_tiny"]
+        assert grp.attrs["gan_id"] == "synth_tiny" and grp.attrs["consistency_weight"] == 1.0
+        keys = sorted(grp)
+        assert keys == ["subjects__S9__sequences__Phoning 1__views__55011271",
+                        "subjects__S9__sequences__Walking 1__views__55011271"]
+        p3w = grp[keys[0]]["p3w"][()]
+        assert p3w.shape == (20, 24, 3) and p3w.dtype == np.float32
+        assert {"inference_time", "inference_fps"} <= set(grp[keys[0]].attrs)
+    again = run_inference(cfg, tiny_home, verbose=False)
+    assert again["sequences"] == 0 and again["skipped"] == 2
+    table = report(cfg, tiny_home, verbose=False)
+    with h5py.File(tiny_home / "results.hdf5", "r") as f:
+        e = f["synth_tiny"][keys[0]]["proc_error"][()]
+        assert e.shape == (20, 24) and f["synth_tiny"][keys[0]]["sequence_proc_error"].shape == (20, 24)
+        np.testing.assert_array_equal(f["synth_tiny"][keys[0]]["p3w"][()], p3w)
+    assert set(table) == {"Phone", "Walk", "Total (frames)", "Total (categories)"}
+    golden.check("report_synth_tiny", {m: table["Total (frames)"][m] for m in table["Walk"]}, rtol=2e-2, atol=1e-3)
+    redo = run_inference(cfg, tiny_home, overwrite=True, verbose=False)
+    assert redo["sequences"] == 2
