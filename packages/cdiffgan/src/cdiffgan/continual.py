@@ -74,8 +74,7 @@ def continual(cfg: Config, env=None, interrupt: tuple[int, int] | None = None, l
     run.mkdir(parents=True, exist_ok=True)
     if is_main:
         save_config(cfg, run / "config.yaml")
-    pre = Preprocessor.build(cfg.data_dir, cfg.speaker[:1], cfg.window_hop, cfg.num_clusters, cfg.mask,
-                             seed=cfg.seed % (2 ** 31), log=log)
+    pre = Preprocessor.build(cfg.data_dir, cfg.speaker[:1], cfg.window_hop, cfg.num_clusters, cfg.mask, log=log)
     first = 1
     while first <= len(cfg.speaker) and (step_dir(run, first, cfg.speaker[first - 1]) / "final.pt").exists():
         first += 1

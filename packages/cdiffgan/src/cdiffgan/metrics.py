@@ -37,7 +37,7 @@ def fid(pred, gt) -> float:
     mu1, mu2 = a.mean(0), b.mean(0)
     s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     try:
-        covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
+        covmean = linalg.sqrtm(s1 @ s2)
         if not np.isfinite(covmean).all():
             off = np.eye(len(s1)) * 1e-6
             covmean = linalg.sqrtm((s1 + off) @ (s2 + off))

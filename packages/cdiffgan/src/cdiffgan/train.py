@@ -149,7 +149,7 @@ def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=Non
                 check_finite({"G": loss}, gstep)
                 parts.step_G(loss, env)
                 for k, v in {"G": loss, "rec": rec, "adv": adv, **internal}.items():
-                    sums[k] += float(v)
+                    sums[k] += float(v.detach()) if torch.is_tensor(v) else float(v)
                     counts[k] += 1
             bar.update(1)
         bar.close()
@@ -311,7 +311,7 @@ def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logg
             check_finite({"G": loss}, gstep)
             parts.step_G(loss, env)
             for k, v in {"G": loss, "rec": rec, "adv": adv, "diff": ldiff, "inner": inner, **internal}.items():
-                sums[k] += float(v)
+                sums[k] += float(v.detach()) if torch.is_tensor(v) else float(v)
                 counts[k] += 1
             bar.update(1)
         bar.close()
