@@ -1,0 +1,1 @@
+"""Data: raw-file readers, node-layout windows, multimodal ground truth, derived caches, synthetic stand-in."""

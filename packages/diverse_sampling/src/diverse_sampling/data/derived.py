@@ -1,0 +1,158 @@
+"""Files derived from the training data by our own code, cached beside the data (notes 1.3b and 1.4).
+
+* candidate pool: unit bone directions ``(N_pool, t_total, n, 3)`` of every training window at stride
+  ``pool_stride`` (GSPS ``data_candi_*``);
+* multimodal index: for a training window, the pool entries whose last observed pose is close to the window's
+  and whose future differs (GSPS ``generate_multimodal_index``); computed on demand and memoised (see
+  ``CandidatePool``);
+* valid-angle bounds: per-angle min/max cosine over all training frames (GSPS ``*_valid_angle.p``), as JSON.
+
+Each cache file records a fingerprint of the raw file and of the parameters; a mismatch rebuilds it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from diverse_sampling.config import Config
+from diverse_sampling.data.dataset import MotionData, load_split
+from diverse_sampling.data.io import data_file
+from diverse_sampling.data.kinematics import bone_directions, bone_lengths, from_directions, valid_angle_bounds
+from diverse_sampling.data.layout import get_layout
+from motionkit.errors import DataFormatError
+
+
+def _fingerprint(cfg: Config, *params) -> str:
+    path = data_file(cfg.data_root, get_layout(cfg.dataset))
+    st = path.stat()
+    return json.dumps([st.st_size, st.st_mtime_ns, list(cfg.train_subjects), sorted(cfg.exclude_takes), *params])
+
+
+def _pool_name(cfg: Config) -> str:
+    return f"candidates_t_his{cfg.t_his}_t_pred{cfg.t_pred}_skiprate{cfg.pool_stride}.npz"
+
+
+def build_pool(data: MotionData, cfg: Config) -> np.ndarray:
+    """Unit bone directions of all training windows at stride ``pool_stride``: (N_pool, t_total, n, 3)."""
+    parents = data.layout.node_parents
+    wins = [seq[s : s + cfg.t_total] for _, _, seq in data.items()
+            for s in range(0, seq.shape[0] - cfg.t_total + 1, cfg.pool_stride)]
+    return bone_directions(np.stack(wins), parents).astype(np.float32)
+
+
+class CandidatePool:
+    """The t1 data-augmentation pool with its multimodal index (GSPS ``generate_multimodal_index`` rule).
+
+    Candidates of (subject, action, start) are the pool entries n, retargeted to the take's first-frame bone
+    lengths, with (a) L2 between the flattened last observed poses < ``pool_dlow_filter`` (if > 0; our reading
+    of "filtered_dlow", quirk 12), (b) mean per-joint distance at the last observed frame <= ``pool_thre_his`` and
+    (c) mean per-joint distance over the future >= ``pool_thre_pred``. The index is computed on demand and
+    memoised: a training run only ever asks for the ~pseudo_future_prob share of its windows, whereas the full
+    table (every start frame of every take, as GSPS precomputes it) costs hours on the real data.
+    """
+
+    def __init__(self, data: MotionData, dirs: np.ndarray, cfg: Config):
+        self.data, self.dirs, self.cfg = data, dirs, cfg
+        self.parents = data.layout.node_parents
+        # Bone lengths per subject: first frame of its first action (notes 1.3b) -- used to place candidates.
+        self.lengths = {s: bone_lengths(data.takes[s][sorted(data.takes[s])[0]][0], self.parents)
+                        for s in data.takes}
+        self._last: dict[tuple[str, str], np.ndarray] = {}
+        self._memo: dict[tuple[str, str, int], np.ndarray] = {}
+
+    def _pool_last(self, subject: str, action: str) -> np.ndarray:
+        """Pool's last observed frame retargeted to the take's first-frame bone lengths: (P, n, 3)."""
+        key = (subject, action)
+        if key not in self._last:
+            lengths = bone_lengths(self.data.takes[subject][action][0], self.parents)
+            self._last[key] = from_directions(self.dirs[:, self.cfg.t_his - 1], lengths, self.parents)
+        return self._last[key]
+
+    def candidates(self, subject: str, action: str, start: int) -> np.ndarray:
+        """Pool indices (int array, possibly empty) of the candidates of this training window."""
+        key = (subject, action, start)
+        if key in self._memo:
+            return self._memo[key]
+        cfg, h = self.cfg, self.cfg.t_his
+        seq = self.data.takes[subject][action]
+        last = seq[start + h - 1]  # (n, 3)
+        pool_last = self._pool_last(subject, action)
+        diff = pool_last - last[None]
+        ok = np.linalg.norm(diff, axis=-1).mean(-1) <= cfg.pool_thre_his
+        if cfg.pool_dlow_filter > 0:
+            ok &= np.linalg.norm(diff.reshape(len(diff), -1), axis=-1) < cfg.pool_dlow_filter
+        cand = np.nonzero(ok)[0]
+        if len(cand):
+            lengths = bone_lengths(seq[0], self.parents)
+            fut = from_directions(self.dirs[cand, h:], lengths, self.parents)  # (C, t_pred, n, 3)
+            d = np.linalg.norm(fut - seq[start + h : start + cfg.t_total][None], axis=-1).mean((1, 2))
+            cand = cand[d >= cfg.pool_thre_pred]
+        self._memo[key] = cand.astype(np.int64)
+        return self._memo[key]
+
+    def positions(self, subject: str, n: int) -> np.ndarray:
+        """Pool entry ``n`` as positions (t_total, n_nodes, 3) with ``subject``'s bone lengths."""
+        return from_directions(self.dirs[n], self.lengths[subject], self.parents).astype(np.float32)
+
+    def coverage(self, n_probe: int = 50, seed: int = 0) -> float:
+        """Fraction of (probed) training start frames that have at least one candidate."""
+        rng = np.random.default_rng(seed)
+        takes = list(self.data.items())
+        hits = 0
+        for _ in range(n_probe):
+            s, a, seq = takes[rng.integers(len(takes))]
+            hits += len(self.candidates(s, a, int(rng.integers(seq.shape[0] - self.cfg.t_total + 1)))) > 0
+        return hits / n_probe
+
+
+def load_or_build_pool(cfg: Config, data: MotionData | None = None, log=print) -> CandidatePool:
+    """The candidate pool, cached as ``candidates_t_his*_t_pred*_skiprate*.npz`` in the derived folder."""
+    data = data or load_split(cfg, "train")
+    root = cfg.resolved_derived_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    fp_pool = _fingerprint(cfg, cfg.t_his, cfg.t_pred, cfg.pool_stride)
+    pool_path = root / _pool_name(cfg)
+    dirs = None
+    if pool_path.is_file():
+        with np.load(pool_path) as z:
+            if str(z["fingerprint"]) == fp_pool:
+                dirs = z["data_candidate"]
+    if dirs is None:
+        log(f"building candidate pool -> {pool_path}")
+        dirs = build_pool(data, cfg)
+        _save_npz(pool_path, data_candidate=dirs, fingerprint=np.array(fp_pool))
+    return CandidatePool(data, dirs, cfg)
+
+
+def load_or_build_valid_angles(cfg: Config, data: MotionData | None = None, log=print) -> dict[str, list[float]]:
+    """Valid-angle bounds: ``cfg.valid_angle_file`` if given (e.g. GSPS JSON), else computed and cached."""
+    if cfg.valid_angle_file:
+        path = Path(cfg.valid_angle_file)
+        try:
+            bounds = json.loads(path.read_text())
+            return {k: [float(v[0]), float(v[1])] for k, v in bounds.items()}
+        except (OSError, ValueError, TypeError, IndexError, AttributeError) as exc:
+            raise DataFormatError(f"{path}: not a JSON dict angle -> [min_cos, max_cos] ({exc})") from None
+    path = cfg.resolved_derived_dir() / f"{cfg.dataset}_valid_angle.json"
+    fp = _fingerprint(cfg)
+    if path.is_file():
+        stored = json.loads(path.read_text())
+        if stored.get("fingerprint") == fp:
+            return stored["bounds"]
+    data = data or load_split(cfg, "train")
+    log(f"computing valid-angle bounds from the training data -> {path}")
+    bounds = valid_angle_bounds(cfg.dataset, data.all_frames())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"fingerprint": fp, "bounds": bounds}, indent=1))
+    tmp.replace(path)
+    return bounds
+
+
+def _save_npz(path: Path, **arrays) -> None:
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)

@@ -1,0 +1,36 @@
+"""Shared fixtures: a tiny synthetic H36M-like data set written in the real file format, and small configs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from diverse_sampling.config import CONFIG_DIR, Config
+from diverse_sampling.data.synthetic import make_synthetic
+from motionkit.config import load_config
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def small_data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("h36m_small")
+    make_synthetic("h36m", root, frames_per_take=120, takes_per_action=1, seed=0)
+    return root
+
+
+@pytest.fixture()
+def small_cfg(small_data_root, tmp_path):
+    def make(stage: str = "t1", **overrides) -> Config:
+        base = {
+            "data_root": str(small_data_root),
+            "derived_dir": str(small_data_root / "derived"),
+            "run_dir": str(tmp_path / f"run_{stage}"),
+            "t1_checkpoint": str(tmp_path / "run_t1" / "last.pt"),
+            "classifier_checkpoint": str(tmp_path / "clf" / "last.pt"),
+            "device": "cpu",
+        }
+        base.update(overrides)
+        return load_config(Config, CONFIG_DIR / f"test_small_{stage}.yaml", base)
+
+    return make
