@@ -74,7 +74,14 @@ def continual(cfg: Config, env=None, interrupt: tuple[int, int] | None = None, l
     run.mkdir(parents=True, exist_ok=True)
     if is_main:
         save_config(cfg, run / "config.yaml")
+    ddp = env is not None and env.enabled
+    if ddp and not is_main:
+        from motionkit.training.ddp import barrier
+        barrier(env)                      # rank 0 computes and caches the statistics first
     pre = Preprocessor.build(cfg.data_dir, cfg.speaker[:1], cfg.window_hop, cfg.num_clusters, cfg.mask, log=log)
+    if ddp and is_main:
+        from motionkit.training.ddp import barrier
+        barrier(env)
     first = 1
     while first <= len(cfg.speaker) and (step_dir(run, first, cfg.speaker[first - 1]) / "final.pt").exists():
         first += 1
