@@ -38,7 +38,7 @@ def _run_cpu(mode, a, b, ix, iy, nlen, mlen, gamma, band, store):
         x, y = _np(a, torch.float64), _np(b, torch.float64)
         N, M = x.shape[1], y.shape[1]
     out = np.empty(P, dtype=np.float64)
-    W = np.empty((P, N, M, 2) if store else (1, 1, 1, 2), dtype=wdtype)
+    W = np.empty((P, 2, N * M + cpu.PAD) if store else (1, 2, 1), dtype=wdtype)
     cpu.forward(mode, C, x, y, _np(ix), _np(iy), _np(nlen), _np(mlen), float(gamma), int(band), out, W, store)
     return out, (W if store else None)
 
