@@ -70,6 +70,7 @@ class Config:
     # --- evaluation -------------------------------------------------------------------------------------
     eval_samples_per_class: int = 16
     eval_seed: int = 0
+    gif_classes: int = 6  # classes shown in the Kinect GIF (all classes appear in the still PNG)
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:

@@ -122,10 +122,11 @@ def pick_partners(batch_idx: np.ndarray, labels: np.ndarray, rng: random.Random)
     for k, i in enumerate(batch_idx):
         c = int(labels[i])
         pool = np.flatnonzero(labels == c)
-        candidates = [int(j) for j in pool if j != i and j not in used.setdefault(c, set())]
+        taken = used.setdefault(c, set())
+        candidates = [int(j) for j in pool if j != i and j not in taken]
         if not candidates:
             candidates = [int(j) for j in pool if j != i] or [int(i)]
         j = rng.choice(candidates)
-        used[c].add(j)
+        taken.add(j)
         out[k] = j
     return out
