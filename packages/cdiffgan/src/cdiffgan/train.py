@@ -105,6 +105,32 @@ def _log_means(logger, step, sums, counts, **extra):
     return vals
 
 
+def t1_d_step(cfg, parts: GanParts, batch, device, gstep=0, env=None) -> dict:
+    """D step: fake = G(x) under no_grad with G in eval mode; L_D on the velocity PatchGAN."""
+    G, D = parts.G, parts.D
+    G.eval()
+    with torch.no_grad(), autocast(cfg, device):
+        fake = G(batch)[0]
+    G.train()
+    with autocast(cfg, device):
+        lossD = discriminator_loss(D(batch["pose"]), D(fake.float()), parts.lam.value)
+    check_finite({"D": lossD}, gstep)
+    parts.step_D(lossD, env)
+    return {"D": lossD.item()}
+
+
+def t1_g_step(cfg, parts: GanParts, batch, device, gstep=0, env=None) -> dict:
+    """G step: L_G = L_rec + L_adv + L_cluster + 0.1 id_in + 0.1 id_out (only G is stepped)."""
+    with autocast(cfg, device):
+        out, internal, _ = parts.G(batch)
+        rec = reconstruction_loss(out.float(), batch["pose"])
+        adv = generator_adversarial_loss(parts.D(out.float()), parts.lam.value)
+    loss = rec + adv + sum(internal.values())
+    check_finite({"G": loss}, gstep)
+    parts.step_G(loss, env)
+    return {k: float(v.detach()) for k, v in {"G": loss, "rec": rec, "adv": adv, **internal}.items()}
+
+
 def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=None, stop_after=None) -> StepResult:
     """Mix-StAGE on the source speaker's full train split (t1). Best epoch by lowest dev spatialNorm."""
     src = cfg.speaker[:1]
@@ -129,28 +155,10 @@ def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=Non
             batch = pre.make_batch([train.item(i) for i in idx], [0] * len(idx), device)
             parts.lam.step()
             gstep = (epoch * cfg.style_iters + it)
-            if torch.rand((), generator=coin).item() < p_d:
-                G.eval()
-                with torch.no_grad(), autocast(cfg, device):
-                    fake = G(batch)[0]
-                G.train()
-                with autocast(cfg, device):
-                    lossD = discriminator_loss(D(batch["pose"]), D(fake.float()), parts.lam.value)
-                check_finite({"D": lossD}, gstep)
-                parts.step_D(lossD, env)
-                sums["D"] += lossD.item()
-                counts["D"] += 1
-            else:
-                with autocast(cfg, device):
-                    out, internal, _ = G(batch)
-                    rec = reconstruction_loss(out.float(), batch["pose"])
-                    adv = generator_adversarial_loss(D(out.float()), parts.lam.value)
-                loss = rec + adv + sum(internal.values())
-                check_finite({"G": loss}, gstep)
-                parts.step_G(loss, env)
-                for k, v in {"G": loss, "rec": rec, "adv": adv, **internal}.items():
-                    sums[k] += float(v.detach()) if torch.is_tensor(v) else float(v)
-                    counts[k] += 1
+            step_fn = t1_d_step if torch.rand((), generator=coin).item() < p_d else t1_g_step
+            for k, v in step_fn(cfg, parts, batch, device, gstep, env).items():
+                sums[k] += v
+                counts[k] += 1
             bar.update(1)
         bar.close()
         parts.epoch_end()
@@ -231,6 +239,57 @@ def build_replay_batch(cfg, model: StyleDiffGAN, buf: FewshotBuffer, pre, n_spk,
     return batch, pivot, rows
 
 
+def _trunk(G, batch, rows, cache, cfg, device):
+    """Frozen trunk features: from the cache, or recomputed (no grad: its parameters are frozen)."""
+    if cache is not None:
+        return cache["h"][rows.to(device)]
+    with torch.no_grad(), autocast(cfg, device):
+        return G.trunk(batch)
+
+
+def diffgan_d_step(cfg, model, parts, batch, pivot, rows, cache, device, gstep=0, env=None) -> dict:
+    """D step of the aligned DiffGAN: real and fake restricted to rows pivot: (the new speaker in align modes)."""
+    G, D = parts.G, parts.D
+    G.eval()
+    with torch.no_grad(), autocast(cfg, device):
+        h = _trunk(G, batch, rows, cache, cfg, device)
+        fake = G.head(h, batch["style"], y=batch["target"], with_id_out=False)[0].float()
+    model.train()
+    if cache is not None:
+        trunk_eval(G)
+    with autocast(cfg, device):
+        lossD = discriminator_loss(D(batch["target"][pivot:]), D(fake[pivot:]), parts.lam.value)
+    check_finite({"D": lossD}, gstep)
+    parts.step_D(lossD, env)
+    return {"D": lossD.item()}
+
+
+def diffgan_g_step(cfg, model, parts, batch, pivot, rows, cache, device, gstep=0, env=None) -> dict:
+    """G step: cross-modal grounding shift (L_diff) + output-domain shift (L_rec over all rows, L_adv on rows
+    pivot:) + L_cluster + id terms. Total = L_rec + L_adv + L_cluster + 0.1 id_in + 0.1 id_out + L_diff."""
+    G, D = parts.G, parts.D
+    h = _trunk(G, batch, rows, cache, cfg, device)
+    with autocast(cfg, device):
+        ldiff, inner, _ = model.grounding_shift(h, batch["style"], batch["target"], cfg.inner_steps, cfg.inner_lr,
+                                                cfg.topk, cfg.inner_loop, cfg.lambda_diff)
+    h2 = _trunk(G, batch, rows, cache, cfg, device)        # the original ran the trunk again for the full forward
+    with autocast(cfg, device):
+        out, internal, _ = G.head(h2, batch["style"], y=batch["target"], labels=batch["labels"])
+        out = out.float()
+        rec = reconstruction_loss(out, batch["target"])
+        adv = generator_adversarial_loss(D(out[pivot:]), parts.lam.value)
+    loss = rec + adv + sum(internal.values()) + ldiff
+    check_finite({"G": loss}, gstep)
+    parts.step_G(loss, env)
+    return {k: float(v.detach()) for k, v in
+            {"G": loss, "rec": rec, "adv": adv, "diff": ldiff, "inner": inner, **internal}.items()}
+
+
+def trunk_eval(G):
+    for m in (G.text_encoder, G.audio_encoder, G.fusion, G.unet):
+        m.eval()
+
+
 def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logger=None, stop_after=None):
     """One DiffGAN-aligned few-shot step on `speakers` (all so far; the newest last). Final = last epoch."""
     n_spk = len(speakers)
@@ -245,17 +304,11 @@ def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logg
     logger = logger or RunLogger(run_dir, use_tensorboard=False, enabled=is_main)
     logger.truncate_after(start * cfg.num_training_iters)
     buf = FewshotBuffer(cfg, pre, speakers, device)
-    trunk_modules = [G.text_encoder, G.audio_encoder, G.fusion, G.unet]
-
-    def trunk_eval():
-        for m in trunk_modules:
-            m.eval()
-
     cache = None
     if cfg.cache_frozen:
         # frozen trunk in eval mode: its features of the fixed buffer and G_src's pseudo labels never change
         model.train()
-        trunk_eval()
+        trunk_eval(G)
         with torch.no_grad(), autocast(cfg, device):
             h = G.trunk(buf.batch)
             cache = {"h": h, "pseudo": model.pseudo_labels(buf.batch).float()}
@@ -264,7 +317,7 @@ def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logg
         model.train()
         D.train()
         if cfg.cache_frozen:
-            trunk_eval()
+            trunk_eval(G)
         coin = _coin(cfg, n_spk, epoch)
         keys = ("G", "D", "rec", "adv", "diff", "inner", "cluster", "id_in", "id_out")
         sums, counts = dict.fromkeys(keys, 0.0), dict.fromkeys(keys, 0)
@@ -274,44 +327,9 @@ def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logg
             batch, pivot, rows = build_replay_batch(cfg, model, buf, pre, n_spk, device, cache)
             parts.lam.step()
 
-            def trunk(b=batch, r=rows):
-                if cache is not None:
-                    return cache["h"][r.to(device)]
-                with torch.no_grad(), autocast(cfg, device):
-                    return G.trunk(b)
-
-            if torch.rand((), generator=coin).item() < p_d:
-                G.eval()
-                with torch.no_grad(), autocast(cfg, device):
-                    h = cache["h"][rows.to(device)] if cache is not None else G.trunk(batch)
-                    fake = G.head(h, batch["style"], y=batch["target"], with_id_out=False)[0].float()
-                model.train()
-                if cfg.cache_frozen:
-                    trunk_eval()
-                with autocast(cfg, device):
-                    lossD = discriminator_loss(D(batch["target"][pivot:]), D(fake[pivot:]), parts.lam.value)
-                check_finite({"D": lossD}, gstep)
-                parts.step_D(lossD, env)
-                sums["D"] += lossD.item()
-                counts["D"] += 1
-                bar.update(1)
-                continue
-            # cross-modal grounding shift (big modules frozen inside, L_diff trains decoder[-1])
-            with autocast(cfg, device):
-                h = trunk()
-                ldiff, inner, _ = model.grounding_shift(h, batch["style"], batch["target"], cfg.inner_steps,
-                                                        cfg.inner_lr, cfg.topk, cfg.inner_loop, cfg.lambda_diff)
-                # output-domain shift: full forward (the trunk again, as the original does, unless cached)
-                h2 = trunk()
-                out, internal, _ = G.head(h2, batch["style"], y=batch["target"], labels=batch["labels"])
-                out = out.float()
-                rec = reconstruction_loss(out, batch["target"])
-                adv = generator_adversarial_loss(D(out[pivot:]), parts.lam.value)
-            loss = rec + adv + sum(internal.values()) + ldiff
-            check_finite({"G": loss}, gstep)
-            parts.step_G(loss, env)
-            for k, v in {"G": loss, "rec": rec, "adv": adv, "diff": ldiff, "inner": inner, **internal}.items():
-                sums[k] += float(v.detach()) if torch.is_tensor(v) else float(v)
+            step_fn = diffgan_d_step if torch.rand((), generator=coin).item() < p_d else diffgan_g_step
+            for k, v in step_fn(cfg, model, parts, batch, pivot, rows, cache, device, gstep, env).items():
+                sums[k] += v
                 counts[k] += 1
             bar.update(1)
         bar.close()
