@@ -19,7 +19,10 @@ class Config:
     name: str = "paper"                       # run folder prefix
     runs_dir: str = "runs"
     data_dir: str = "data/pats_synthetic"     # original -path2data
+    synthetic: bool = False                   # write the synthetic stand-in into data_dir when it has no data yet
+    render_n: int = 0                         # after the last step, render this many test windows per speaker
     device: str = "auto"                      # auto = cuda if available else cpu
+    threads: int = 0                          # torch CPU threads (0 = torch default; 1 avoids oversubscription)
     seed: int = 11212                         # original -seed
     # --- continual protocol ---
     speaker: list[str] = field(default_factory=lambda: ["oliver", "maher", "chemistry", "ytch_prof", "lec_evol"])

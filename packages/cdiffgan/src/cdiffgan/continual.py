@@ -72,6 +72,10 @@ def continual(cfg: Config, env=None, interrupt: tuple[int, int] | None = None, l
     rank = env.rank if env is not None and env.enabled else 0
     run = run_dir(cfg)
     run.mkdir(parents=True, exist_ok=True)
+    if cfg.synthetic and not (Path(cfg.data_dir) / "cmu_intervals_df.csv").exists() and is_main:
+        from .data.synthetic import make_synthetic
+        log(f"writing the synthetic PATS stand-in to {cfg.data_dir}")
+        make_synthetic(cfg.data_dir, tuple(cfg.speaker))
     if is_main:
         save_config(cfg, run / "config.yaml")
     ddp = env is not None and env.enabled
@@ -124,4 +128,7 @@ def continual(cfg: Config, env=None, interrupt: tuple[int, int] | None = None, l
             barrier(env)
     if is_main:
         summarise(run, print_fn=log)
+        if cfg.render_n > 0:
+            from .render import render_run
+            render_run(run, cfg.render_n, device=str(device), log=log)
     return run

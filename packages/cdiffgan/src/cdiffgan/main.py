@@ -78,6 +78,9 @@ def main(argv=None) -> int:
         overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)}
         cfg = load_config(Config, args.config, overrides)
         print(format_config(cfg))
+        if cfg.threads > 0:
+            import torch
+            torch.set_num_threads(cfg.threads)
         continual(cfg, env=_dist_env())
     elif args.cmd == "evaluate":
         from .evaluate import summarise
