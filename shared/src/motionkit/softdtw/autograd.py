@@ -19,10 +19,8 @@ DOUBLE_BACKWARD_MESSAGE = (
 
 
 def _np(t: torch.Tensor, dtype=None) -> np.ndarray:
-    a = t.detach()
-    if dtype is not None:
-        a = a.to(dtype)
-    return a.contiguous().numpy()
+    """CPU tensor -> C-contiguous numpy array (converted by numpy: torch's OpenMP pool stays asleep)."""
+    return np.ascontiguousarray(t.detach().numpy(), dtype=dtype)
 
 
 def _run_cpu(mode, a, b, ix, iy, nlen, mlen, gamma, band, store):
@@ -30,35 +28,40 @@ def _run_cpu(mode, a, b, ix, iy, nlen, mlen, gamma, band, store):
     P = ix.shape[0]
     wdtype = np.float32 if a.dtype == torch.float32 else np.float64
     if mode == cpu.MODE_COST:
-        C = _np(a, torch.float64)
+        C = _np(a, np.float64)
         x = y = np.zeros((1, 1, 1))
         N, M = C.shape[1], C.shape[2]
     else:
         C = np.zeros((1, 1, 1))
-        x, y = _np(a, torch.float64), _np(b, torch.float64)
+        x, y = _np(a, np.float64), _np(b, np.float64)
         N, M = x.shape[1], y.shape[1]
     out = np.empty(P, dtype=np.float64)
     W = np.empty((P, 2, N * M + cpu.PAD) if store else (1, 2, 1), dtype=wdtype)
-    cpu.forward(mode, C, x, y, _np(ix), _np(iy), _np(nlen), _np(mlen), float(gamma), int(band), out, W, store)
+    cpu.run_pairs(cpu.forward_pairs, P, mode, C, x, y, _np(ix), _np(iy), _np(nlen), _np(mlen), float(gamma),
+                  int(band), out, W, store)
     return out, (W if store else None)
 
 
 def _backward_cpu(mode, a, b, ix, iy, nlen, mlen, band, g, W):
     P = ix.shape[0]
-    g = _np(g, torch.float64)
+    g = _np(g, np.float64)
     if mode == cpu.MODE_COST:
         G = np.zeros(tuple(a.shape), dtype=np.float64)
         x = y = np.zeros((1, 1, 1))
         gx = gy = np.zeros((1, 1, 1))
     else:
         G = np.zeros((1, 1, 1))
-        x, y = _np(a, torch.float64), _np(b, torch.float64)
+        x, y = _np(a, np.float64), _np(b, np.float64)
         gx = np.zeros((P, x.shape[1], x.shape[2]))
         gy = np.zeros((P, y.shape[1], y.shape[2]))
-    cpu.backward(mode, x, y, _np(ix), _np(iy), _np(nlen), _np(mlen), int(band), g, W, G, gx, gy)
+    cpu.run_pairs(cpu.backward_pairs, P, mode, x, y, _np(ix), _np(iy), _np(nlen), _np(mlen), int(band), g, W, G, gx, gy)
     if mode == cpu.MODE_COST:
-        return torch.from_numpy(G).to(a.dtype), None
-    return torch.from_numpy(gx).to(a.dtype), torch.from_numpy(gy).to(b.dtype)
+        return _torch(G, a.dtype), None
+    return _torch(gx, a.dtype), _torch(gy, b.dtype)
+
+
+def _torch(arr: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+    return torch.from_numpy(arr.astype(np.float32 if dtype == torch.float32 else np.float64, copy=False))
 
 
 class SoftDTWFunction(torch.autograd.Function):
@@ -79,7 +82,7 @@ class SoftDTWFunction(torch.autograd.Function):
             values, W = cuda_kernels.run_forward(mode, a, b, ix, iy, nlen, mlen, gamma, band, store)
         else:
             values, W = _run_cpu(mode, a, b, ix, iy, nlen, mlen, gamma, band, store)
-            values = torch.from_numpy(values).to(a.dtype)
+            values = _torch(values, a.dtype)
             W = torch.from_numpy(W) if W is not None else None
         ctx.mode = mode
         ctx.band = band

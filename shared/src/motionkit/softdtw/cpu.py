@@ -29,7 +29,7 @@ Conventions shared with :mod:`motionkit.softdtw.cuda` (read this once, the GPU f
   otherwise the band is widened by the length difference so that a warping path always exists.
   Cells outside the band are +inf and get zero gradient.
 
-CPU schedule: pairs run in parallel (``prange``); inside a pair the cells are visited anti-diagonal by
+CPU schedule: pairs run in parallel (threads, :func:`run_pairs`); inside a pair the cells are visited anti-diagonal by
 anti-diagonal (``k = i + j``). The cells of one anti-diagonal are independent, so each diagonal is a plain
 loop that LLVM vectorises (SIMD) -- which is why exp/log are the small branch-free polynomial versions
 below rather than libm calls (those would stop vectorisation and serialise on their latency). Weights are
@@ -42,11 +42,12 @@ from __future__ import annotations
 
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 from llvmlite import ir
-from numba import prange, types
+from numba import types
 from numba.extending import intrinsic
 
 MODE_COST = 0
@@ -265,11 +266,11 @@ def _forward_pair(p, mode, C, x, y, ix, iy, nlen, mlen, gamma, band, out, W, sto
                 Wp[c, off + t] = 0.0
 
 
-@_jit(parallel=True)
-def forward(mode, C, x, y, ix, iy, nlen, mlen, gamma, band, out, W, store):
-    """Soft-DTW values of every pair into ``out`` (float64); softmin weights into ``W`` (P, 2, N*M + 2) if
-    ``store``."""
-    for p in prange(ix.shape[0]):
+@_jit(nogil=True)
+def forward_pairs(first, step, mode, C, x, y, ix, iy, nlen, mlen, gamma, band, out, W, store):
+    """Pairs first, first + step, ...: soft-DTW values into ``out`` (float64) and, if ``store``, softmin
+    weights into ``W`` (P, 2, N*M + PAD). Releases the GIL (threads of :func:`run_pairs` run it)."""
+    for p in range(first, ix.shape[0], step):
         _forward_pair(p, mode, C, x, y, ix, iy, nlen, mlen, gamma, band, out, W, store)
 
 
@@ -357,11 +358,53 @@ def _backward_pair(p, mode, x, y, ix, iy, nlen, mlen, band, g, W, G, gx, gy):
                 gy[p, j, d] = gyr[d, m - 1 - j]
 
 
-@_jit(parallel=True)
-def backward(mode, x, y, ix, iy, nlen, mlen, band, g, W, G, gx, gy):
-    """E-matrix backward: ``G[p] = g[p] * E`` (cost mode) or per-pair input gradients ``gx[p]``, ``gy[p]``.
-
-    ``G``/``gx``/``gy`` must be zero-initialised (cells outside a pair's lengths/band are not written).
-    """
-    for p in prange(ix.shape[0]):
+@_jit(nogil=True)
+def backward_pairs(first, step, mode, x, y, ix, iy, nlen, mlen, band, g, W, G, gx, gy):
+    """Pairs first, first + step, ...: E-matrix backward, ``G[p] = g[p] * E`` (cost mode) or per-pair input
+    gradients ``gx[p]``, ``gy[p]``. ``G``/``gx``/``gy`` must be zero-initialised (cells outside a pair's
+    lengths/band are not written). Releases the GIL."""
+    for p in range(first, ix.shape[0], step):
         _backward_pair(p, mode, x, y, ix, iy, nlen, mlen, band, g, W, G, gx, gy)
+
+
+# ------------------------------------------------------------------------------------------- threading
+_POOL = None
+_POOL_KEY = None
+
+
+def num_threads() -> int:
+    """Worker threads for the pair loop: $MOTIONKIT_SOFTDTW_THREADS, else torch's intra-op thread count."""
+    env = os.environ.get("MOTIONKIT_SOFTDTW_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        import torch
+
+        return max(1, torch.get_num_threads())
+    except ImportError:  # pragma: no cover - the package path always has torch
+        return max(1, os.cpu_count() or 1)
+
+
+def run_pairs(kernel, n_pairs: int, *args) -> None:
+    """Run ``kernel(first, step, *args)`` on ``min(num_threads(), n_pairs)`` threads, pairs interleaved.
+
+    Plain Python threads around GIL-free kernels rather than Numba's ``parallel=True``: an OpenMP pool
+    spin-waits between calls and fights torch's own OpenMP pool for the cores (measured 5-10x slowdowns
+    of both on a 2-core machine), and ``prange`` kernels take much longer to compile. The pool is
+    re-created after a fork (threads do not survive one).
+    """
+    global _POOL, _POOL_KEY
+    workers = min(num_threads(), n_pairs)
+    if workers <= 1:
+        kernel(0, 1, *args)
+        return
+    key = (os.getpid(), workers)
+    if _POOL is None or _POOL_KEY != key:
+        if _POOL is not None and _POOL_KEY[0] == os.getpid():
+            _POOL.shutdown(wait=False)
+        _POOL = ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="softdtw")
+        _POOL_KEY = key
+    futures = [_POOL.submit(kernel, t, workers, *args) for t in range(1, workers)]
+    kernel(0, workers, *args)  # the calling thread takes a share too
+    for f in futures:
+        f.result()
