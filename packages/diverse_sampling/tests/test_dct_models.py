@@ -63,3 +63,28 @@ def test_sampler_paper_size_shapes_and_gumbel_rows():
     z2, m2, lv2 = s(torch.randn(3, 16, 15), nk=6, share_eps=False)
     eps2 = (z2 - m2) / torch.exp(0.5 * lv2)
     assert not torch.allclose(eps2, eps2[:, :1].expand_as(eps2), atol=1e-3)
+
+
+def test_t2_step_leaves_frozen_cvae_unchanged():
+    from diverse_sampling.config import Config
+    from diverse_sampling.losses import t2_loss
+    from diverse_sampling.train import t2_predict
+
+    torch.manual_seed(0)
+    cvae = CVAE(16, 10, 20, dct_n=5, hidden=32, z_dim=8, enc_blocks=1, dec_blocks=1)
+    cvae(torch.randn(4, 30, 48))  # move the BN running stats away from their init
+    cvae.eval()
+    for p in cvae.parameters():
+        p.requires_grad_(False)
+    before = {k: v.clone() for k, v in cvae.state_dict().items()}
+    s = DiverseSampler(16, 15, hidden=32, enc_blocks=1, n_bases=4, base_dim=16, ngamma_hidden=16, z_dim=8)
+    s_before = [p.clone() for p in s.parameters()]
+    opt = torch.optim.Adam(s.parameters(), lr=1e-2)
+    x = torch.randn(4, 30, 48)
+    pred, mean, logvar = t2_predict(cvae, s, x[:, :10], 6, True)
+    assert pred.shape == (4, 6, 30, 48)
+    loss, _ = t2_loss(pred[:, :, 10:], x[:, 10:], mean, logvar, Config(eta=5.0))
+    loss.backward()
+    opt.step()
+    assert all(torch.equal(before[k], v) for k, v in cvae.state_dict().items())
+    assert any(not torch.equal(a, b) for a, b in zip(s_before, s.parameters()))

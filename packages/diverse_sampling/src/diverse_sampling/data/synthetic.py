@@ -24,7 +24,7 @@ _H36M_OFFSETS = np.array([
 ], dtype=np.float64)
 _HUMANEVA_OFFSETS = np.array([
     [0, 0, 0], [0, 0, 0.48], [0.18, 0, 0], [0, 0, -0.28], [0, 0, -0.25], [-0.18, 0, 0], [0, 0, -0.28],
-    [0, 0, -0.25], [0.1, 0, 0], [0, 0, -0.45], [0, 0, -0.45], [-0.1, 0, 0], [0, 0, -0.45], [0, 0, -0.45],
+    [0, 0, -0.25], [0.09, 0, -0.1], [0, 0, -0.4], [0, 0, -0.45], [-0.09, 0, -0.1], [0, 0, -0.4], [0, 0, -0.45],
     [0, 0.02, 0.25],
 ], dtype=np.float64)
 # Which kept joint carries each semantic rotation (the rotation at a joint moves its children).
