@@ -43,6 +43,7 @@ class GanConfig:
     max_steps: int = 10_000_000  # global steps = critic updates + generator updates (both count, as in TF1)
     seed: int = 0
     sampling: str = "uniform"  # real batches drawn uniformly in-graph (the original: 100k shuffle buffer)
+    jit_compile: bool = False  # XLA-compile the training loop
     iters_per_call: int = 200  # GAN iterations (n_critic + 1 global steps each) per compiled call
     log_every: int = 12_000  # global steps between TensorBoard/jsonl summaries
     ckpt_every: int = 600_000  # global steps between checkpoints (the original: every 600 s)
@@ -68,6 +69,8 @@ class InferenceConfig:
     scale_init: float = 1.65
     z_init: str = "zeros"  # zeros (faithful) | noise (small N(0, 0.01) noise; see apo_tf.md §5 pitfall)
     solver: str = "fast"  # fast: per-frame batched solve + shared scale (same optimum, ~10x faster) | lbfgsb: joint
+    fast_iters: list[int] = field(default_factory=lambda: [200, 3, 50, 100])  # fast solver budgets: first
+    # solve, secant steps on the scale, iterations per secant step, final polish
     max_sequences: int = 0  # 0 = all sequences of the eval split
     seed: int = 0
     data_root: str = ""

@@ -16,8 +16,10 @@ Two solvers reach the same optimum:
 - ``fast`` (default): the consistency and critic terms are sums of per-frame terms, so for a fixed scale the
   frames are independent problems of n_z + 3 variables. A batched L-BFGS (numpy, one compiled TF call per
   iteration for all frames) solves them together, each frame with its own history and line search; the shared
-  scale is found by a safeguarded secant search on dF/ds = sum_t dL_t/ds (envelope theorem), each inner solve
-  warm-started. Computed in float64. Smoothness/glide couple the frames, so they fall back to ``lbfgsb``.
+  scale then takes a few safeguarded secant steps on dF/ds = sum_t dL_t/ds (envelope theorem), each inner solve
+  warm-started, within fixed iteration budgets. Computed in float64. It reaches a lower final loss than the
+  joint solver (whose single history and line search serve all frames at once and which stops on float32
+  noise); see bench/bench_infer.py. Smoothness/glide couple the frames, so they fall back to ``lbfgsb``.
 """
 
 from __future__ import annotations
@@ -122,68 +124,81 @@ class Objective:
         return tf.cast(loss_t, tf.float64), tf.cast(gv, tf.float64), tf.cast(gs, tf.float64)
 
 
-def batched_lbfgs(fg, X: np.ndarray, maxiter: int, tol: float, m: int = 10, max_ls: int = 20):
+class BatchedLBFGS:
     """Minimise B independent smooth functions at once with L-BFGS, one history and line search per row.
 
-    ``fg(X)``: (B, n) -> (f (B,), grad (B, n)). Stops a row when its relative reduction is below ``tol``
+    ``fg(X)``: (B, n) -> (f (B,), grad (B, n)). A row stops when its relative reduction is below ``tol``
     (scipy's ftol rule), its largest gradient component is below ``tol`` (gtol), or its line search fails.
-    Returns (X, f, grad, iterations).
+    The curvature history survives between :meth:`run` calls, so a slightly changed objective (a new shared
+    scale) is re-solved from a warm start with a warm inverse-Hessian estimate.
     """
-    B, n = X.shape
-    f, G = fg(X)
-    S, Y = np.zeros((m, B, n)), np.zeros((m, B, n))
-    rho, valid = np.zeros((m, B)), np.zeros((m, B), bool)
-    active = np.abs(G).max(1) > tol
-    it = 0
-    for it in range(1, maxiter + 1):  # noqa: B007
-        order = [(it - 1 - i) % m for i in range(m)]  # newest first
+
+    def __init__(self, B: int, n: int, m: int = 10):
+        self.m, self.k = m, 0
+        self.S, self.Y = np.zeros((m, B, n)), np.zeros((m, B, n))
+        self.rho, self.valid = np.zeros((m, B)), np.zeros((m, B), bool)
+
+    def _direction(self, G: np.ndarray) -> np.ndarray:
+        m, S, Y, rho, valid = self.m, self.S, self.Y, self.rho, self.valid
+        order = [(self.k - 1 - i) % m for i in range(m)]  # newest first
         q, alpha = G.copy(), {}
         for i in order:
             a = np.where(valid[i], rho[i] * np.einsum("bn,bn->b", S[i], q), 0.0)
             q -= a[:, None] * Y[i]
             alpha[i] = a
-        newest = order[0]
-        yy = np.einsum("bn,bn->b", Y[newest], Y[newest])
-        gamma = np.where(valid[newest] & (yy > 0), 1.0 / np.maximum(rho[newest] * yy, 1e-300), 0.0)
-        first = ~valid.any(0)
-        gamma = np.where(first, 1.0 / np.maximum(np.abs(G).max(1), 1e-12), gamma)
+        # initial inverse Hessian: s'y / y'y of the newest valid pair of each row
+        gamma = np.full(G.shape[0], np.nan)
+        for i in order:
+            yy = np.einsum("bn,bn->b", Y[i], Y[i])
+            take = np.isnan(gamma) & valid[i] & (yy > 0)
+            gamma[take] = 1.0 / (rho[i][take] * yy[take])
+        first = np.isnan(gamma)
+        gamma[first] = 1.0 / np.maximum(np.abs(G[first]).max(1), 1e-12)
         r = gamma[:, None] * q
         for i in reversed(order):
             b = np.where(valid[i], rho[i] * np.einsum("bn,bn->b", Y[i], r), 0.0)
             r += (alpha[i] - b)[:, None] * S[i]
-        d = -r
-        gd = np.einsum("bn,bn->b", G, d)
-        bad = ~(gd < 0)
-        d[bad], gd[bad] = -G[bad], -np.einsum("bn,bn->b", G[bad], G[bad])
-        step = np.where(first | bad, np.minimum(1.0, 1.0 / np.maximum(np.abs(G).max(1), 1e-12)), 1.0)
-        searching = active.copy()
-        Xn, fn, Gn = X.copy(), f.copy(), G.copy()
-        for _ in range(max_ls):
-            Xt = X + np.where(searching, step, 0.0)[:, None] * d
-            ft, Gt = fg(Xt)
-            ok = searching & np.isfinite(ft) & (ft <= f + 1e-4 * step * gd)
-            Xn[ok], fn[ok], Gn[ok] = Xt[ok], ft[ok], Gt[ok]
-            searching &= ~ok
-            if not searching.any():
-                break
-            # safeguarded quadratic interpolation of the step, else halve
-            denom = 2.0 * (ft - f - step * gd)
-            quad = np.where(denom > 0, -gd * step * step / np.where(denom > 0, denom, 1.0), 0.5 * step)
-            step = np.where(searching, np.clip(quad, 0.1 * step, 0.5 * step), step)
-        moved = active & ~searching
-        s, y = Xn - X, Gn - G
-        sy = np.einsum("bn,bn->b", s, y)
-        upd = moved & (sy > 1e-12 * np.sqrt(np.einsum("bn,bn->b", s, s) * np.einsum("bn,bn->b", y, y)))
-        p = it % m
-        S[p], Y[p] = np.where(upd[:, None], s, 0.0), np.where(upd[:, None], y, 0.0)
-        rho[p] = np.where(upd, 1.0 / np.where(upd, sy, 1.0), 0.0)
-        valid[p] = upd
-        conv = (f - fn) <= tol * np.maximum(np.maximum(np.abs(f), np.abs(fn)), 1.0)
-        active &= moved & ~conv & (np.abs(Gn).max(1) > tol)
-        X, f, G = Xn, fn, Gn
-        if not active.any():
-            break
-    return X, f, G, it
+        return -r
+
+    def run(self, fg, X: np.ndarray, maxiter: int, tol: float, max_ls: int = 20):
+        """Iterate from X until every row has stopped; returns (X, f, grad, iterations)."""
+        f, G = fg(X)
+        active = np.abs(G).max(1) > tol
+        it = 0
+        while active.any() and it < maxiter:
+            it += 1
+            d = self._direction(G)
+            gd = np.einsum("bn,bn->b", G, d)
+            bad = ~(gd < 0)
+            d[bad], gd[bad] = -G[bad], -np.einsum("bn,bn->b", G[bad], G[bad])
+            step = np.where(bad, np.minimum(1.0, 1.0 / np.maximum(np.abs(G).max(1), 1e-12)), 1.0)
+            searching = active.copy()
+            Xn, fn, Gn = X.copy(), f.copy(), G.copy()
+            for _ in range(max_ls):
+                Xt = X + np.where(searching, step, 0.0)[:, None] * d
+                ft, Gt = fg(Xt)
+                ok = searching & np.isfinite(ft) & (ft <= f + 1e-4 * step * gd)
+                Xn[ok], fn[ok], Gn[ok] = Xt[ok], ft[ok], Gt[ok]
+                searching &= ~ok
+                if not searching.any():
+                    break
+                # safeguarded quadratic interpolation of the step, else halve
+                denom = 2.0 * (ft - f - step * gd)
+                quad = np.where(denom > 0, -gd * step * step / np.where(denom > 0, denom, 1.0), 0.5 * step)
+                step = np.where(searching, np.clip(quad, 0.1 * step, 0.5 * step), step)
+            moved = active & ~searching
+            s, y = Xn - X, Gn - G
+            sy = np.einsum("bn,bn->b", s, y)
+            upd = moved & (sy > 1e-12 * np.sqrt(np.einsum("bn,bn->b", s, s) * np.einsum("bn,bn->b", y, y)))
+            if upd.any():  # rows without a new pair keep their old one in this slot
+                p = self.k % self.m
+                self.S[p][upd], self.Y[p][upd] = s[upd], y[upd]
+                self.rho[p][upd], self.valid[p][upd] = 1.0 / sy[upd], True
+                self.k += 1
+            conv = (f - fn) <= tol * np.maximum(np.maximum(np.abs(f), np.abs(fn)), 1.0)
+            active &= moved & ~conv & (np.abs(Gn).max(1) > tol)
+            X, f, G = Xn, fn, Gn
+        return X, f, G, it
 
 
 def initial_latents(cfg: InferenceConfig, T: int, n_z: int) -> np.ndarray:
@@ -218,17 +233,24 @@ def solve_lbfgsb(obj: Objective, seq: registry.Sequence) -> dict:
             "iterations": int(res.nit), "evaluations": int(res.nfev)}
 
 
-def solve_fast(obj: Objective, seq: registry.Sequence, max_outer: int = 12) -> dict:
-    """Per-frame batched L-BFGS for a fixed scale, nested in a secant search over the shared scale."""
+def solve_fast(obj: Objective, seq: registry.Sequence) -> dict:
+    """Per-frame batched L-BFGS for a fixed scale, nested in a few secant steps on the shared scale.
+
+    Budgets (``cfg.fast_iters`` = first solve, secant steps, iterations per secant step, final polish) bound
+    the work; every inner solve also stops frame by frame on the ``tol`` rule. The envelope theorem gives
+    dF/ds = sum_t dL_t/ds at each inner optimum; each step is warm-started (iterate and curvature history).
+    """
     cfg, T, n = obj.cfg, len(seq.p2), obj.n_z
     if cfg.smoothness_weight > 0 or cfg.glide_weight > 0:
         return solve_lbfgsb(obj, seq)
+    first, n_secant, per_secant, polish = cfg.fast_iters
     p2 = tf.constant(seq.p2, obj.dtype)
     cam = _camera_tensors(seq, obj.dtype)
     V = np.concatenate([initial_latents(cfg, T, n), np.zeros((T, 3))], axis=1)
-    evals = [0]
+    evals, iters = [0], [0]
+    solver = BatchedLBFGS(T, n + 3)
 
-    def inner(s, V):
+    def inner(s, V, budget):
         s_t = tf.constant(s, tf.float64)
 
         def fg(X):
@@ -236,32 +258,32 @@ def solve_fast(obj: Objective, seq: registry.Sequence, max_outer: int = 12) -> d
             f, g, _ = obj.frames_value_and_grad(tf.constant(X), s_t, p2, *cam)
             return f.numpy(), g.numpy()
 
-        V, f, _, its = batched_lbfgs(fg, V, cfg.maxiter, cfg.tol)
+        V, f, _, its = solver.run(fg, V, budget, cfg.tol)
+        iters[0] += its
         _, _, gs = obj.frames_value_and_grad(tf.constant(V), s_t, p2, *cam)
-        return V, float(f.sum()), float(gs.numpy().sum()), its
+        return V, float(f.sum()), float(gs.numpy().sum())
 
     s = cfg.scale_init
-    V, F, g, its = inner(s, V)
-    best = (F, s, V)
-    s_prev, g_prev, iters = None, None, its
-    for _ in range(max_outer):
+    V, F, g = inner(s, V, first)
+    best = (F, s, V, g)
+    s_prev = g_prev = None
+    for _ in range(n_secant):
         if s_prev is None or g == g_prev:
-            ds = -np.sign(g) * 0.05 * s
+            ds = -np.sign(g) * 0.02 * s
         else:
             curv = (g - g_prev) / (s - s_prev)
-            ds = -g / curv if curv > 0 else -np.sign(g) * 0.1 * s
-        ds = float(np.clip(ds, -0.2 * s, 0.2 * s))
+            ds = -g / curv if curv > 0 else -np.sign(g) * 0.05 * s
+        ds = float(np.clip(ds, -0.1 * s, 0.1 * s))
         if abs(ds) < 1e-6 * s:
             break
-        s_new = s + ds
-        V_new, F_new, g_new, its = inner(s_new, best[2].copy())
-        iters += its
-        s_prev, g_prev, s, g = s, g, s_new, g_new
+        V_new, F_new, g_new = inner(s + ds, best[2].copy(), per_secant)
+        s_prev, g_prev, s, g = s, g, s + ds, g_new
         if F_new < best[0]:
-            best = (F_new, s_new, V_new)
-    F, s, V = best
+            best = (F_new, s, V_new, g_new)
+    F, s, V, _ = best
+    V, F, _ = inner(s, V, polish)
     return {"z": V[:, :n], "scale": s, "phi": V[:, n], "x0": V[:, n + 1], "y0": V[:, n + 2], "loss": F,
-            "iterations": iters, "evaluations": evals[0]}
+            "iterations": iters[0], "evaluations": evals[0]}
 
 
 def infer_sequence(obj: Objective, seq: registry.Sequence, solver: str) -> dict:

@@ -69,6 +69,8 @@ class WGAN(tf.Module):
         self.rng = tf.random.Generator.from_seed(cfg.seed)
         self.real = tf.constant(real, dtype=tf.float32)
         self.n_real = int(real.shape[0])
+        self.run_iterations = tf.function(self._run_iterations, jit_compile=cfg.jit_compile or None)
+        self.run_critic_updates = tf.function(self._run_critic_updates)
 
     # --- one update of each network -------------------------------------------------------------------
     def _replica_grads(self, loss_fn, variables, *batches):
@@ -101,8 +103,11 @@ class WGAN(tf.Module):
 
             loss, grads = self._replica_grads(loss_fn, cv, real, fake, eps)
         else:
-            loss, grads = self._replica_grads(
-                lambda r, f: losses.critic_loss(self.critic(r), self.critic(f)), cv, real, fake)
+            def loss_fn(r, f):  # one critic pass over [real; fake] (fewer, larger matmuls)
+                c = self.critic(tf.concat([r, f], 0))
+                return losses.critic_loss(c[:tf.shape(r)[0]], c[tf.shape(r)[0]:])
+
+            loss, grads = self._replica_grads(loss_fn, cv, real, fake)
         self.c_opt.apply(grads, cv)
         if cfg.wgan_type == "weight_clipped":
             for v in cv:
@@ -124,8 +129,7 @@ class WGAN(tf.Module):
         return tf.gather(self.real, idx)
 
     # --- compiled loops ---------------------------------------------------------------------------------
-    @tf.function
-    def run_iterations(self, n_iter: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+    def _run_iterations(self, n_iter: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
         """``n_iter`` GAN iterations; returns (last critic loss, last generator loss, mean critic, mean gen)."""
         cfg = self.cfg
         B, K = cfg.batch_size, cfg.n_critic
@@ -142,8 +146,7 @@ class WGAN(tf.Module):
         n = tf.cast(tf.maximum(n_iter, 1), tf.float32)
         return c_loss, g_loss, c_sum / (n * K), g_sum / n
 
-    @tf.function
-    def run_critic_updates(self, n: tf.Tensor) -> tf.Tensor:
+    def _run_critic_updates(self, n: tf.Tensor) -> tf.Tensor:
         """``n`` lone critic updates: the tail of a run whose ``max_steps`` is not a whole number of iterations."""
         B = self.cfg.batch_size
         loss = tf.constant(0.0)

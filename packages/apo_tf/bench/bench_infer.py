@@ -1,0 +1,73 @@
+"""Inference speed: the fast per-frame solver vs the original joint scipy L-BFGS-B, side by side.
+
+    python packages/apo_tf/bench/bench_infer.py --home runs/apo_tf --gan_id synth_big [--sequences 3]
+
+Uses a trained GAN under ``<home>/models/<gan_id>`` (h3m_big architecture; trained for 30k steps into a temp
+home if missing) and 100-frame synthetic eval sequences (Human3.6M-like camera 55011271, 10 fps). Both solvers
+start from the original initialisation (z = 0, s = 1.65, phi = x = y = 0) with tol 1e-9. Prints frames/s, the
+final reprojection (consistency) loss of each, and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+
+from apo_tf.config import load_gan_config, load_inference_config  # noqa: E402
+from apo_tf.data import registry  # noqa: E402
+from apo_tf.infer import Objective, infer_sequence  # noqa: E402
+from apo_tf.train import load_generator, run_dir, train  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--home", default=None)
+    ap.add_argument("--gan_id", default="synth_big")
+    ap.add_argument("--sequences", type=int, default=3)
+    ap.add_argument("--frames", type=int, default=100)
+    args = ap.parse_args()
+    home = Path(args.home or "/tmp/apo_tf_bench")
+    if not (run_dir(home, args.gan_id) / "checkpoint").exists():
+        print(f"no trained {args.gan_id} under {home}: training 30k steps first")
+        train(load_gan_config(args.gan_id, {"max_steps": 30_000}), home, verbose=False)
+    gcfg, G, C, step = load_generator(home, args.gan_id)
+    seqs = [s for s in registry.load(gcfg.dataset + "_10fps", "eval", home / "data") if len(s.p2) >= args.frames]
+    seqs = [registry.Sequence(s.key, s.subject, s.name, s.category, s.camera_id, s.fps, s.p3w[:args.frames],
+                              s.p2[:args.frames], s.camera, s.skeleton) for s in seqs[:args.sequences]]
+    cfg = load_inference_config("synth_big", {"gan_id": args.gan_id})
+    sk = registry.parse_id(gcfg.dataset).skeleton
+    objs = {"lbfgsb": Objective(G, C, sk, sk, cfg, tf.float32), "fast": Objective(G, C, sk, sk, cfg, tf.float64)}
+    warm = registry.Sequence(**{**seqs[0].__dict__, "p2": seqs[0].p2[:5], "p3w": seqs[0].p3w[:5]})
+    for name, obj in objs.items():  # trace outside the timing
+        infer_sequence(obj, warm, name)
+    rows = {k: [] for k in objs}
+    for seq in seqs:
+        for name, obj in objs.items():
+            t = time.perf_counter()
+            r = infer_sequence(obj, seq, name)
+            rows[name].append((len(seq.p2) / (time.perf_counter() - t), r["consistency"], r["iterations"],
+                               r["evaluations"], r["scale"]))
+    print(f"GAN {args.gan_id} (step {step}, n_z {gcfg.n_z}, {sk}); {len(seqs)} sequences x {args.frames} frames; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"{'sequence':<40}{'solver':>8}{'fps':>9}{'final loss':>13}{'iters':>7}{'evals':>7}{'scale':>8}")
+    for i, seq in enumerate(seqs):
+        for name in objs:
+            fps, loss, it, ev, s = rows[name][i]
+            print(f"{seq.name + ' ' + seq.subject:<40}{name:>8}{fps:9.1f}{loss:13.4e}{it:7d}{ev:7d}{s:8.3f}")
+    fps = {k: len(seqs) * args.frames / sum(args.frames / r[0] for r in v) for k, v in rows.items()}
+    loss = {k: sum(r[1] for r in v) for k, v in rows.items()}
+    print(f"fps: lbfgsb {fps['lbfgsb']:.1f}, fast {fps['fast']:.1f} -> {fps['fast'] / fps['lbfgsb']:.1f}x "
+          f"(target >= 100 fps)")
+    print(f"summed final reprojection loss: lbfgsb {loss['lbfgsb']:.5e}, fast {loss['fast']:.5e} "
+          f"(fast / lbfgsb = {loss['fast'] / loss['lbfgsb']:.4f})")
+
+
+if __name__ == "__main__":
+    main()
