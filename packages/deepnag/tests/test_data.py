@@ -220,3 +220,13 @@ def test_real_dollar_files_if_present(tmp_path):
         shutil.copy(src / name, dest / name)
     gs = load_dollar_gds(tmp_path)
     assert [gs.class_names[i] for i in gs.labels] == ["arrow", "pigtail"]
+
+
+def test_registry_loader_paths_resolve_to_our_loaders():
+    import importlib
+
+    from motionkit.datasets import get_spec
+
+    for name, fn in (("dollar-gds", load_dollar_gds), ("jk2017-kinect", load_jk2017)):
+        module, _, attr = get_spec(name).loader.partition(":")
+        assert getattr(importlib.import_module(module), attr) is fn

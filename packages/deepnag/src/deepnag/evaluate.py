@@ -50,6 +50,18 @@ def load_generator(path: str | Path, device="cpu") -> tuple[DeepNAGNet, dict]:
     return G.to(device).eval(), extra
 
 
+def export_generator(src: str | Path, dst: str | Path, note: str = "") -> Path:
+    """Strip a training checkpoint to what `--evaluate` needs: generator weights in float16 (loaded back as
+    float32), the config, class list and normaliser. About 3 MB instead of 19 MB with the optimiser state."""
+    from motionkit.training import save_checkpoint
+
+    state = load_checkpoint(src)
+    weights = {k: v.half() for k, v in state["modules"]["generator"].items()}
+    config = dict(state["extra"]["config"], log_dir="logs", data_root=None, run_name=None, device=None)
+    extra = dict(state["extra"], config=config, note=note)
+    return save_checkpoint(dst, {"step": state["step"], "modules": {"generator": weights}, "extra": extra})
+
+
 def generate(G: DeepNAGNet, labels: np.ndarray, steps: int, seed: int, batch: int = 256) -> np.ndarray:
     """Samples (N, steps, F) in the normalised space, reproducible for a seed."""
     gen = torch.Generator().manual_seed(seed)
@@ -208,6 +220,7 @@ def evaluate(checkpoint: str | Path, overrides: dict, metrics: bool = False, max
     device = overrides.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
     G, extra = load_generator(checkpoint, device)
     stored = dict(extra["config"])
+    stored["log_dir"] = "logs"  # where the checkpoint was trained is irrelevant here
     for key in ("dataset", "data_root", "log_dir", "run_name", "eval_seed", "eval_samples_per_class", "seed"):
         if overrides.get(key) is not None:
             stored[key] = overrides[key]
