@@ -18,7 +18,7 @@ class Config:
     # --- run ---
     name: str = "paper"                       # run folder prefix
     runs_dir: str = "runs"
-    data_dir: str = "data/pats_synthetic"     # original -path2data
+    data_dir: str = "datasets/cache/pats_synthetic"   # original -path2data
     synthetic: bool = False                   # write the synthetic stand-in into data_dir when it has no data yet
     render_n: int = 0                         # after the last step, render this many test windows per speaker
     device: str = "auto"                      # auto = cuda if available else cpu

@@ -1,6 +1,6 @@
 """Command line of cdiffgan (parse, load the config, dispatch).
 
-    python -m cdiffgan.main make-synthetic [--out data/pats_synthetic]
+    python -m cdiffgan.main make-synthetic [--out datasets/cache/pats_synthetic]
     python -m cdiffgan.main continual --config configs/paper.yaml [-k_shot 28 -replay no-replay-fs ...]
     python -m cdiffgan.main evaluate RUN
     python -m cdiffgan.main render RUN --n 20 [--step 2]
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cdiffgan", description="C-DiffGAN continual co-speech gesture generation")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("make-synthetic", help="write the synthetic PATS-layout data set")
-    s.add_argument("--out", default="data/pats_synthetic")
+    s.add_argument("--out", default="datasets/cache/pats_synthetic")
     s.add_argument("--speakers", default="oliver,maher,chemistry,ytch_prof,lec_evol")
     s.add_argument("--n_train", type=int, default=4)
     s.add_argument("--n_dev", type=int, default=1)
