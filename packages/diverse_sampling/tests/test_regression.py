@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -96,3 +97,12 @@ def test_ddp_two_process_gloo(small_cfg, tmp_path):
     assert (tmp_path / "ddp" / "last.pt").is_file()
     rows = (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()
     assert len([r for r in rows if "loss/total" in r]) == 1  # only rank 0 logs
+
+
+@pytest.mark.cuda
+def test_short_t1_t2_on_cuda(small_cfg):
+    env = init_distributed(device="cuda")
+    m1 = train(small_cfg("t1", device="cuda"), env)
+    m2 = train(small_cfg("t2", device="cuda"), env)
+    for m in (m1, m2):
+        assert all(np.isfinite(v) for v in m.values()) and m["APD"] > 0

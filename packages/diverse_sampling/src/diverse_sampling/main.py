@@ -61,14 +61,9 @@ def make_config(args: argparse.Namespace) -> Config:
             raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
         key, value = item.split("=", 1)
         overrides[key.strip()] = value
-    cfg = load_config(Config, path, overrides)
-    if args.dataset and args.make_synthetic and args.data_root is None and cfg.dataset != _yaml_dataset(path):
-        cfg.data_root = f"runs/diverse_sampling/data/{cfg.dataset}"
-    return cfg
-
-
-def _yaml_dataset(path: Path) -> str:
-    return load_config(Config, path).dataset
+    if args.dataset and args.make_synthetic and args.data_root is None:
+        overrides["data_root"] = f"runs/diverse_sampling/data/{args.dataset}"  # not the exp_name's data set
+    return load_config(Config, path, overrides)
 
 
 def main(argv=None) -> int:
