@@ -25,9 +25,9 @@ class Config:
 
     # --- data ----------------------------------------------------------------------------------------------------
     data_format: str = "original"   # original (Raw_Images/, Seatbelt_Mask/, *_keypoint_Annotation*.json) | coco
-    train_root: str = "data/nads_synthetic/train"
-    val_root: str = "data/nads_synthetic/val"
-    test_root: str = "data/nads_synthetic/test_wide"
+    train_root: str = "datasets/cache/nads_synthetic/train"
+    val_root: str = "datasets/cache/nads_synthetic/val"
+    test_root: str = "datasets/cache/nads_synthetic/test_wide"
     coco_train_json: str = ""       # person_keypoints_*.json (format b); images in coco_*_images
     coco_train_images: str = ""
     coco_val_json: str = ""
@@ -37,7 +37,7 @@ class Config:
     max_samples: int = 0            # 0 = all
 
     # --- synthetic in-cabin renderer (make-synthetic) ---------------------------------------------------------------
-    synthetic_root: str = "data/nads_synthetic"
+    synthetic_root: str = "datasets/cache/nads_synthetic"
     synthetic_width: int = 640      # written frame size (16:9 like the original 1920x1080 frames)
     synthetic_height: int = 360
     synthetic_train: int = 64
@@ -68,6 +68,7 @@ class Config:
     nads_epochs: int = 100
     nads_batch_size: int = 10       # 4 with GAN augmentation in the original
     nads_lr: float = 1e-5
+    nads_optimizer: str = "sgd"     # sgd (paper) | adam (CPU demos: a from-scratch net learns in minutes)
     nads_momentum: float = 0.9
     nads_weight_decay: float = 5e-7
     plateau_factor: float = 0.8

@@ -97,8 +97,11 @@ def train_nads(cfg) -> dict:
             raise ValueError("gan_augment needs gan_checkpoint (the last.pt of train-gan)")
         G = load_frozen(cfg.gan_checkpoint, "G", build_generator(cfg), gdev)
     netd = wrap_ddp(net, env)
-    opt = torch.optim.SGD(net.parameters(), lr=cfg.nads_lr, momentum=cfg.nads_momentum,
-                          weight_decay=cfg.nads_weight_decay)
+    if cfg.nads_optimizer == "adam":
+        opt = torch.optim.Adam(net.parameters(), lr=cfg.nads_lr, weight_decay=cfg.nads_weight_decay)
+    else:
+        opt = torch.optim.SGD(net.parameters(), lr=cfg.nads_lr, momentum=cfg.nads_momentum,
+                              weight_decay=cfg.nads_weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=cfg.plateau_factor,
                                                        patience=cfg.plateau_patience)
     ckpt = Checkpointer(run_dir, keep_last=cfg.keep_last, enabled=env.is_main)
