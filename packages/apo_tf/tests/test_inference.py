@@ -18,7 +18,8 @@ from apo_tf.train import load_generator
 def test_inference_recovers_a_pose_the_generator_can_make(tiny_home, solver):
     _, G, C, step = load_generator(tiny_home, "synth_tiny")
     assert step == 3000
-    cfg = load_inference_config("synth_tiny", {"tol": 1e-12, "maxiter": 3000, "solver": solver, "dtype": "float64"})
+    cfg = load_inference_config("synth_tiny", {"tol": 1e-12, "maxiter": 3000, "solver": solver, "dtype": "float64",
+                                                   "fast_iters": [2000, 8, 300, 2000]})
     obj = Objective(G, C, "apo_s24", "apo_s24", cfg, tf.float64)
     rng = np.random.default_rng(0)
     T = 6
