@@ -33,40 +33,48 @@ def set_big_trainable(G: MixStAGE, on: bool) -> None:
 
 
 def inner_optimise_autograd(G: MixStAGE, z_l, soft, y, steps: int, lr: float):
-    """The original's loop: z* as a free parameter, `steps` torch SGD steps on mean |mix(logits(z*)) - y|.
-    z_l (B,CK,T), soft (B,K,T), y (B,T,P). Returns (z*, final loss)."""
+    """The original's loop: z* as a free parameter, `steps` torch SGD steps on mean |mix(logits(z*)) - y| with the
+    big modules frozen (only z* gets a gradient). z_l (B,CK,T), soft (B,K,T), y (B,T,P). Returns (z*, loss)."""
     z = z_l.detach().clone().requires_grad_(True)
     opt = torch.optim.SGD([z], lr=lr)
     loss = z.new_zeros(())
     with torch.enable_grad():
         for _ in range(steps):
-            opt.zero_grad(set_to_none=True)
             loss = (G.mix(z, soft) - y).abs().mean()
-            loss.backward()
+            z.grad, = torch.autograd.grad(loss, z)
             opt.step()
     return z.detach(), loss.detach()
 
 
 def inner_optimise_analytic(G: MixStAGE, z_l, soft, y, steps: int, lr: float):
-    """Same SGD trajectory as :func:`inner_optimise_autograd` without autograd: the head is linear in z*, so
-    dL/dz*_k = soft_k * W_k^T sign(mix(z*) - y) / N. One einsum pair per step, no graph, no optimiser."""
+    """Same SGD trajectory as :func:`inner_optimise_autograd`, in closed form and in the head's output space.
+
+    The head is linear in z*: o_k = W_k z*_k + b_k, mix = sum_k soft_k o_k, and the SGD step is
+    z*_k -= lr W_k^T u_k with u_k = soft_k * sign(mix - y) / N. Hence o_k -= lr (W_k W_k^T) u_k: each step costs a
+    P x P product per cluster instead of the C x P products of a forward + backward, and z* = z_l - lr W_k^T sum u_k
+    is formed once at the end. No autograd graph, no optimiser."""
     B, CK, T = z_l.shape
     K, P = G.K, G.P
     Ck = CK // K
-    W = G.logits.weight.detach().view(K, P, Ck).float()         # grouped 1x1 conv weights
-    bias = G.logits.bias.detach().view(K, P).float()
-    s = soft.detach().float()
-    yt = y.detach().float().transpose(1, 2)                    # (B, P, T)
-    const = torch.einsum("kp,bkt->bpt", bias, s) - yt          # bias part of the residual
-    z = z_l.detach().float().view(B, K, Ck, T).clone()
+    W = G.logits.weight.detach().view(K, P, Ck).float()                  # grouped 1x1 conv weights
+    bias = G.logits.bias.detach().view(K, P, 1).float()
+    zt = z_l.detach().float().view(B, K, Ck, T).permute(1, 2, 0, 3).reshape(K, Ck, B * T)
+    s = soft.detach().float().permute(1, 0, 2).reshape(K, 1, B * T)
+    yt = y.detach().float().permute(2, 0, 1).reshape(P, B * T)
+    o = torch.bmm(W, zt)                                                  # (K, P, BT) without bias
+    const = (s * bias).sum(0) - yt                                       # (P, BT)
+    MM = torch.bmm(W, W.transpose(1, 2))                                  # (K, P, P)
+    acc = torch.zeros_like(o)
     n = y.numel()
-    loss = z.new_zeros(())
+    loss = o.new_zeros(())
     for _ in range(steps):
-        r = torch.einsum("kpc,bkct,bkt->bpt", W, z, s) + const
+        r = (s * o).sum(0) + const
         loss = r.abs().mean()
-        g = torch.sign(r) / n
-        z -= lr * torch.einsum("kpc,bpt,bkt->bkct", W, g, s)
-    return z.view(B, CK, T), loss
+        u = s * (torch.sign(r) / n)                                       # (K, P, BT)
+        o -= lr * torch.bmm(MM, u)
+        acc += u
+    z = zt - lr * torch.bmm(W.transpose(1, 2), acc)                       # (K, Ck, BT)
+    return z.view(K, Ck, B, T).permute(2, 0, 1, 3).reshape(B, CK, T), loss
 
 
 class StyleDiffGAN(nn.Module):
