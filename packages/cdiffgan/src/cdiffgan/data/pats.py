@@ -24,6 +24,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pandas as pd
+
 from motionkit.errors import DataFormatError, DatasetMissingError
 
 POSE_KEY = "pose/normalize"
