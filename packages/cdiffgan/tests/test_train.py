@@ -111,3 +111,20 @@ def test_tiny_continual_golden_and_resume(tiny_cfg, tmp_path, golden):
     assert resumed.keys() == full.keys()
     for k in full:
         assert resumed[k] == pytest.approx(full[k], rel=1e-6, abs=1e-7), k
+
+
+@pytest.mark.parametrize("replay", ["no-replay-fs", "random-fs", "pseudo-fs-src", "pseudo-fs-tgt",
+                                    "pseudo-align-fs-tgt"])
+def test_every_replay_mode_trains(tiny_cfg, tmp_path, replay):
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(tiny_cfg, replay=replay, num_epochs_tn=1, num_training_iters=2, dg_iter_ratio=0,
+                              cache_frozen=replay.endswith("tgt"), eval_windows=1)
+    pre = _pre(cfg)
+    G = build_generator(cfg)
+    D = SpyD(G.P)
+    res = train_tn(cfg, pre, G, D, cfg.speaker, tmp_path / "s", "cpu")
+    hist = res.history
+    assert hist["G"][-1][1] > 0 and hist["diff"][-1][1] >= 0
+    n_new = cfg.batch_size_tn // 3
+    expect = n_new if "align" in replay else cfg.batch_size_tn
+    assert set(D.sizes) == {expect}
