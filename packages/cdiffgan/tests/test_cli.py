@@ -82,3 +82,10 @@ def test_ddp_two_process_gloo(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     run = tmp_path / "runs" / "tiny_pseudo-align-fs-src_k3_fs1"
     assert (run / "step2_maher" / "final.pt").exists() and (run / "continual_table.csv").exists()
+
+
+def test_compare_before_after(tiny_run, tmp_path):
+    finals = [str(tiny_run / "step1_oliver" / "final.pt"), str(tiny_run / "step2_maher" / "final.pt")]
+    assert main(["compare", *finals, "--titles", "after t1,after t2", "--speaker", "oliver", "--out",
+                 str(tmp_path / "c.gif")]) == 0
+    assert (tmp_path / "c.gif").stat().st_size > 1000

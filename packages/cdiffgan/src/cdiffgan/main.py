@@ -5,6 +5,7 @@
     python -m cdiffgan.main evaluate RUN
     python -m cdiffgan.main render RUN --n 20 [--step 2]
     python -m cdiffgan.main generate RUN --audio speech.wav --speaker oliver [--transcript words.csv]
+    python -m cdiffgan.main compare RUN/step1_oliver/final.pt RUN/step4_ytch_prof/final.pt --speaker oliver --out x.gif
     python -m cdiffgan.main featurize --audio speech.wav --out features.h5 [--transcript words.csv]
 
 Every Config field is also an option of `continual` (`--k_shot 7` or the original's `-k_shot 7`).
@@ -57,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--transcript", default=None)
     g.add_argument("--out", default=None)
     g.add_argument("--device", default="cpu")
+    cp = sub.add_parser("compare", help="one test window rendered by several step checkpoints (final.pt)")
+    cp.add_argument("finals", nargs="+")
+    cp.add_argument("--titles", default=None, help="comma-separated, one per checkpoint")
+    cp.add_argument("--speaker", required=True)
+    cp.add_argument("--window", type=int, default=0)
+    cp.add_argument("--out", required=True)
     fz = sub.add_parser("featurize", help="audio (+ transcript) -> PATS h5 features")
     fz.add_argument("--audio", required=True)
     fz.add_argument("--out", required=True)
@@ -92,6 +99,10 @@ def main(argv=None) -> int:
     elif args.cmd == "generate":
         from .render import generate
         generate(args.run, args.audio, args.speaker, args.transcript, args.out, args.device)
+    elif args.cmd == "compare":
+        from .render import render_compare
+        titles = args.titles.split(",") if args.titles else [str(f) for f in args.finals]
+        render_compare(args.finals, titles, args.speaker, args.out, args.window)
     elif args.cmd == "featurize":
         from .data.featurize import featurize
         print(f"wrote {featurize(args.audio, args.out, args.transcript)}")

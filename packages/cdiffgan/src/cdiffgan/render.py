@@ -128,3 +128,25 @@ def generate(run, audio, speaker, transcript=None, out=None, device="cpu", log=p
     mp4 = write_video(gif, Path(audio), cfg.fps)
     log(f"wrote {mp4 or gif} and {out / 'keypoints.h5'}")
     return mp4 or gif
+
+
+@torch.no_grad()
+def render_compare(finals, titles, speaker, out, window=0, device="cpu", log=print) -> Path:
+    """One test window of `speaker` rendered by several step checkpoints side by side with the ground truth
+    (e.g. after t1 and after the last step: what the later steps did to an old speaker)."""
+    from .continual import load_final
+    seqs, gt_seq = [], None
+    for f in finals:
+        cfg, G, _, pre, seen, _ = load_final(f, device)
+        G.eval()
+        data = PatsData(cfg.data_dir, seen, "test", 0, cfg.time, cfg.fps)
+        lo, hi = data.ranges[speaker]
+        it = data.item(lo + min(window, hi - lo - 1))
+        batch = pre.make_batch([it], [seen.index(speaker)], device)
+        seqs.append(full_skeleton(pre.denorm_pose96(G.sample(batch))[0], it["pose"], cfg.mask))
+        if gt_seq is None:
+            gt_seq = full_skeleton(pre.denorm_pose96(batch["pose"])[0], it["pose"], cfg.mask)
+    path = save_skeleton_gif(out, [gt_seq] + seqs, get_skeleton("pats_52"), titles=["ground truth"] + list(titles),
+                             fps=15)
+    log(f"wrote {path}")
+    return path
