@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from nads_spade.evaluate import evaluate_gan, evaluate_nads
+from nads_spade.evaluate import evaluate_gan, evaluate_nads, generate
+from nads_spade.experiment import run_experiment
 from nads_spade.train_gan import train_gan
 from nads_spade.train_nads import train_nads
 
@@ -62,6 +63,18 @@ def test_nads_epochs_plateau_best_and_evaluate(tiny_cfg, gan_run):
     assert metrics["loss"] > 0 and metrics["paf_epe"] >= 0 and 0 <= metrics["belt_iou"] <= 1
     g = evaluate_gan(cfg, gan_run[1]["checkpoint"], result["best"], "val")
     assert g["l1"] > 0 and g["psnr"] > 0 and 0 <= g["real_pck_mean"] <= 1
+    out = generate(tiny_cfg(gan_checkpoint=gan_run[1]["checkpoint"]), str(Path(cfg.run_dir) / "gen"), n=2)
+    assert len(list(out.glob("sample_*.png"))) == 2
+
+
+def test_experiment_end_to_end_tiny(tiny_cfg, tmp_path):
+    cfg = tiny_cfg(experiment_dir=str(tmp_path / "exp"), experiment_nads_epochs=1, experiment_gan_epochs=1,
+                   nads_batch_size=8, synthetic_train=8, synthetic_val=4, synthetic_test=4)
+    table = run_experiment(cfg)
+    assert "| baseline |" in table and "| gan_augmented |" in table
+    for name in ("results.md", "results.json", "augmented_samples.png"):
+        assert (tmp_path / "exp" / name).is_file()
+    assert (tmp_path / "exp" / "augmented" / "nads" / "best.pt").is_file()
 
 
 @pytest.mark.ddp
