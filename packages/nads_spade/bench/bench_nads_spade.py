@@ -75,13 +75,13 @@ def build(cfg, dev, ours: bool, compile_: bool):
 
 def run_mode(cfg, dev, batch, steps, warmup, ours, compile_):
     G, D, N, f = build(cfg, dev, ours, compile_)
-    amp = (torch.autocast(dev.type, dtype=torch.bfloat16) if ours else contextlib.nullcontext)
+    amp = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if ours else contextlib.nullcontext
     mf = torch.channels_last if ours else torch.contiguous_format
     img, joints, belt = fake_batch(cfg, batch, dev)
     cond = L.condition(joints, belt, cfg.image_size, cfg.sigma).to(dev).contiguous(memory_format=mf)
     real = (img * 2 - 1).contiguous(memory_format=mf)
-    og = torch.optim.Adam(G.parameters(), 1e-4, betas=(0, 0.9))
-    od = torch.optim.Adam(D.parameters(), 4e-4, betas=(0, 0.9))
+    og = torch.optim.Adam(G.parameters(), 1e-4, betas=(0.0, 0.9))
+    od = torch.optim.Adam(D.parameters(), 4e-4, betas=(0.0, 0.9))
     on = torch.optim.SGD(N.parameters(), 1e-5, momentum=0.9)
     heat_t, paf_t = (t.to(dev) for t in L.nads_targets(joints, cfg.image_size, cfg.sigma))
     belt_t = belt.to(dev)
