@@ -60,6 +60,7 @@ class Config:
     decoder_layers: int = 4
     # --- GAN ---
     lr: float = 1e-4
+    lr_tn: float = 0.0                        # learning rate of the DiffGAN steps (0 = same as lr)
     gamma: float = 0.99                       # ExponentialLR, stepped once per epoch
     grad_clip: float = 1.0
     lambda_id: float = 0.1

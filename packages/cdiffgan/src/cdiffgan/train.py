@@ -61,11 +61,12 @@ def sync_grads(params, env) -> None:
 class GanParts:
     """G, D, their optimisers and schedulers and the lambda schedule; one checkpointable bundle."""
 
-    def __init__(self, cfg, G, D, g_params):
+    def __init__(self, cfg, G, D, g_params, lr=None):
         self.G, self.D = G, D
         self.g_params = list(g_params)
-        self.optG = torch.optim.Adam(self.g_params, lr=cfg.lr)
-        self.optD = torch.optim.Adam(D.parameters(), lr=cfg.lr)
+        lr = lr or cfg.lr
+        self.optG = torch.optim.Adam(self.g_params, lr=lr)
+        self.optD = torch.optim.Adam(D.parameters(), lr=lr)
         self.schG = torch.optim.lr_scheduler.ExponentialLR(self.optG, cfg.gamma)
         self.schD = torch.optim.lr_scheduler.ExponentialLR(self.optD, cfg.gamma)
         self.lam = LambdaScheduler(1.0, cfg.lambda_step, cfg.lambda_every, cfg.lambda_max)
@@ -297,7 +298,7 @@ def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logg
     G = model.G
     D = D_prev if (cfg.get_pretrained_D and D_prev is not None) else VelocityPatchD(G.P).to(device)
     big = [p for p in G.parameters() if p.requires_grad]
-    parts = GanParts(cfg, G, D, big)
+    parts = GanParts(cfg, G, D, big, lr=cfg.lr_tn or cfg.lr)
     is_main = env is None or env.is_main
     ck = Checkpointer(run_dir, keep_last=2, enabled=is_main)
     start, _ = ck.resume(parts.modules(), map_location=device)
