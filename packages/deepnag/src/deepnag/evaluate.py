@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deepnag.config import Config
+from deepnag.config import PACKAGE_ROOT, Config
 from deepnag.data import MinMaxNormalizer, PreparedData, display_name, load_gesture_set, prepare
 from deepnag.models import DeepNAGNet
 from deepnag.recognizer import NearestNeighbourDTW
@@ -218,6 +218,8 @@ def format_metrics(m: dict, title: str) -> str:
 def evaluate(checkpoint: str | Path, overrides: dict, metrics: bool = False, max_subjects: int | None = None) -> dict:
     """Load a checkpoint, render real vs synthetic samples (and optionally print the metrics table)."""
     device = overrides.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
+    if not Path(checkpoint).exists() and (PACKAGE_ROOT / checkpoint).exists():
+        checkpoint = PACKAGE_ROOT / checkpoint  # `--evaluate=pretrained/...` from anywhere, as in the original README
     G, extra = load_generator(checkpoint, device)
     stored = dict(extra["config"])
     stored["log_dir"] = "logs"  # where the checkpoint was trained is irrelevant here

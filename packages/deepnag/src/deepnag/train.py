@@ -65,7 +65,8 @@ def train(cfg: Config) -> Path:
         else:
             _train_deepgan(cfg, env, data, generator, ckpt, logger, run_dir)
         if env.is_main:
-            plot_curves(run_dir / "loss.png", logger.history(), title=f"{cfg.model} on {cfg.dataset}", logy=True)
+            curves = {k: v for k, v in logger.history().items() if k != "epoch_seconds"}
+            plot_curves(run_dir / "loss.png", curves, title=f"{cfg.model} on {cfg.dataset}", logy=True)
             if cfg.render_after_training:
                 from deepnag.evaluate import render_samples
 
