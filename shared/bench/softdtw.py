@@ -2,10 +2,14 @@
 
     python shared/bench/softdtw.py                 # CPU, and CUDA when available
     python shared/bench/softdtw.py --device cpu --repeats 5
+    python shared/bench/softdtw.py --device cpu --threads 1 --clock cpu   # per-core work, robust to load
 
 Each size: B pairs of length N = M, feature size D, gamma = 0.1, squared Euclidean cost, inputs requiring
 grad; the time is forward + ``.sum().backward()`` (median of ``--repeats`` runs after warm-up, so Numba's JIT
-compilation is not counted). "Gcell/s" is B * N * M / time / 1e9 (each cell visited forward and backward).
+compilation is not counted). ``--clock cpu`` reports process CPU time instead of wall time: on a shared,
+loaded machine it measures the work done rather than the waiting (use it with ``--threads 1``, since
+spin-waiting thread pools also burn CPU time).
+"Gcell/s" is B * N * M / time / 1e9 (each cell visited forward and backward).
 pysdtw is optional (``pip install pysdtw``); missing -> "not installed". A peer that errors (e.g. a length
 limit) prints "fails".
 """
@@ -29,17 +33,20 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+CLOCK = time.perf_counter
+
+
 def time_fn(fn, device: str, repeats: int, warmup: int = 1) -> float:
-    """Median wall time in ms of fn() (after ``warmup`` calls)."""
+    """Median time in ms of fn() (after ``warmup`` calls), by CLOCK (wall or process CPU time)."""
     for _ in range(warmup):
         fn()
     _sync(device)
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         fn()
         _sync(device)
-        times.append((time.perf_counter() - t0) * 1e3)
+        times.append((CLOCK() - t0) * 1e3)
     return statistics.median(times)
 
 
@@ -66,8 +73,9 @@ def make_pysdtw(x, y, gamma, device):
 
 
 def bench(device: str, sizes, repeats: int, gamma: float) -> None:
-    print(f"\n[{device}] forward+backward, gamma={gamma}, float32, median of {repeats}"
-          + (f", torch threads={torch.get_num_threads()}" if device == "cpu" else f", {torch.cuda.get_device_name()}"))
+    clock = "wall" if CLOCK is time.perf_counter else "process CPU time"
+    where = f"threads={torch.get_num_threads()}" if device == "cpu" else torch.cuda.get_device_name()
+    print(f"\n[{device}] forward+backward, gamma={gamma}, float32, median of {repeats}, {clock}, {where}")
     print(f"{'B':>4} {'N=M':>5} {'D':>2} | {'ours ms':>9} {'Gcell/s':>8} | {'pysdtw ms':>10} | {'ratio':>7}")
     for B, N, D in sizes:
         g = torch.Generator().manual_seed(0)
@@ -95,7 +103,19 @@ def main(argv=None) -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--gamma", type=float, default=0.1)
     p.add_argument("--sizes", default=None, help="override, e.g. '64x64x2,128x128x3' (B x N x D)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for both (torch, ours, numba)")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     args = p.parse_args(argv)
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
+    if args.threads:
+        import os
+
+        import numba
+
+        torch.set_num_threads(args.threads)
+        os.environ["MOTIONKIT_SOFTDTW_THREADS"] = str(args.threads)
+        numba.set_num_threads(args.threads)
     custom = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")] if args.sizes else None
     if args.device in ("cpu", "all"):
         bench("cpu", custom or CPU_SIZES, args.repeats, args.gamma)

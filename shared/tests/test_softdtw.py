@@ -106,7 +106,8 @@ def values_and_grads(fn, *inputs, weights=None):
 
 
 def assert_close(a, b, rtol=RTOL, what=""):
-    a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
+    a = torch.as_tensor(a, dtype=torch.float64).detach()
+    b = torch.as_tensor(b, dtype=torch.float64).detach()
     scale = max(float(b.abs().max()) if b.numel() else 0.0, 1e-12)
     torch.testing.assert_close(a, b, rtol=rtol, atol=rtol * scale * 1e-2, msg=lambda m: f"{what}: {m}")
 
@@ -398,3 +399,22 @@ def test_hausdorff_from_masked_pairwise_soft_dtw():
     ahd.backward()
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
     assert torch.isinf(hausdorff_from_distances(torch.full((2, 2), math.inf)))
+
+
+def test_vectorisable_exp_and_log_accuracy():
+    import numba
+
+    from motionkit.softdtw.cpu import exp_nonpos, log_1_3
+
+    @numba.njit(error_model="numpy")
+    def apply(fn_id, a):
+        out = np.empty_like(a)
+        for i in range(a.size):
+            out[i] = exp_nonpos(a[i]) if fn_id == 0 else log_1_3(a[i])
+        return out
+
+    t = -np.linspace(0.0, 707.0, 100001)
+    assert np.max(np.abs(apply(0, t) / np.exp(t) - 1)) < 1e-12
+    assert np.all(apply(0, np.array([-709.0, -1e300, -np.inf, np.nan])) == 0.0)
+    s = np.linspace(1.0, 3.0, 100001)
+    assert np.max(np.abs(apply(1, s) - np.log(s))) < 1e-13
