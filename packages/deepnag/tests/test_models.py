@@ -79,3 +79,19 @@ def test_critic_gradient_penalty_double_backward_reaches_weights():
     for name, p in D.named_parameters():
         if name != "out.bias":
             assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+
+
+def test_shipped_pretrained_checkpoints_load_and_generate():
+    from conftest import PACKAGE
+
+    from deepnag.evaluate import load_generator
+
+    shipped = sorted((PACKAGE / "pretrained").glob("*.pt"))
+    assert shipped, "no pretrained checkpoints shipped"
+    for path in shipped:
+        G, extra = load_generator(path)
+        n_classes = len(extra["class_names"])
+        out = G.generate(torch.arange(n_classes), extra["config"]["resample_n"])
+        assert out.shape == (n_classes, extra["config"]["resample_n"], extra["n_features"])
+        assert torch.isfinite(out).all()
+        assert "CPU short-trained" in extra["note"]
