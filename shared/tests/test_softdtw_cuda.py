@@ -48,11 +48,11 @@ SIM_SCRIPT = textwrap.dedent(
 
         out_g = np.empty(P)
         W_g = np.empty((P, 2, N * M))
-        kc.launch_forward(mode, C, x, y, ix, iy, nl, ml, gamma, band, out_g, W_g, True, np.empty((P, M)), M,
-                          threads=threads)
+        pairs = np.stack([ix, iy, nl, ml], axis=1).astype(np.int64)
+        kc.launch_forward(mode, C, x, y, pairs, gamma, band, out_g, W_g, True, np.empty((P, M)), M, threads=threads)
         G_g = np.zeros_like(G_c); gx_g = np.zeros_like(gx_c); gy_g = np.zeros_like(gy_c)
-        kc.launch_backward(mode, x, y, ix, iy, nl, ml, band, g, W_g, G_g, gx_g, gy_g, np.empty((P, M)),
-                           np.empty((P, M)), M, threads=threads)
+        kc.launch_backward(mode, x, y, pairs, band, g, W_g, G_g, gx_g, gy_g, np.empty((P, M)), np.empty((P, M)), M,
+                           threads=threads)
         np.testing.assert_allclose(out_g, out_c, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(G_g, G_c, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(gx_g, gx_c, rtol=1e-9, atol=1e-12)
@@ -95,9 +95,9 @@ SIM_SCRIPT = textwrap.dedent(
     # float32 kernels compile and agree with float64 (simulator: plain math.exp/log)
     x32 = rng.normal(size=(2, 5, 2)).astype(np.float32); y32 = rng.normal(size=(2, 4, 2)).astype(np.float32)
     ix = np.arange(2); out32 = np.empty(2, np.float32)
-    kc.launch_forward(1, np.zeros((1, 1, 1), np.float32), x32, y32, ix, ix, np.array([5, 5]), np.array([4, 4]),
-                      0.1, -1, out32, np.empty((2, 2, 20), np.float32), False, np.empty((2, 4), np.float32), 4,
-                      threads=2)
+    pairs = np.array([[0, 0, 5, 4], [1, 1, 5, 4]], dtype=np.int64)
+    kc.launch_forward(1, np.zeros((1, 1, 1), np.float32), x32, y32, pairs, 0.1, -1, out32,
+                      np.empty((2, 2, 20), np.float32), False, np.empty((2, 4), np.float32), 4, threads=2)
     out64 = np.empty(2)
     cpu.forward_pairs(0, 1, 1, np.zeros((1, 1, 1)), x32.astype(np.float64), y32.astype(np.float64), ix, ix,
                       np.array([5, 5]), np.array([4, 4]), 0.1, -1, out64, np.empty((1, 2, 1)), False)
@@ -107,6 +107,7 @@ SIM_SCRIPT = textwrap.dedent(
     # ones (the simulator takes numpy views instead of __cuda_array_interface__ objects)
     kc._dev = lambda t: t.detach().numpy()
     kc._stream = lambda: 0
+    kc._dummy = lambda device, dtype: (None, np.zeros((1, 1, 1), dtype=np.float64))
     from motionkit.softdtw import soft_dtw, soft_dtw_from_cost
     xt, yt = torch.randn(3, 6, 2, dtype=torch.float64), torch.randn(3, 5, 2, dtype=torch.float64)
     ix = torch.arange(3); nl = torch.tensor([6, 2, 4]); ml = torch.tensor([5, 5, 1])

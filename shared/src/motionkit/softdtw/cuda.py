@@ -104,17 +104,17 @@ def _make_kernels(ft):
         return q * m * tp + jj * rq + t
 
     @cuda.jit
-    def forward(mode, C, x, y, ix, iy, nlen, mlen, gamma, band, out, W, store, rowbuf):
+    def forward(mode, C, x, y, pairs, gamma, band, out, W, store, rowbuf):
         sh = cuda.shared.array(2 * SLOTS, ft)
         p = cuda.blockIdx.x
         t = cuda.threadIdx.x
-        n = nlen[p]
-        m = mlen[p]
+        xi = pairs[p, 0]
+        yi = pairs[p, 1]
+        n = pairs[p, 2]
+        m = pairs[p, 3]
         tp = min(cuda.blockDim.x, m)
         steps = ((n + tp - 1) // tp - 1) * m + tp - 1 + m
         lo, hi = band_limits(n, m, band)
-        xi = ix[p]
-        yi = iy[p]
         g = ft(gamma)
         inv_g = ft(1.0) / g
         inf = ft(INF)
@@ -160,18 +160,18 @@ def _make_kernels(ft):
             cuda.syncthreads()
 
     @cuda.jit
-    def backward(mode, x, y, ix, iy, nlen, mlen, band, gout, W, G, gx, gy, rowbuf_u, rowbuf_d):
+    def backward(mode, x, y, pairs, band, gout, W, G, gx, gy, rowbuf_u, rowbuf_d):
         shu = cuda.shared.array(2 * SLOTS, ft)
         shd = cuda.shared.array(2 * SLOTS, ft)
         p = cuda.blockIdx.x
         t = cuda.threadIdx.x
-        n = nlen[p]
-        m = mlen[p]
+        xi = pairs[p, 0]
+        yi = pairs[p, 1]
+        n = pairs[p, 2]
+        m = pairs[p, 3]
         tp = min(cuda.blockDim.x, m)
         steps = ((n + tp - 1) // tp - 1) * m + tp - 1 + m
         lo, hi = band_limits(n, m, band)
-        xi = ix[p]
-        yi = iy[p]
         zero = ft(0.0)
         carry_l = zero  # E[i, j+1] w_left[i, j+1]
         carry_d = zero  # E[i+1, j+1] w_diag[i+1, j+1]
@@ -245,25 +245,24 @@ def block_threads(max_m: int, threads: int | None = None) -> int:
     return max(32, min(MAX_THREADS, (int(max_m) + 31) // 32 * 32))
 
 
-def launch_forward(mode, C, x, y, ix, iy, nlen, mlen, gamma, band, out, W, store, rowbuf, max_m,
-                   threads=None, stream=0):
+def launch_forward(mode, C, x, y, pairs, gamma, band, out, W, store, rowbuf, max_m, threads=None, stream=0):
     """Launch the forward kernel on arrays numba accepts (device arrays; numpy arrays in the simulator).
 
-    ``W``: (P, 2, N*M) weights (written if ``store``); ``rowbuf``: (P, M) scratch; ``out``: (P,) values.
+    ``pairs`` (P, 4) int64 rows (x index, y index, n, m); ``W``: (P, 2, N*M) weights (written if
+    ``store``); ``rowbuf``: (P, M) scratch; ``out``: (P,) values.
     """
     fwd, _ = kernels(out.dtype)
-    P = ix.shape[0]
-    fwd[P, block_threads(max_m, threads), stream](mode, C, x, y, ix, iy, nlen, mlen, float(gamma), int(band),
-                                                   out, W, bool(store), rowbuf)
+    P = pairs.shape[0]
+    fwd[P, block_threads(max_m, threads), stream](mode, C, x, y, pairs, float(gamma), int(band), out, W,
+                                                   bool(store), rowbuf)
 
 
-def launch_backward(mode, x, y, ix, iy, nlen, mlen, band, gout, W, G, gx, gy, rowbuf_u, rowbuf_d, max_m,
-                    threads=None, stream=0):
+def launch_backward(mode, x, y, pairs, band, gout, W, G, gx, gy, rowbuf_u, rowbuf_d, max_m, threads=None, stream=0):
     """Launch the backward kernel; ``G``/``gx``/``gy`` must be zero-initialised, ``threads`` as in forward."""
     _, bwd = kernels(W.dtype)
-    P = ix.shape[0]
-    bwd[P, block_threads(max_m, threads), stream](mode, x, y, ix, iy, nlen, mlen, int(band), gout, W, G, gx, gy,
-                                                   rowbuf_u, rowbuf_d)
+    P = pairs.shape[0]
+    bwd[P, block_threads(max_m, threads), stream](mode, x, y, pairs, int(band), gout, W, G, gx, gy, rowbuf_u,
+                                                   rowbuf_d)
 
 
 # ------------------------------------------------------------------------------------------- torch glue
@@ -271,10 +270,35 @@ def _dev(t):
     return cuda.as_cuda_array(t.detach(), sync=False)
 
 
+_STREAMS: dict = {}
+_DUMMIES: dict = {}
+
+
 def _stream():
+    """numba view of torch's current CUDA stream (cached per stream handle)."""
     import torch
 
-    return cuda.external_stream(torch.cuda.current_stream().cuda_stream)
+    handle = torch.cuda.current_stream().cuda_stream
+    if handle not in _STREAMS:
+        _STREAMS[handle] = cuda.external_stream(handle)
+    return _STREAMS[handle]
+
+
+def _dummy(device, dtype):
+    """A cached (1, 1, 1) zero array for the kernel arguments a mode does not use: (tensor, numba view)."""
+    import torch
+
+    key = (str(device), dtype)
+    if key not in _DUMMIES:
+        t = torch.zeros((1, 1, 1), dtype=dtype, device=device)
+        _DUMMIES[key] = (t, _dev(t))
+    return _DUMMIES[key]
+
+
+def _pairs(ix, iy, nlen, mlen):
+    import torch
+
+    return torch.stack([ix, iy, nlen, mlen], dim=1).to(torch.int64).contiguous()
 
 
 def run_forward(mode, a, b, ix, iy, nlen, mlen, gamma, band, store):
@@ -284,17 +308,19 @@ def run_forward(mode, a, b, ix, iy, nlen, mlen, gamma, band, store):
     P = ix.shape[0]
     dev, dt = a.device, a.dtype
     a = a.contiguous()
+    dummy = _dummy(dev, dt)[1]
     if mode == MODE_COST:
-        C, x, y = a, torch.zeros((1, 1, 1), dtype=dt, device=dev), torch.zeros((1, 1, 1), dtype=dt, device=dev)
+        C, x, y = _dev(a), dummy, dummy
         N, M = a.shape[1], a.shape[2]
     else:
-        C, x, y = torch.zeros((1, 1, 1), dtype=dt, device=dev), a, b.contiguous()
-        N, M = x.shape[1], y.shape[1]
+        b = b.contiguous()
+        C, x, y = dummy, _dev(a), _dev(b)
+        N, M = a.shape[1], b.shape[1]
     out = torch.empty(P, dtype=dt, device=dev)
     W = torch.empty((P, 2, N * M) if store else (1, 2, 1), dtype=dt, device=dev)
     rowbuf = torch.empty((P, M), dtype=dt, device=dev)
-    launch_forward(mode, _dev(C), _dev(x), _dev(y), _dev(ix), _dev(iy), _dev(nlen), _dev(mlen), gamma, band,
-                   _dev(out), _dev(W), store, _dev(rowbuf), M, stream=_stream())
+    launch_forward(mode, C, x, y, _dev(_pairs(ix, iy, nlen, mlen)), gamma, band, _dev(out), _dev(W), store,
+                   _dev(rowbuf), M, stream=_stream())
     return out, (W if store else None)
 
 
@@ -306,22 +332,22 @@ def run_backward(mode, a, b, ix, iy, nlen, mlen, band, grad_out, W):
     dev, dt = a.device, a.dtype
     a = a.contiguous()
     gout = grad_out.detach().to(dt).contiguous()
-    dummy = torch.zeros((1, 1, 1), dtype=dt, device=dev)
+    dummy = _dummy(dev, dt)[1]
     if mode == MODE_COST:
-        x = y = dummy
         G = torch.zeros_like(a)
-        gx = gy = dummy
+        x = y = gx = gy = dummy
         M = a.shape[2]
+        G_d, gx_d, gy_d = _dev(G), dummy, dummy
     else:
-        x, y = a, b.contiguous()
-        G = dummy
-        gx = torch.zeros((P, x.shape[1], x.shape[2]), dtype=dt, device=dev)
-        gy = torch.zeros((P, y.shape[1], y.shape[2]), dtype=dt, device=dev)
-        M = y.shape[1]
-    ru = torch.empty((P, M), dtype=dt, device=dev)
-    rd = torch.empty((P, M), dtype=dt, device=dev)
-    launch_backward(mode, _dev(x), _dev(y), _dev(ix), _dev(iy), _dev(nlen), _dev(mlen), band, _dev(gout), _dev(W),
-                    _dev(G), _dev(gx), _dev(gy), _dev(ru), _dev(rd), M, stream=_stream())
+        b = b.contiguous()
+        x, y = _dev(a), _dev(b)
+        gx = torch.zeros((P, a.shape[1], a.shape[2]), dtype=dt, device=dev)
+        gy = torch.zeros((P, b.shape[1], b.shape[2]), dtype=dt, device=dev)
+        M = b.shape[1]
+        G_d, gx_d, gy_d = dummy, _dev(gx), _dev(gy)
+    rows = torch.empty((2, P, M), dtype=dt, device=dev)
+    launch_backward(mode, x, y, _dev(_pairs(ix, iy, nlen, mlen)), band, _dev(gout), _dev(W), G_d, gx_d, gy_d,
+                    _dev(rows[0]), _dev(rows[1]), M, stream=_stream())
     if mode == MODE_COST:
         return G, None
     return gx, gy
