@@ -14,10 +14,12 @@ from motionkit.training import load_checkpoint
 
 
 @pytest.mark.ddp
-def test_torchrun_two_processes_gloo(tmp_path):
+@pytest.mark.parametrize("model", ["DeepNAG", "DeepGAN"])
+def test_torchrun_two_processes_gloo(tmp_path, model):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "deepnag.main",
-           f"--config={TEST_CONFIG}", "--epochs=2", "--device=cpu", f"--log-dir={tmp_path}", "--run-name=ddp"]
+           f"--model={model}", f"--config={TEST_CONFIG}", "--epochs=2", "--device=cpu", f"--log-dir={tmp_path}",
+           "--run-name=ddp"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "ddp"

@@ -148,7 +148,9 @@ def _train_deepgan(cfg, env, data, generator, ckpt, logger, run_dir):
     if start:
         logger.info(f"resumed from {ckpt.latest_path()} at step {start}")
     logger.truncate_after(start)
-    gen, crit = wrap_ddp(generator, env), wrap_ddp(critic, env)
+    # the critic is not DDP-wrapped: DDP does not support the gradient penalty's autograd.grad(create_graph=True);
+    # its gradients are averaged over the ranks by hand instead
+    gen, crit = wrap_ddp(generator, env), critic
     x, labels = data.x.to(device), data.labels.to(device)
     n_used = len(x) - len(x) % env.world_size
     bar = logger.progress(cfg.epochs, desc="DeepGAN generator steps", initial=start)
@@ -166,6 +168,7 @@ def _train_deepgan(cfg, env, data, generator, ckpt, logger, run_dir):
             check_finite({"loss_d": losses["loss_d"]}, step)
             opt_d.zero_grad(set_to_none=True)
             losses["loss_d"].backward()
+            _average_gradients(critic, env)
             opt_d.step()
             for k, v in losses.items():
                 sums[k] += float(v.detach()) / cfg.critic_iters
@@ -195,3 +198,12 @@ def _train_deepgan(cfg, env, data, generator, ckpt, logger, run_dir):
         p.requires_grad_(True)
     bar.close()
 
+
+def _average_gradients(module: torch.nn.Module, env) -> None:
+    """All-reduce-mean every parameter gradient over the DDP ranks (no-op in a single process)."""
+    if not env.enabled:
+        return
+    for p in module.parameters():
+        if p.grad is not None:
+            torch.distributed.all_reduce(p.grad)
+            p.grad /= env.world_size
