@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import TEST_CONFIG
+from deepnag_testutils import TEST_CONFIG
 
 from motionkit.training import load_checkpoint
 

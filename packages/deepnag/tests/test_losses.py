@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from conftest import naive_soft_dtw
+from deepnag_testutils import naive_soft_dtw
 
 from deepnag.losses import (
     class_aware_ahd,

@@ -82,7 +82,7 @@ def test_critic_gradient_penalty_double_backward_reaches_weights():
 
 
 def test_shipped_pretrained_checkpoints_load_and_generate():
-    from conftest import PACKAGE
+    from deepnag_testutils import PACKAGE
 
     from deepnag.evaluate import load_generator
 

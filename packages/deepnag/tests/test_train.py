@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import TEST_CONFIG
+from deepnag_testutils import TEST_CONFIG
 
 from deepnag.config import make_config
 from deepnag.train import train
