@@ -62,9 +62,13 @@ def _make_kernels(ft):
     if ft == numba.float32 and not simulator:
         from numba.cuda import libdevice
 
-        exp_, log_ = libdevice.fast_expf, libdevice.fast_logf
+        exp_, log_, div_ = libdevice.fast_expf, libdevice.fast_logf, libdevice.fast_fdividef
     else:
         exp_, log_ = math.exp, math.log
+
+        @cuda.jit(device=True)
+        def div_(a, b):
+            return a / b
     INF = math.inf
     SLOTS = MAX_THREADS
 
@@ -84,16 +88,8 @@ def _make_kernels(ft):
             acc += x[xi, i, d] * y[yi, j, d]
         return ft(1.0) - acc
 
-    @cuda.jit(device=True)
-    def schedule(s, t, tp, n, m):
-        """(active, strip q, row i, column j) of thread t at step s."""
-        local = s - t
-        if t >= tp or local < 0:
-            return False, 0, 0, 0
-        q = local // m
-        j = local - q * m
-        i = q * tp + t
-        return i < n, q, i, j
+    # Thread t works on cell (q tp + t, j) at step s = q m + t + j; (q, j) are advanced by one step at a
+    # time (no integer division in the loop), j < 0 / q < 0 meaning "not started" / "finished".
 
     @cuda.jit(device=True)
     def weight_index(q, t, j, tp, n, m):
@@ -120,10 +116,16 @@ def _make_kernels(ft):
         inf = ft(INF)
         left = inf
         up_prev = inf
+        q = 0
+        j = -t - 1
         for s in range(steps):
             val = inf
-            active, q, i, j = schedule(s, t, tp, n, m)
-            if active:
+            j += 1
+            if j == m:
+                j = 0
+                q += 1
+            i = q * tp + t
+            if t < tp and j >= 0 and i < n:
                 if t == 0:
                     up = rowbuf[p, j] if q > 0 else inf
                 else:
@@ -144,7 +146,7 @@ def _make_kernels(ft):
                         el = exp_((r - left) * inv_g)
                         tot = ed + eu + el
                         val = local_cost(mode, C, x, y, p, xi, yi, i, j) + r - g * log_(tot)
-                        inv_tot = ft(1.0) / tot
+                        inv_tot = div_(ft(1.0), tot)
                         wu = eu * inv_tot
                         wl = el * inv_tot
                     if store:
@@ -175,11 +177,18 @@ def _make_kernels(ft):
         zero = ft(0.0)
         carry_l = zero  # E[i, j+1] w_left[i, j+1]
         carry_d = zero  # E[i+1, j+1] w_diag[i+1, j+1]
+        local = steps - t  # one step past the last, advanced below
+        q = local // m if local >= 0 else -1
+        j = local - q * m if local >= 0 else 0
         for s in range(steps - 1, -1, -1):
             pu = zero
             pd = zero
-            active, q, i, j = schedule(s, t, tp, n, m)
-            if active:
+            j -= 1
+            if j < 0:
+                j = m - 1
+                q -= 1
+            i = q * tp + t
+            if t < tp and q >= 0 and i < n:
                 if j == m - 1:
                     carry_l = zero
                     carry_d = zero
