@@ -142,6 +142,8 @@ def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=Non
     start, extra = ck.resume(parts.modules(), map_location=device)
     logger = logger or RunLogger(run_dir, use_tensorboard=False, enabled=is_main)
     logger.truncate_after(start * cfg.style_iters)
+    if start:
+        logger.info(f"resumed t1 from {ck.latest_path()} after epoch {start}")
     best = extra.get("best", float("inf"))
     p_d = cfg.dg_iter_ratio / (cfg.dg_iter_ratio + 1)
     for epoch in range(start, cfg.num_epochs):
@@ -304,6 +306,8 @@ def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logg
     start, _ = ck.resume(parts.modules(), map_location=device)
     logger = logger or RunLogger(run_dir, use_tensorboard=False, enabled=is_main)
     logger.truncate_after(start * cfg.num_training_iters)
+    if start:
+        logger.info(f"resumed t{n_spk} from {ck.latest_path()} after epoch {start}")
     buf = FewshotBuffer(cfg, pre, speakers, device)
     cache = None
     if cfg.cache_frozen:
