@@ -89,3 +89,11 @@ def test_bad_config_key_is_one_line(tmp_path):
     bad.write_text("epochs: 3\nlearning_rate: 0.1\n")
     with pytest.raises(ConfigError, match="learning_rate"):
         make_config(bad, {})
+
+
+def test_deepgan_resume_is_exact(tmp_path):
+    full = train(small_cfg(tmp_path, model="DeepGAN", epochs=2, run_name="gfull", checkpoint_every=1))
+    train(small_cfg(tmp_path, model="DeepGAN", epochs=1, run_name="gcut", checkpoint_every=1))
+    cut = train(small_cfg(tmp_path, model="DeepGAN", epochs=2, run_name="gcut", checkpoint_every=1))
+    assert [r["loss_d"] for r in rows(full)] == [r["loss_d"] for r in rows(cut)]
+    assert [r["loss_g"] for r in rows(full)] == [r["loss_g"] for r in rows(cut)]
