@@ -31,6 +31,7 @@ def test_inference_recovers_a_pose_the_generator_can_make(tiny_home, solver):
     seq = registry.Sequence("k", "S9", "x", "Walk", "55011271", 10.0, p3w.numpy(), p2.numpy(),
                             Camera(cam.R, cam.t, cam.f, cam.c), "apo_s24")
     start = obj.frames_value_and_grad(tf.zeros([T, G.n_z + 3], tf.float64), tf.constant(1.65, tf.float64),
+                                      tf.ones([T], tf.float64),
                                       tf.constant(seq.p2, tf.float64),
                                       *(tf.constant(a, tf.float64) for a in (cam.R, cam.t, cam.f, cam.c)))[0]
     res = infer_sequence(obj, seq, solver)

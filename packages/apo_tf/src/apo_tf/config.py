@@ -69,7 +69,7 @@ class InferenceConfig:
     scale_init: float = 1.65
     z_init: str = "zeros"  # zeros (faithful) | noise (small N(0, 0.01) noise; see apo_tf.md §5 pitfall)
     solver: str = "fast"  # fast: per-frame batched solve + shared scale (same optimum, ~10x faster) | lbfgsb: joint
-    fast_iters: list[int] = field(default_factory=lambda: [200, 3, 50, 100])  # fast solver budgets: first
+    fast_iters: list[int] = field(default_factory=lambda: [400, 3, 50, 200])  # fast solver budgets: first
     # solve, secant steps on the scale, iterations per secant step, final polish
     max_sequences: int = 0  # 0 = all sequences of the eval split
     seed: int = 0

@@ -62,11 +62,14 @@ class Objective:
             self._joint_value_and_grad,
             input_signature=[tf.TensorSpec([None], tf.float64), tf.TensorSpec([None, None, 2], d), *cam,
                              tf.TensorSpec([], d)])
-        self.frames_value_and_grad = tf.function(
-            self._frames_value_and_grad,
-            input_signature=[tf.TensorSpec([None, None], tf.float64), tf.TensorSpec([], tf.float64),
-                             tf.TensorSpec([None, None, 2], d), *cam])
-        self.forward = tf.function(self._forward)
+        # per-frame functions are XLA-compiled (4x less time per call); XLA compiles once per frame count,
+        # so the fast solver pads sequences to multiples of PAD_FRAMES with zero-weight frames
+        frames_sig = [tf.TensorSpec([None, None], tf.float64), tf.TensorSpec([], tf.float64),
+                      tf.TensorSpec([None], d), tf.TensorSpec([None, None, 2], d), *cam]
+        self.frames_value_and_grad = tf.function(self._frames_value_and_grad, input_signature=frames_sig,
+                                                 jit_compile=True)
+        self.scale_grad = tf.function(self._scale_grad, input_signature=frames_sig, jit_compile=True)
+        self.forward = tf.function(self._forward, reduce_retracing=True)
 
     def _forward(self, z, scale, phi, x0, y0, R, t, f, c):
         """(T, n_z), (), (T,) x3, camera -> normalised poses (T, Jg, 3), p3w (T, J, 3), p2 (T, J, 2)."""
@@ -107,21 +110,30 @@ class Objective:
                 loss += self.cfg.glide_weight * losses.glide_loss(p3w, fps)
         return tf.cast(loss, tf.float64), tf.cast(tape.gradient(loss, xx), tf.float64)
 
-    def _frames_value_and_grad(self, v, scale, p2_obs, R, t, f, c):
-        """Per-frame losses (T,), their gradients wrt v = [z, phi, x, y] (T, n_z + 3) and dL_t/ds (T,)."""
+    def _frames_value_and_grad(self, v, scale, weight, p2_obs, R, t, f, c):
+        """Per-frame losses (T,) and their gradients wrt v = [z, phi, x, y] (T, n_z + 3) at a fixed scale;
+        ``weight`` (T,) is 1 for real frames and 0 for padding."""
         n = self.n_z
-        with tf.GradientTape(persistent=True) as tape:
-            vv, s = tf.cast(v, self.dtype), tf.cast(scale, self.dtype)
+        with tf.GradientTape() as tape:
+            vv = tf.cast(v, self.dtype)
             tape.watch(vv)
-            tape.watch(s)
-            s_t = s * tf.ones_like(vv[:, 0])
-            tape.watch(s_t)
-            loss_t, _ = self._per_frame(vv[:, :n], s_t[:, None, None], vv[:, n], vv[:, n + 1], vv[:, n + 2],
+            loss_t, _ = self._per_frame(vv[:, :n], tf.cast(scale, self.dtype), vv[:, n], vv[:, n + 1], vv[:, n + 2],
                                         p2_obs, R, t, f, c)
+            loss_t = loss_t * weight
             total = tf.reduce_sum(loss_t)
         gv = tape.gradient(total, vv)
-        gs = tape.gradient(total, s_t)
-        return tf.cast(loss_t, tf.float64), tf.cast(gv, tf.float64), tf.cast(gs, tf.float64)
+        return tf.cast(loss_t, tf.float64), tf.cast(gv, tf.float64)
+
+    def _scale_grad(self, v, scale, weight, p2_obs, R, t, f, c):
+        """dF/ds = sum_t dL_t/ds at fixed v (the envelope gradient at an inner optimum)."""
+        n = self.n_z
+        vv = tf.cast(v, self.dtype)
+        with tf.GradientTape() as tape:
+            s = tf.cast(scale, self.dtype)
+            tape.watch(s)
+            loss_t, _ = self._per_frame(vv[:, :n], s, vv[:, n], vv[:, n + 1], vv[:, n + 2], p2_obs, R, t, f, c)
+            total = tf.reduce_sum(loss_t * weight)
+        return tf.cast(tape.gradient(total, s), tf.float64)
 
 
 class BatchedLBFGS:
@@ -161,44 +173,60 @@ class BatchedLBFGS:
         return -r
 
     def run(self, fg, X: np.ndarray, maxiter: int, tol: float, max_ls: int = 20):
-        """Iterate from X until every row has stopped; returns (X, f, grad, iterations)."""
+        """Iterate from X until every row has stopped or made ``maxiter`` iterations; returns
+        (X, f, grad, most iterations of a row).
+
+        Rows never wait for each other: every batched evaluation is, for each row, either the first trial of a
+        new iteration or the next backtracking trial of its current line search (Armijo, safeguarded quadratic
+        interpolation), so the number of evaluations is about the iterations of the slowest row, not the sum
+        of the longest line search of every iteration.
+        """
+        B = X.shape[0]
         f, G = fg(X)
         active = np.abs(G).max(1) > tol
-        it = 0
-        while active.any() and it < maxiter:
-            it += 1
+        iters, n_ls = np.zeros(B, int), np.zeros(B, int)
+
+        def new_direction(rows):
             d = self._direction(G)
             gd = np.einsum("bn,bn->b", G, d)
             bad = ~(gd < 0)
             d[bad], gd[bad] = -G[bad], -np.einsum("bn,bn->b", G[bad], G[bad])
-            step = np.where(bad, np.minimum(1.0, 1.0 / np.maximum(np.abs(G).max(1), 1e-12)), 1.0)
-            searching = active.copy()
-            Xn, fn, Gn = X.copy(), f.copy(), G.copy()
-            for _ in range(max_ls):
-                Xt = X + np.where(searching, step, 0.0)[:, None] * d
-                ft, Gt = fg(Xt)
-                ok = searching & np.isfinite(ft) & (ft <= f + 1e-4 * step * gd)
-                Xn[ok], fn[ok], Gn[ok] = Xt[ok], ft[ok], Gt[ok]
-                searching &= ~ok
-                if not searching.any():
-                    break
-                # safeguarded quadratic interpolation of the step, else halve
+            st = np.where(bad, np.minimum(1.0, 1.0 / np.maximum(np.abs(G).max(1), 1e-12)), 1.0)
+            return np.where(rows[:, None], d, 0.0), np.where(rows, gd, 0.0), np.where(rows, st, 0.0)
+
+        d, gd, step = new_direction(active)
+        while active.any():
+            Xt = X + np.where(active, step, 0.0)[:, None] * d
+            ft, Gt = fg(Xt)
+            ok = active & np.isfinite(ft) & (ft <= f + 1e-4 * step * gd)
+            fail = active & ~ok
+            if ok.any():
+                s, y = Xt - X, Gt - G
+                sy = np.einsum("bn,bn->b", s, y)
+                upd = ok & (sy > 1e-12 * np.sqrt(np.einsum("bn,bn->b", s, s) * np.einsum("bn,bn->b", y, y)))
+                if upd.any():  # rows without a new pair keep their older one in this slot
+                    p = self.k % self.m
+                    self.S[p][upd], self.Y[p][upd] = s[upd], y[upd]
+                    self.rho[p][upd], self.valid[p][upd] = 1.0 / sy[upd], True
+                    self.k += 1
+                conv = (f - ft) <= tol * np.maximum(np.maximum(np.abs(f), np.abs(ft)), 1.0)
+                X, f, G = np.where(ok[:, None], Xt, X), np.where(ok, ft, f), np.where(ok[:, None], Gt, G)
+                iters += ok
+                n_ls[ok] = 0
+                active &= ~(ok & (conv | (np.abs(G).max(1) <= tol) | (iters >= maxiter)))
+                go = ok & active
+                if go.any():
+                    d_new, gd_new, st_new = new_direction(go)
+                    d = np.where(go[:, None], d_new, d)
+                    gd, step = np.where(go, gd_new, gd), np.where(go, st_new, step)
+            if fail.any():  # backtrack: safeguarded quadratic interpolation, else halve
                 denom = 2.0 * (ft - f - step * gd)
-                quad = np.where(denom > 0, -gd * step * step / np.where(denom > 0, denom, 1.0), 0.5 * step)
-                step = np.where(searching, np.clip(quad, 0.1 * step, 0.5 * step), step)
-            moved = active & ~searching
-            s, y = Xn - X, Gn - G
-            sy = np.einsum("bn,bn->b", s, y)
-            upd = moved & (sy > 1e-12 * np.sqrt(np.einsum("bn,bn->b", s, s) * np.einsum("bn,bn->b", y, y)))
-            if upd.any():  # rows without a new pair keep their old one in this slot
-                p = self.k % self.m
-                self.S[p][upd], self.Y[p][upd] = s[upd], y[upd]
-                self.rho[p][upd], self.valid[p][upd] = 1.0 / sy[upd], True
-                self.k += 1
-            conv = (f - fn) <= tol * np.maximum(np.maximum(np.abs(f), np.abs(fn)), 1.0)
-            active &= moved & ~conv & (np.abs(Gn).max(1) > tol)
-            X, f, G = Xn, fn, Gn
-        return X, f, G, it
+                quad = np.where(np.isfinite(denom) & (denom > 0),
+                                -gd * step * step / np.where(denom > 0, denom, 1.0), 0.5 * step)
+                step = np.where(fail, np.clip(np.nan_to_num(quad, nan=0.5 * step), 0.1 * step, 0.5 * step), step)
+                n_ls += fail
+                active &= ~(fail & (n_ls >= max_ls))  # line search failed: the row has converged
+        return X, f, G, int(iters.max())
 
 
 def initial_latents(cfg: InferenceConfig, T: int, n_z: int) -> np.ndarray:
@@ -233,6 +261,9 @@ def solve_lbfgsb(obj: Objective, seq: registry.Sequence) -> dict:
             "iterations": int(res.nit), "evaluations": int(res.nfev)}
 
 
+PAD_FRAMES = 32
+
+
 def solve_fast(obj: Objective, seq: registry.Sequence) -> dict:
     """Per-frame batched L-BFGS for a fixed scale, nested in a few secant steps on the shared scale.
 
@@ -244,24 +275,26 @@ def solve_fast(obj: Objective, seq: registry.Sequence) -> dict:
     if cfg.smoothness_weight > 0 or cfg.glide_weight > 0:
         return solve_lbfgsb(obj, seq)
     first, n_secant, per_secant, polish = cfg.fast_iters
-    p2 = tf.constant(seq.p2, obj.dtype)
+    Tp = -(-T // PAD_FRAMES) * PAD_FRAMES
+    p2 = tf.constant(np.concatenate([seq.p2, np.repeat(seq.p2[-1:], Tp - T, 0)]), obj.dtype)
+    weight = tf.constant(np.arange(Tp) < T, obj.dtype)
     cam = _camera_tensors(seq, obj.dtype)
     V = np.concatenate([initial_latents(cfg, T, n), np.zeros((T, 3))], axis=1)
+    V = np.concatenate([V, np.zeros((Tp - T, n + 3))])
     evals, iters = [0], [0]
-    solver = BatchedLBFGS(T, n + 3)
+    solver = BatchedLBFGS(Tp, n + 3)
 
     def inner(s, V, budget):
         s_t = tf.constant(s, tf.float64)
 
         def fg(X):
             evals[0] += 1
-            f, g, _ = obj.frames_value_and_grad(tf.constant(X), s_t, p2, *cam)
+            f, g = obj.frames_value_and_grad(tf.constant(X), s_t, weight, p2, *cam)
             return f.numpy(), g.numpy()
 
         V, f, _, its = solver.run(fg, V, budget, cfg.tol)
         iters[0] += its
-        _, _, gs = obj.frames_value_and_grad(tf.constant(V), s_t, p2, *cam)
-        return V, float(f.sum()), float(gs.numpy().sum())
+        return V, float(f.sum()), float(obj.scale_grad(tf.constant(V), s_t, weight, p2, *cam))
 
     s = cfg.scale_init
     V, F, g = inner(s, V, first)
@@ -282,6 +315,7 @@ def solve_fast(obj: Objective, seq: registry.Sequence) -> dict:
             best = (F_new, s, V_new, g_new)
     F, s, V, _ = best
     V, F, _ = inner(s, V, polish)
+    V = V[:T]
     return {"z": V[:, :n], "scale": s, "phi": V[:, n], "x0": V[:, n + 1], "y0": V[:, n + 2], "loss": F,
             "iterations": iters[0], "evaluations": evals[0]}
 
@@ -314,7 +348,7 @@ def build_objective(cfg: InferenceConfig, home: Path, target_skeleton: str) -> O
 
     gcfg, G, C, _ = load_generator(home, cfg.gan_id)
     gan_skeleton = registry.parse_id(gcfg.dataset).skeleton
-    dtype = tf.float64 if cfg.solver == "fast" or cfg.dtype == "float64" else tf.float32
+    dtype = tf.float64 if cfg.dtype == "float64" else tf.float32
     return Objective(G, C, gan_skeleton, target_skeleton, cfg, dtype)
 
 
