@@ -142,6 +142,41 @@ def test_cuda_kernels_in_simulator():
     assert proc.returncode == 0 and "SIM-OK" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
+def test_cuda_kernels_compile_to_ptx_for_h100(monkeypatch):
+    """The real (non-simulator) kernels type-check and compile to PTX for sm_90, in both dtypes.
+
+    The simulator does not compile anything, so this is what catches CUDA-target-only typing problems
+    (it found two). Needs libNVVM (a CUDA toolkit), not a GPU; skipped without it.
+    """
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        pytest.skip("simulator enabled in this process")
+    import numba
+    from numba import cuda, types
+    from numba.cuda.cudadrv import nvvm
+
+    if not nvvm.is_available():
+        pytest.skip("libNVVM (CUDA toolkit) not found")
+    import types as pytypes
+
+    import numba.cuda.dispatcher as dispatcher
+
+    from motionkit.softdtw import cuda as kc
+
+    # device functions ask the current device for its compute capability; there is no device here
+    monkeypatch.setattr(dispatcher, "get_current_device", lambda: pytypes.SimpleNamespace(compute_capability=(9, 0)))
+    for ft in (numba.float32, numba.float64):
+        fwd, bwd = kc._make_kernels(ft)
+        a3, a2, a1 = (types.Array(ft, k, "C") for k in (3, 2, 1))
+        pairs = types.Array(types.int64, 2, "C")
+        sig_f = (types.int64, a3, a3, a3, pairs, types.float64, types.int64, a1, a3, types.boolean, a2)
+        sig_b = (types.int64, a3, a3, pairs, types.int64, a1, a3, a3, a3, a3, a2, a2)
+        ptx_f, _ = cuda.compile_ptx(fwd.py_func, sig_f, cc=(9, 0))
+        ptx_b, _ = cuda.compile_ptx(bwd.py_func, sig_b, cc=(9, 0))
+        assert ".entry" in ptx_f and ".entry" in ptx_b and "bar.sync" in ptx_f
+        if ft == numba.float32:  # fast intrinsics on the float32 path
+            assert "ex2.approx" in ptx_f and "lg2.approx" in ptx_f
+
+
 # ------------------------------------------------------------------------------------------- real GPU
 def _pair(B, N, M, D, seed, dtype=torch.float64, scale=1.0):
     g = torch.Generator().manual_seed(seed)

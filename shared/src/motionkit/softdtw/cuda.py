@@ -53,7 +53,10 @@ MAX_THREADS = 256  # threads per block (upper bound; fewer when sequences are sh
 def _band_limits(n, m, band):
     if band < 0:
         return -m, n
-    return -band - max(0, m - n), band + max(0, n - m)
+    # (explicit conditionals: numba's CUDA target cannot compile the vararg min()/max() overloads)
+    extra_m = m - n if m > n else 0
+    extra_n = n - m if n > m else 0
+    return -band - extra_m, band + extra_n
 
 
 def _make_kernels(ft):
@@ -71,6 +74,7 @@ def _make_kernels(ft):
             return a / b
     INF = math.inf
     SLOTS = MAX_THREADS
+    SHARED = 2 * MAX_THREADS  # double-buffered slots (a compile-time constant for cuda.shared.array)
 
     band_limits = cuda.jit(device=True)(_band_limits)
 
@@ -93,7 +97,8 @@ def _make_kernels(ft):
 
     @cuda.jit(device=True)
     def weight_index(q, t, j, tp, n, m):
-        rq = min(tp, n - q * tp)
+        rq = n - q * tp
+        rq = tp if tp < rq else rq
         jj = j + t
         if jj >= m:
             jj -= m
@@ -101,14 +106,15 @@ def _make_kernels(ft):
 
     @cuda.jit
     def forward(mode, C, x, y, pairs, gamma, band, out, W, store, rowbuf):
-        sh = cuda.shared.array(2 * SLOTS, ft)
+        sh = cuda.shared.array(SHARED, ft)
         p = cuda.blockIdx.x
         t = cuda.threadIdx.x
         xi = pairs[p, 0]
         yi = pairs[p, 1]
         n = pairs[p, 2]
         m = pairs[p, 3]
-        tp = min(cuda.blockDim.x, m)
+        bd = numba.int64(cuda.blockDim.x)
+        tp = bd if bd < m else m  # (numba's CUDA min() rejects mixed int32/int64)
         steps = ((n + tp - 1) // tp - 1) * m + tp - 1 + m
         lo, hi = band_limits(n, m, band)
         g = ft(gamma)
@@ -137,7 +143,8 @@ def _make_kernels(ft):
                     diag = up_prev
                 up_prev = up
                 if lo <= i - j <= hi:
-                    r = min(diag, min(up, left))
+                    r = diag if diag < up else up
+                    r = left if left < r else r
                     wu = ft(0.0)
                     wl = ft(0.0)
                     if r < inf:
@@ -163,15 +170,16 @@ def _make_kernels(ft):
 
     @cuda.jit
     def backward(mode, x, y, pairs, band, gout, W, G, gx, gy, rowbuf_u, rowbuf_d):
-        shu = cuda.shared.array(2 * SLOTS, ft)
-        shd = cuda.shared.array(2 * SLOTS, ft)
+        shu = cuda.shared.array(SHARED, ft)
+        shd = cuda.shared.array(SHARED, ft)
         p = cuda.blockIdx.x
         t = cuda.threadIdx.x
         xi = pairs[p, 0]
         yi = pairs[p, 1]
         n = pairs[p, 2]
         m = pairs[p, 3]
-        tp = min(cuda.blockDim.x, m)
+        bd = numba.int64(cuda.blockDim.x)
+        tp = bd if bd < m else m  # (numba's CUDA min() rejects mixed int32/int64)
         steps = ((n + tp - 1) // tp - 1) * m + tp - 1 + m
         lo, hi = band_limits(n, m, band)
         zero = ft(0.0)
@@ -211,7 +219,8 @@ def _make_kernels(ft):
                     w = weight_index(q, t, j, tp, n, m)
                     wu = W[p, 0, w]
                     wl = W[p, 1, w]
-                    wd = max(ft(1.0) - wu - wl, zero)
+                    wd = ft(1.0) - wu - wl
+                    wd = wd if wd > zero else zero
                     pu = e * wu
                     pd = e * wd
                     carry_l = e * wl
@@ -251,7 +260,7 @@ def block_threads(max_m: int, threads: int | None = None) -> int:
     """Threads per block: enough warps to cover the longest column sequence, at most MAX_THREADS."""
     if threads is not None:
         return max(1, min(int(threads), MAX_THREADS))
-    return max(32, min(MAX_THREADS, (int(max_m) + 31) // 32 * 32))
+    return max(32, min(MAX_THREADS, (int(max_m) + 31) // 32 * 32))  # (host code: plain Python)
 
 
 def launch_forward(mode, C, x, y, pairs, gamma, band, out, W, store, rowbuf, max_m, threads=None, stream=0):
