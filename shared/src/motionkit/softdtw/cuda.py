@@ -33,6 +33,7 @@ is how they are tested without a GPU.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy
 
@@ -43,6 +44,7 @@ if not hasattr(numpy, "row_stack"):
 
 import numba  # noqa: E402
 from numba import cuda  # noqa: E402
+from numba.core.errors import NumbaPerformanceWarning  # noqa: E402
 
 MODE_COST = 0
 MODE_SQEUCLIDEAN = 1
@@ -271,16 +273,20 @@ def launch_forward(mode, C, x, y, pairs, gamma, band, out, W, store, rowbuf, max
     """
     fwd, _ = kernels(out.dtype)
     P = pairs.shape[0]
-    fwd[P, block_threads(max_m, threads), stream](mode, C, x, y, pairs, float(gamma), int(band), out, W,
-                                                   bool(store), rowbuf)
+    with warnings.catch_warnings():  # "low occupancy" for small batches is expected, not the user's problem
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        fwd[P, block_threads(max_m, threads), stream](mode, C, x, y, pairs, float(gamma), int(band), out, W,
+                                                       bool(store), rowbuf)
 
 
 def launch_backward(mode, x, y, pairs, band, gout, W, G, gx, gy, rowbuf_u, rowbuf_d, max_m, threads=None, stream=0):
     """Launch the backward kernel; ``G``/``gx``/``gy`` must be zero-initialised, ``threads`` as in forward."""
     _, bwd = kernels(W.dtype)
     P = pairs.shape[0]
-    bwd[P, block_threads(max_m, threads), stream](mode, x, y, pairs, int(band), gout, W, G, gx, gy, rowbuf_u,
-                                                   rowbuf_d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        bwd[P, block_threads(max_m, threads), stream](mode, x, y, pairs, int(band), gout, W, G, gx, gy, rowbuf_u,
+                                                       rowbuf_d)
 
 
 # ------------------------------------------------------------------------------------------- torch glue
