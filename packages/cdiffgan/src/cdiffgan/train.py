@@ -100,6 +100,14 @@ def _coin(cfg, step, epoch):
     return torch.Generator().manual_seed(cfg.seed * 100_000 + step * 1000 + epoch)
 
 
+def _bar(cfg, logger, total, desc):
+    """Progress bar of an epoch (``progress: false`` in the config turns it off)."""
+    if cfg.progress:
+        return logger.progress(total, desc)
+    from tqdm import tqdm
+    return tqdm(total=total, disable=True)
+
+
 def _log_means(logger, step, sums, counts, **extra):
     vals = {k: sums[k] / counts[k] for k in sums if counts[k]}
     logger.log(step, **vals, **extra)
@@ -152,7 +160,7 @@ def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=Non
         coin = _coin(cfg, 1, epoch)
         sums, counts = dict.fromkeys(("G", "D", "rec", "adv", "cluster", "id_in", "id_out"), 0.0), {}
         counts = dict.fromkeys(sums, 0)
-        bar = logger.progress(cfg.style_iters, f"t1 {src[0]} epoch {epoch + 1}/{cfg.num_epochs}")
+        bar = _bar(cfg, logger, cfg.style_iters, f"t1 {src[0]} epoch {epoch + 1}/{cfg.num_epochs}")
         for it in range(cfg.style_iters):
             idx = torch.randint(len(train), (cfg.batch_size,)).tolist()
             batch = pre.make_batch([train.item(i) for i in idx], [0] * len(idx), device)
@@ -326,7 +334,8 @@ def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logg
         coin = _coin(cfg, n_spk, epoch)
         keys = ("G", "D", "rec", "adv", "diff", "inner", "cluster", "id_in", "id_out")
         sums, counts = dict.fromkeys(keys, 0.0), dict.fromkeys(keys, 0)
-        bar = logger.progress(cfg.num_training_iters, f"t{n_spk} {speakers[-1]} epoch {epoch + 1}/{cfg.num_epochs_tn}")
+        bar = _bar(cfg, logger, cfg.num_training_iters,
+                   f"t{n_spk} {speakers[-1]} epoch {epoch + 1}/{cfg.num_epochs_tn}")
         for it in range(cfg.num_training_iters):
             gstep = epoch * cfg.num_training_iters + it
             batch, pivot, rows = build_replay_batch(cfg, model, buf, pre, n_spk, device, cache)
