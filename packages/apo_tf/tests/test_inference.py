@@ -65,3 +65,18 @@ def test_results_file_round_trip_skip_and_overwrite(tiny_home, golden):
     golden.check("report_synth_tiny", {m: table["Total (frames)"][m] for m in table["Walk"]}, rtol=2e-2, atol=1e-3)
     redo = run_inference(cfg, tiny_home, overwrite=True, verbose=False)
     assert redo["sequences"] == 2
+
+
+def test_s24_gan_on_s14_data(tiny_home, tmp_path):
+    """The h3m_big_inf-s14 setting: an s24 GAN's output gathered to the 14-joint skeleton of the data."""
+    cfg_path = tmp_path / "tiny_inf-s14.yaml"
+    cfg_path.write_text("dataset: synth_tiny_s14_scaled_c1_10fps\ngan_id: synth_tiny\ntol: 1.0e-6\nmaxiter: 100\n"
+                        "max_sequences: 1\n")
+    cfg = load_inference_config(str(cfg_path))
+    assert cfg.inference_id == "tiny_inf-s14"
+    summary = run_inference(cfg, tiny_home, verbose=False)
+    assert summary["sequences"] == 1
+    table = report(cfg, tiny_home, verbose=False)
+    assert np.isfinite(table["Total (frames)"]["pa_mpjpe"])
+    with h5py.File(tiny_home / "results.hdf5", "r") as f:
+        assert next(iter(f["tiny_inf-s14"].values()))["p3w"].shape == (20, 14, 3)
