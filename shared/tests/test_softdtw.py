@@ -113,13 +113,15 @@ def assert_close(a, b, rtol=RTOL, what=""):
 
 
 # --------------------------------------------------------------------------------------- soft_dtw values
-SHAPES = [  # B, N, M, D
+SHAPES = [  # B, N, M, D  (D >= 8 takes the per-pair dense cost path of the CPU kernels)
     (1, 1, 1, 1),
     (1, 1, 6, 2),
     (2, 5, 1, 3),
     (3, 4, 7, 2),
     (2, 8, 8, 3),
     (1, 9, 4, 1),
+    (2, 6, 5, 8),
+    (1, 4, 7, 63),
 ]
 
 
@@ -136,7 +138,7 @@ def test_values_and_gradients_match_reference(shape, gamma, bandwidth):
     assert_close(gy, wy, what="grad y")
 
 
-@pytest.mark.parametrize("shape", [(2, 5, 7, 3), (1, 1, 4, 2), (3, 6, 2, 4)])
+@pytest.mark.parametrize("shape", [(2, 5, 7, 3), (1, 1, 4, 2), (3, 6, 2, 4), (2, 6, 5, 9), (1, 3, 4, 63)])
 def test_cosine_matches_reference(shape):
     B, N, M, D = shape
     x, y = leaf(B, N, D, seed=3), leaf(B, M, D, seed=4)
@@ -149,8 +151,9 @@ def test_cosine_matches_reference(shape):
 
 @pytest.mark.parametrize("bandwidth", [None, 1])
 @pytest.mark.parametrize("dist", ["sqeuclidean", "cosine"])
-def test_lengths_match_cropped_reference_and_padding_gets_no_gradient(bandwidth, dist):
-    B, N, M, D = 4, 7, 6, 2
+@pytest.mark.parametrize("D", [2, 10])
+def test_lengths_match_cropped_reference_and_padding_gets_no_gradient(bandwidth, dist, D):
+    B, N, M = 4, 7, 6
     xl, yl = [7, 3, 1, 5], [2, 6, 4, 1]
     x, y = leaf(B, N, D, seed=5), leaf(B, M, D, seed=6)
 

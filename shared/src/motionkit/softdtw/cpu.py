@@ -61,6 +61,9 @@ LN2_LO = 1.4286068203094173e-06
 SQRT2 = 1.4142135623730951
 SIMD = 8  # cell loops run a multiple of this many iterations
 PAD = 2 * SIMD  # slack at the end of every scratch buffer / weight row for those extra iterations
+DENSE_D = 8  # from this feature size on, a pair's (n, m) costs are computed up front (see _pair_costs)
+# fastmath without 'nnan'/'ninf' (the kernels use +inf for forbidden cells); only for the dense helpers
+_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
 def _jit(**kwargs):
@@ -205,6 +208,46 @@ def _diag_costs(mode, C, p, xt, yr, k, a, b, m, cbuf):
                 cbuf[t] -= xr[xa + np.uint64(t)] * yrr[ya + np.uint64(t)]
 
 
+@_jit(fastmath=_FASTMATH)
+def _pair_costs(mode, x, y, xi, yi, n, m):
+    """(1, n, m) local costs of one pair, the feature loop innermost (SIMD over d). Used for D >= DENSE_D,
+    where per-diagonal loops over each feature would be short and overhead-bound."""
+    dim = x.shape[2]
+    out = np.empty((1, n, m))
+    for i in range(n):
+        for j in range(m):
+            acc = 0.0
+            if mode == MODE_SQEUCLIDEAN:
+                for d in range(dim):
+                    df = x[xi, i, d] - y[yi, j, d]
+                    acc += df * df
+                out[0, i, j] = acc
+            else:
+                for d in range(dim):
+                    acc += x[xi, i, d] * y[yi, j, d]
+                out[0, i, j] = 1.0 - acc
+    return out
+
+
+@_jit(fastmath=_FASTMATH)
+def _pair_grads(mode, x, y, xi, yi, n, m, E, gx, gy, p):
+    """Input gradients of one pair from its E matrix (1, n, m): d c(i, j) / d x_i and / d y_j, summed."""
+    dim = x.shape[2]
+    for i in range(n):
+        for j in range(m):
+            e = E[0, i, j]
+            if e != 0.0:
+                if mode == MODE_SQEUCLIDEAN:
+                    for d in range(dim):
+                        v = 2.0 * e * (x[xi, i, d] - y[yi, j, d])
+                        gx[p, i, d] += v
+                        gy[p, j, d] -= v
+                else:
+                    for d in range(dim):
+                        gx[p, i, d] -= e * y[yi, j, d]
+                        gy[p, j, d] -= e * x[xi, i, d]
+
+
 @_jit()
 def _forward_pair(p, mode, C, x, y, ix, iy, nlen, mlen, gamma, band, out, W, store):
     n = nlen[p]
@@ -212,9 +255,13 @@ def _forward_pair(p, mode, C, x, y, ix, iy, nlen, mlen, gamma, band, out, W, sto
     lo, hi = band_limits(n, m, band)
     inv_g = 1.0 / gamma
     inf = np.inf
-    if mode == MODE_COST:
+    dense = mode != MODE_COST and x.shape[2] >= DENSE_D
+    cmode, Csrc, pc = mode, C, p
+    if mode == MODE_COST or dense:
         xt = np.empty((0, 0))
         yr = np.empty((0, 0))
+        if dense:
+            cmode, Csrc, pc = MODE_COST, _pair_costs(mode, x, y, ix[p], iy[p], n, m), 0
     else:
         xt, yr = _load_pair(x, y, ix[p], iy[p], n, m)
     cbuf = np.zeros(n + PAD)
@@ -229,7 +276,7 @@ def _forward_pair(p, mode, C, x, y, ix, iy, nlen, mlen, gamma, band, out, W, sto
     off = 0
     for k in range(n + m - 1):
         a, b = diag_range(k, n, m, lo, hi)
-        _diag_costs(mode, C, p, xt, yr, k, a, b, m, cbuf)
+        _diag_costs(cmode, Csrc, pc, xt, yr, k, a, b, m, cbuf)
         wo = np.uint64(off if store else 0)  # unsigned indices: no negative-index fix-up in the SIMD loop
         # Trip count rounded up to the SIMD width: the extra cells compute harmless garbage past the diagonal
         # (never read: see the boundary entries below) instead of running a slow scalar remainder loop.
@@ -276,9 +323,13 @@ def _backward_pair(p, mode, x, y, ix, iy, nlen, mlen, band, g, W, G, gx, gy):
     m = mlen[p]
     lo, hi = band_limits(n, m, band)
     dim = x.shape[2]
-    if mode == MODE_COST:
+    dense = mode != MODE_COST and dim >= DENSE_D
+    emode, Gt, pg = mode, G, p  # dense: E goes to a per-pair matrix first, gradients at the end
+    if mode == MODE_COST or dense:
         xt = np.empty((0, 0))
         yr = np.empty((0, 0))
+        if dense:
+            emode, Gt, pg = MODE_COST, np.zeros((1, n, m)), 0
     else:
         xt, yr = _load_pair(x, y, ix[p], iy[p], n, m)
     gxt = np.zeros_like(xt)
@@ -319,9 +370,9 @@ def _backward_pair(p, mode, x, y, ix, iy, nlen, mlen, band, g, W, G, gx, gy):
         E0[b + 2] = 0.0  # (also clears what padded iterations wrote past the diagonal, see below)
         for t in range(b + 3, min(b + 3 + SIMD, n + 2 + PAD)):
             E0[t] = 0.0
-        if mode == MODE_COST:
+        if emode == MODE_COST:
             for i in range(a, b + 1):
-                G[p, i, k - i] = E0[i + 1]
+                Gt[pg, i, k - i] = E0[i + 1]
         else:
             xa = np.uint64(a)
             ya = np.uint64(m - 1 - k + a)
@@ -345,7 +396,9 @@ def _backward_pair(p, mode, x, y, ix, iy, nlen, mlen, band, g, W, G, gx, gy):
         o2, a2 = o1, a1
         o1, a1 = off, a
         E0, E1, E2 = E2, E0, E1
-    if mode != MODE_COST:
+    if dense:
+        _pair_grads(mode, x, y, ix[p], iy[p], n, m, Gt, gx, gy, p)
+    elif mode != MODE_COST:
         for i in range(n):
             for d in range(dim):
                 gx[p, i, d] = gxt[d, i]
