@@ -148,28 +148,21 @@ class BatchedLBFGS:
     def __init__(self, B: int, n: int, m: int = 10):
         self.m, self.k = m, 0
         self.S, self.Y = np.zeros((m, B, n)), np.zeros((m, B, n))
-        self.rho, self.valid = np.zeros((m, B)), np.zeros((m, B), bool)
+        self.rho = np.zeros((m, B))  # 0 marks an empty slot: its terms vanish from the two-loop recursion
+        self.gamma = np.full(B, np.nan)  # s'y / y'y of each row's newest pair (initial inverse Hessian)
 
     def _direction(self, G: np.ndarray) -> np.ndarray:
-        m, S, Y, rho, valid = self.m, self.S, self.Y, self.rho, self.valid
-        order = [(self.k - 1 - i) % m for i in range(m)]  # newest first
-        q, alpha = G.copy(), {}
+        S, Y, rho = self.S, self.Y, self.rho
+        order = [(self.k - 1 - i) % self.m for i in range(self.m)]  # newest first
+        q, alpha = G.copy(), []
         for i in order:
-            a = np.where(valid[i], rho[i] * np.einsum("bn,bn->b", S[i], q), 0.0)
+            a = rho[i] * np.einsum("bn,bn->b", S[i], q)
             q -= a[:, None] * Y[i]
-            alpha[i] = a
-        # initial inverse Hessian: s'y / y'y of the newest valid pair of each row
-        gamma = np.full(G.shape[0], np.nan)
-        for i in order:
-            yy = np.einsum("bn,bn->b", Y[i], Y[i])
-            take = np.isnan(gamma) & valid[i] & (yy > 0)
-            gamma[take] = 1.0 / (rho[i][take] * yy[take])
-        first = np.isnan(gamma)
-        gamma[first] = 1.0 / np.maximum(np.abs(G[first]).max(1), 1e-12)
+            alpha.append(a)
+        gamma = np.where(np.isnan(self.gamma), 1.0 / np.maximum(np.abs(G).max(1), 1e-12), self.gamma)
         r = gamma[:, None] * q
-        for i in reversed(order):
-            b = np.where(valid[i], rho[i] * np.einsum("bn,bn->b", Y[i], r), 0.0)
-            r += (alpha[i] - b)[:, None] * S[i]
+        for i, a in zip(reversed(order), reversed(alpha)):
+            r += (a - rho[i] * np.einsum("bn,bn->b", Y[i], r))[:, None] * S[i]
         return -r
 
     def run(self, fg, X: np.ndarray, maxiter: int, tol: float, max_ls: int = 20):
@@ -207,7 +200,8 @@ class BatchedLBFGS:
                 if upd.any():  # rows without a new pair keep their older one in this slot
                     p = self.k % self.m
                     self.S[p][upd], self.Y[p][upd] = s[upd], y[upd]
-                    self.rho[p][upd], self.valid[p][upd] = 1.0 / sy[upd], True
+                    self.rho[p][upd] = 1.0 / sy[upd]
+                    self.gamma[upd] = sy[upd] / np.einsum("bn,bn->b", y[upd], y[upd])
                     self.k += 1
                 conv = (f - ft) <= tol * np.maximum(np.maximum(np.abs(f), np.abs(ft)), 1.0)
                 X, f, G = np.where(ok[:, None], Xt, X), np.where(ok, ft, f), np.where(ok[:, None], Gt, G)
@@ -283,13 +277,15 @@ def solve_fast(obj: Objective, seq: registry.Sequence) -> dict:
     V = np.concatenate([V, np.zeros((Tp - T, n + 3))])
     evals, iters = [0], [0]
     solver = BatchedLBFGS(Tp, n + 3)
+    # a concrete function skips tf.function's per-call signature matching (~0.2 ms of a ~1 ms call)
+    value_and_grad = obj.frames_value_and_grad.get_concrete_function()
 
     def inner(s, V, budget):
         s_t = tf.constant(s, tf.float64)
 
         def fg(X):
             evals[0] += 1
-            f, g = obj.frames_value_and_grad(tf.constant(X), s_t, weight, p2, *cam)
+            f, g = value_and_grad(tf.constant(X), s_t, weight, p2, *cam)
             return f.numpy(), g.numpy()
 
         V, f, _, its = solver.run(fg, V, budget, cfg.tol)
