@@ -25,7 +25,7 @@ from apo_tf.data import normalize, registry
 from apo_tf.models import Critic, Generator
 from apo_tf.optim import Adam, RMSProp
 from motionkit.config import format_config, save_config
-from motionkit.errors import NonFiniteLossError
+from motionkit.errors import ConfigError, NonFiniteLossError
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -50,6 +50,8 @@ class WGAN(tf.Module):
         self.cfg = cfg
         self.strategy = strategy or tf.distribute.get_strategy()
         n_joints = real.shape[1]
+        if cfg.sampling != "uniform":
+            raise ConfigError(f"sampling {cfg.sampling!r}: only 'uniform' (in-graph, with replacement) is implemented")
         if cfg.batch_size % self.strategy.num_replicas_in_sync:
             raise ValueError(f"batch_size {cfg.batch_size} not divisible by {self.strategy.num_replicas_in_sync} "
                              "replicas")
