@@ -47,13 +47,19 @@ eval-deepnag: venv
 	$(PY) -m deepnag.main --evaluate=logs/make-$(DATASET)/last.pt --metrics
 
 train-diverse_sampling: venv
-	$(PY) -m diverse_sampling.main --exp_name=h36m_t1 --is_train=1
+	$(PY) -m diverse_sampling.main --exp_name=synth_h36m_short_t1 --make-synthetic
+	$(PY) -m diverse_sampling.main --exp_name=synth_h36m_short_t1 --is_train=1 --device cpu
+	$(PY) -m diverse_sampling.main --exp_name=synth_h36m_short_t2 --is_train=1 --device cpu
 
 eval-diverse_sampling: venv
-	$(PY) -m diverse_sampling.main --exp_name=h36m_t2 --is_load=1
+	$(PY) -m diverse_sampling.main --exp_name=synth_h36m_short_t2 --train-classifier --device cpu
+	$(PY) -m diverse_sampling.main --exp_name=synth_h36m_short_t2 --is_load=1 --device cpu \
+		--model_path=runs/diverse_sampling/synth_h36m_short_t2/last.pt
 
 train-nads_spade: venv
-	$(PY) -m nads_spade.main train-gan --config packages/nads_spade/configs/cpu_small.yaml
+	$(PY) -m nads_spade.main make-synthetic --config packages/nads_spade/configs/cpu_small.yaml
+	$(PY) -m nads_spade.main train-gan      --config packages/nads_spade/configs/cpu_small.yaml
+	$(PY) -m nads_spade.main train-nads     --config packages/nads_spade/configs/cpu_small.yaml --gan_augment 1
 
 eval-nads_spade: venv
 	$(PY) -m nads_spade.main evaluate --config packages/nads_spade/configs/cpu_small.yaml
@@ -62,13 +68,15 @@ train-cdiffgan: venv
 	$(PY) -m cdiffgan.main continual --config packages/cdiffgan/configs/cpu_small.yaml
 
 eval-cdiffgan: venv
-	$(PY) -m cdiffgan.main evaluate runs/cdiffgan-cpu_small
+	$(PY) -m cdiffgan.main evaluate runs/cpu_small_pseudo-align-fs-src_k7_fs1
 
 train-apo_tf: venv-tf
-	$(PY_TF) -m apo_tf.main train h3m_small
+	$(PY_TF) -m apo_tf.main --home runs/apo_tf train synth_big --max_steps=600000
 
 eval-apo_tf: venv-tf
-	$(PY_TF) -m apo_tf.main report h3m_small_inf
+	$(PY_TF) -m apo_tf.main --home runs/apo_tf infer synth_big
+	$(PY_TF) -m apo_tf.main --home runs/apo_tf report synth_big
+	$(PY_TF) -m apo_tf.main --home runs/apo_tf vis synth_big
 
 # --- tests --------------------------------------------------------------------------------------------------
 # tox runs each package in its own environment; two at a time on a 2-core machine.
