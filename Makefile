@@ -40,11 +40,13 @@ venv-tf: $(VENV_TF)/.installed
 # --- main jobs ----------------------------------------------------------------------------------------------
 demo: train-deepnag
 
+# DATASET=synthetic-kinect (default) | synthetic-pen | jk2017-kinect | dollar-gds; optional EPOCHS=, DATA_ROOT=
 train-deepnag: venv
-	$(PY) -m deepnag.main --model=DeepNAG --dataset=$(DATASET) --run-name=make-$(DATASET)
+	$(PY) -m deepnag.main --model=DeepNAG --dataset=$(DATASET) $(if $(EPOCHS),--epochs=$(EPOCHS)) \
+		$(if $(DATA_ROOT),--data-root=$(DATA_ROOT))
 
 eval-deepnag: venv
-	$(PY) -m deepnag.main --evaluate=logs/make-$(DATASET)/last.pt --metrics
+	$(PY) -m deepnag.main --evaluate=logs/DeepNAG-$(DATASET)/last.pt --metrics
 
 train-diverse_sampling: venv
 	$(PY) -m diverse_sampling.main --exp_name=synth_h36m_short_t1 --make-synthetic
