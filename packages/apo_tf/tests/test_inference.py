@@ -80,3 +80,29 @@ def test_s24_gan_on_s14_data(tiny_home, tmp_path):
     assert np.isfinite(table["Total (frames)"]["pa_mpjpe"])
     with h5py.File(tiny_home / "results.hdf5", "r") as f:
         assert next(iter(f["tiny_inf-s14"].values()))["p3w"].shape == (20, 14, 3)
+
+
+def test_interrupted_inference_leaves_results_intact_and_resumes(tiny_home, tmp_path, monkeypatch):
+    """A run killed while writing a sequence must not corrupt results.hdf5; the next run completes it."""
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(tiny_home, home, ignore=shutil.ignore_patterns("results.hdf5*"))
+    cfg = load_inference_config("synth_tiny")
+    original = h5py.Group.create_dataset
+    calls = {"n": 0}
+
+    def dies_on_second_write(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the process is stopped half-way through writing sequence 2
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(h5py.Group, "create_dataset", dies_on_second_write)
+    with pytest.raises(KeyboardInterrupt):
+        run_inference(cfg, home, verbose=False)
+    monkeypatch.setattr(h5py.Group, "create_dataset", original)
+    with h5py.File(home / "results.hdf5", "r") as f:
+        assert len(f["synth_tiny"]) == 1  # the first sequence survived, the torn write never replaced the file
+    resumed = run_inference(cfg, home, verbose=False)
+    assert resumed["sequences"] == 1 and resumed["skipped"] == 1

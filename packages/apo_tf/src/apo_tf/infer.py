@@ -25,6 +25,8 @@ Two solvers reach the same optimum:
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
 from pathlib import Path
 
@@ -348,6 +350,43 @@ def build_objective(cfg: InferenceConfig, home: Path, target_skeleton: str) -> O
     return Objective(G, C, gan_skeleton, target_skeleton, cfg, dtype)
 
 
+def _existing_keys(path: Path, inference_id: str) -> set[str]:
+    """Sequence keys already inferred under ``/<inference_id>`` (empty when the file does not exist)."""
+    if not path.exists():
+        return set()
+    try:
+        with h5py.File(path, "r") as f:
+            return set(f[inference_id].keys()) if inference_id in f else set()
+    except OSError as e:
+        raise DataFormatError(f"{path}: cannot read results file ({e})") from None
+
+
+def _store_sequence(path: Path, cfg: InferenceConfig, key: str, res: dict) -> None:
+    """Add one sequence's result to ``results.hdf5`` atomically: the file is updated in a copy that replaces it
+    only once complete, so a run killed mid-write leaves the previous results intact (and resumable)."""
+    tmp = path.with_name(path.name + ".tmp")
+    if path.exists():
+        shutil.copyfile(path, tmp)
+    else:
+        tmp.unlink(missing_ok=True)
+    with h5py.File(tmp, "a") as f:
+        grp = f.require_group(cfg.inference_id)
+        for k, v in config_to_dict(cfg).items():
+            grp.attrs[k] = json.dumps(v) if isinstance(v, list) else v
+        if key in grp:
+            del grp[key]
+        g = grp.create_group(key)
+        g.create_dataset("p3w", data=res["p3w"].astype(np.float32))
+        g.attrs["inference_time"] = res["seconds"]
+        g.attrs["inference_fps"] = res["fps"]
+        g.attrs["scale"] = res["scale"]
+        g.attrs["consistency_loss"] = res["consistency"]
+        g.attrs["iterations"] = res["iterations"]
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
 def run_inference(cfg: InferenceConfig, home: Path, overwrite: bool = False, verbose: bool = True) -> dict:
     """Infer every eval sequence of ``cfg.dataset`` into ``results.hdf5`` group ``/<inference_id>``."""
     if verbose:
@@ -359,29 +398,14 @@ def run_inference(cfg: InferenceConfig, home: Path, overwrite: bool = False, ver
     obj = build_objective(cfg, home, seqs[0].skeleton)
     path = results_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
+    existing = _existing_keys(path, cfg.inference_id)
     done, frames, seconds = 0, 0, 0.0
-    try:
-        f = h5py.File(path, "a")
-    except OSError as e:
-        raise DataFormatError(f"{path}: cannot open results file ({e})") from None
-    with f:
-        grp = f.require_group(cfg.inference_id)
-        for k, v in config_to_dict(cfg).items():
-            grp.attrs[k] = json.dumps(v) if isinstance(v, list) else v
-        for seq in tqdm(seqs, desc=f"infer {cfg.inference_id}", disable=not verbose):
-            if seq.key in grp:
-                if not overwrite:
-                    continue
-                del grp[seq.key]
-            res = infer_sequence(obj, seq, cfg.solver)
-            g = grp.create_group(seq.key)
-            g.create_dataset("p3w", data=res["p3w"].astype(np.float32))
-            g.attrs["inference_time"] = res["seconds"]
-            g.attrs["inference_fps"] = res["fps"]
-            g.attrs["scale"] = res["scale"]
-            g.attrs["consistency_loss"] = res["consistency"]
-            g.attrs["iterations"] = res["iterations"]
-            done, frames, seconds = done + 1, frames + len(seq.p2), seconds + res["seconds"]
+    for seq in tqdm(seqs, desc=f"infer {cfg.inference_id}", disable=not verbose):
+        if seq.key in existing and not overwrite:
+            continue
+        res = infer_sequence(obj, seq, cfg.solver)
+        _store_sequence(path, cfg, seq.key, res)
+        done, frames, seconds = done + 1, frames + len(seq.p2), seconds + res["seconds"]
     summary = {"inference_id": cfg.inference_id, "sequences": done, "skipped": len(seqs) - done,
                "frames": frames, "fps": frames / seconds if seconds else 0.0, "results": str(path)}
     if verbose:
