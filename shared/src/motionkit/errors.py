@@ -41,8 +41,9 @@ class NonFiniteLossError(MotionzooError):
     """A loss became NaN or infinite during training."""
 
 
-class ConfigError(MotionzooError):
-    """A config file or command-line override is invalid."""
+class ConfigError(MotionzooError, ValueError):
+    """A config file, config value or command-line override is invalid (also a ValueError, for callers that
+    validate arguments)."""
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:

@@ -41,7 +41,7 @@ from apo_tf.config import InferenceConfig
 from apo_tf.data import registry
 from apo_tf.models import Critic, Generator
 from motionkit.config import config_to_dict, format_config
-from motionkit.errors import DataFormatError
+from motionkit.errors import ConfigError, DataFormatError
 
 
 class Objective:
@@ -56,7 +56,7 @@ class Objective:
         self.idx = None
         if gan_skeleton != target_skeleton:  # s24 GAN evaluated on s14 data: gather joints
             if (gan_skeleton, target_skeleton) != ("apo_s24", "apo_s14"):
-                raise ValueError(f"no conversion {gan_skeleton} -> {target_skeleton}")
+                raise ConfigError(f"no conversion {gan_skeleton} -> {target_skeleton}")
             self.idx = tf.constant(registry.s24_to_s14(np.arange(24)[:, None])[:, 0])
         d = dtype
         cam = [tf.TensorSpec([3, 3], d), tf.TensorSpec([3], d), tf.TensorSpec([2], d), tf.TensorSpec([2], d)]
@@ -230,7 +230,7 @@ def initial_latents(cfg: InferenceConfig, T: int, n_z: int) -> np.ndarray:
         return np.zeros((T, n_z))
     if cfg.z_init == "noise":
         return np.random.default_rng(cfg.seed).normal(0.0, 0.01, (T, n_z))
-    raise ValueError(f"unknown z_init {cfg.z_init!r} (zeros | noise)")
+    raise ConfigError(f"unknown z_init {cfg.z_init!r} (zeros | noise)")
 
 
 def _camera_tensors(seq: registry.Sequence, dtype):
@@ -326,7 +326,7 @@ def infer_sequence(obj: Objective, seq: registry.Sequence, solver: str) -> dict:
     elif solver == "fast":
         res = solve_fast(obj, seq)
     else:
-        raise ValueError(f"unknown solver {solver!r} (fast | lbfgsb)")
+        raise ConfigError(f"unknown solver {solver!r} (fast | lbfgsb)")
     seconds = time.perf_counter() - t0
     d = tf.float64
     _, p3w, p2 = obj.forward(tf.constant(res["z"], obj.dtype), tf.constant(res["scale"], obj.dtype),

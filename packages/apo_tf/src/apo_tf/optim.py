@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from motionkit.errors import ConfigError
+
 
 class RMSProp(tf.Module):
     def __init__(self, variables: list[tf.Variable], lr: float = 1e-4, decay: float = 0.9, eps: float = 1e-10,
                  flavour: str = "tf1", name: str = "rmsprop"):
         super().__init__(name=name)
         if flavour not in ("tf1", "keras"):
-            raise ValueError(f"unknown RMSProp flavour {flavour!r} (tf1 | keras)")
+            raise ConfigError(f"unknown RMSProp flavour {flavour!r} (tf1 | keras)")
         self.lr, self.decay, self.flavour = lr, decay, flavour
         self.eps = eps if flavour == "tf1" else 1e-7
         init = tf.ones_like if flavour == "tf1" else tf.zeros_like

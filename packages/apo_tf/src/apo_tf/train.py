@@ -36,7 +36,7 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
         cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
         gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
         return tf.distribute.MirroredStrategy(gpus or cpus)
-    raise ValueError(f"unknown strategy {name!r} (default | mirrored)")
+    raise ConfigError(f"unknown strategy {name!r} (default | mirrored)")
 
 
 class WGAN(tf.Module):
@@ -53,7 +53,7 @@ class WGAN(tf.Module):
         if cfg.sampling != "uniform":
             raise ConfigError(f"sampling {cfg.sampling!r}: only 'uniform' (in-graph, with replacement) is implemented")
         if cfg.batch_size % self.strategy.num_replicas_in_sync:
-            raise ValueError(f"batch_size {cfg.batch_size} not divisible by {self.strategy.num_replicas_in_sync} "
+            raise ConfigError(f"batch_size {cfg.batch_size} not divisible by {self.strategy.num_replicas_in_sync} "
                              "replicas")
         with self.strategy.scope():
             self.generator = Generator(cfg.n_z, cfg.n_g, n_joints, cfg.activation, seed=2 * cfg.seed)
@@ -66,7 +66,7 @@ class WGAN(tf.Module):
                 self.g_opt = Adam(gv, cfg.lr, cfg.adam_beta1, cfg.adam_beta2, name="g_adam")
                 self.c_opt = Adam(cv, cfg.lr, cfg.adam_beta1, cfg.adam_beta2, name="c_adam")
             else:
-                raise ValueError(f"unknown wgan_type {cfg.wgan_type!r} (weight_clipped | gradient_penalized)")
+                raise ConfigError(f"unknown wgan_type {cfg.wgan_type!r} (weight_clipped | gradient_penalized)")
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         self.rng = tf.random.Generator.from_seed(cfg.seed)
         self.real = tf.constant(real, dtype=tf.float32)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import torch
 
+from motionkit.errors import ConfigError
 from motionkit.softdtw import pairwise_soft_dtw
 
 
@@ -57,7 +58,7 @@ def sdtw_term(real1, real2, fake1, fake2, labels, metric: str, gamma: float = 0.
     elif metric == "ed":
         dist = "sqeuclidean"
     else:
-        raise ValueError(f"metric must be 'ed' or 'cos', got {metric!r}")
+        raise ConfigError(f"metric must be 'ed' or 'cos', got {metric!r}")
     realism = class_aware_ahd(real1, fake1, labels, dist, gamma)
     spread_fake = class_aware_ahd(fake1, fake2.detach(), labels, dist, gamma)
     with torch.no_grad():

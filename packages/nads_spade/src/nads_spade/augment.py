@@ -19,6 +19,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from motionkit.errors import ConfigError
+
 ARMS = ((2, 1, 0), (4, 5, 6))  # (shoulder, elbow, wrist): right, left
 
 
@@ -49,9 +51,9 @@ def augment_arms(joints: torch.Tensor, mode: str, image_size: int, min_torso_px:
                  torso_bug: bool = False, length_mode: str = "keep") -> torch.Tensor:
     """joints (B, P, 9, 3) px -> augmented copy (the input is never modified; the original aliased it)."""
     if mode not in ("slightly", "highly"):
-        raise ValueError(f"arm_augment_type: unknown value {mode!r} (slightly | highly)")
+        raise ConfigError(f"arm_augment_type: unknown value {mode!r} (slightly | highly)")
     if length_mode not in ("keep", "sample"):
-        raise ValueError(f"arm_length_mode: unknown value {length_mode!r} (keep | sample)")
+        raise ConfigError(f"arm_length_mode: unknown value {length_mode!r} (keep | sample)")
     out = joints.detach().cpu().clone()
     thr = min_torso_px * image_size / 384.0
     for b in range(out.shape[0]):

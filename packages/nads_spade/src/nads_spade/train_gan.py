@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from motionkit.config import format_config
+from motionkit.errors import ConfigError
 from motionkit.training import Checkpointer, RunLogger, check_finite, seed_everything
 from motionkit.training.ddp import all_reduce_mean, cleanup, init_distributed, make_loader, wrap_ddp
 from nads_spade import labels as L
@@ -71,7 +72,7 @@ def train_gan(cfg) -> dict:
                          num_workers=cfg.num_workers)
     G, D = build_generator(cfg).to(gdev), build_discriminator(cfg).to(gdev)
     if cfg.norm_G == "syncbatch" and not env.enabled:
-        raise ValueError("norm_G syncbatch needs a torchrun launch; use batch")
+        raise ConfigError("norm_G syncbatch needs a torchrun launch; use batch")
     vgg = VGGLoss(cfg.vgg_weights, cfg.vgg_imagenet_norm).to(gdev) if not cfg.no_vgg_loss else None
     nads = load_frozen(cfg.nads_checkpoint, "net", build_nads(cfg), ndev) if cfg.nads_checkpoint else None
     if cfg.gan_init_G:

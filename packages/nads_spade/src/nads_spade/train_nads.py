@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from motionkit.config import format_config
+from motionkit.errors import ConfigError
 from motionkit.training import Checkpointer, RunLogger, check_finite, seed_everything
 from motionkit.training.ddp import all_reduce_mean, cleanup, init_distributed, make_loader, wrap_ddp
 from nads_spade import labels as L
@@ -94,7 +95,7 @@ def train_nads(cfg) -> dict:
     G = None
     if cfg.gan_augment:
         if not cfg.gan_checkpoint:
-            raise ValueError("gan_augment needs gan_checkpoint (the last.pt of train-gan)")
+            raise ConfigError("gan_augment needs gan_checkpoint (the last.pt of train-gan)")
         G = load_frozen(cfg.gan_checkpoint, "G", build_generator(cfg), gdev)
     netd = wrap_ddp(net, env)
     if cfg.nads_optimizer == "adam":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from motionkit.errors import ConfigError
+
 _ACTIVATIONS = {"relu": tf.nn.relu, "elu": tf.nn.elu, "tanh": tf.nn.tanh, "leaky_relu": tf.nn.leaky_relu}
 
 
@@ -24,7 +26,7 @@ class MLP(tf.Module):
     def __init__(self, sizes: list[int], activation: str = "relu", seed: int = 0, name: str | None = None):
         super().__init__(name=name)
         if activation not in _ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; known: {sorted(_ACTIVATIONS)}")
+            raise ConfigError(f"unknown activation {activation!r}; known: {sorted(_ACTIVATIONS)}")
         self.activation_name = activation
         self.activation = _ACTIVATIONS[activation]
         self.kernels, self.biases = [], []

@@ -13,12 +13,14 @@ from __future__ import annotations
 import torch.nn as nn
 import torch.nn.functional as F
 
+from motionkit.errors import ConfigError
+
 
 class FPN(nn.Module):
     def __init__(self, in_channels=(64, 128, 320, 512), channels: int = 256, wiring: str = "standard"):
         super().__init__()
         if wiring not in ("standard", "original"):
-            raise ValueError(f"fpn_wiring: unknown value {wiring!r} (standard | original)")
+            raise ConfigError(f"fpn_wiring: unknown value {wiring!r} (standard | original)")
         self.wiring = wiring
         for i, c in enumerate(in_channels):
             setattr(self, f"lateral_layer_{i + 2}", nn.Conv2d(c, channels, 1))

@@ -18,6 +18,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils import spectral_norm
 
+from motionkit.errors import ConfigError
+
 
 def resize_segmap(seg: torch.Tensor, size, mode: str) -> torch.Tensor:
     """SPADE resizes with nearest; ``area`` (documented deviation) keeps 1-3 px PAF stripes and heat peaks."""
@@ -27,7 +29,7 @@ def resize_segmap(seg: torch.Tensor, size, mode: str) -> torch.Tensor:
         return F.interpolate(seg, size=size, mode="nearest")
     if mode == "area":
         return F.adaptive_avg_pool2d(seg, size)
-    raise ValueError(f"segmap_resize: unknown value {mode!r} (nearest | area)")
+    raise ConfigError(f"segmap_resize: unknown value {mode!r} (nearest | area)")
 
 
 def param_free_norm(kind: str, c: int) -> nn.Module:
@@ -37,7 +39,7 @@ def param_free_norm(kind: str, c: int) -> nn.Module:
         return nn.SyncBatchNorm(c, affine=False)
     if kind == "instance":
         return nn.InstanceNorm2d(c, affine=False)
-    raise ValueError(f"norm_G: unknown value {kind!r} (batch | syncbatch | instance)")
+    raise ConfigError(f"norm_G: unknown value {kind!r} (batch | syncbatch | instance)")
 
 
 class SPADE(nn.Module):
@@ -81,7 +83,7 @@ class SPADEGenerator(nn.Module):
         super().__init__()
         n_up = {"normal": 5, "more": 6, "most": 7}[num_upsampling_layers]
         if crop_size % 2 ** n_up:
-            raise ValueError(f"image_size {crop_size} must be divisible by 2^{n_up} for the SPADE generator")
+            raise ConfigError(f"image_size {crop_size} must be divisible by 2^{n_up} for the SPADE generator")
         self.mode, self.sw, self.resize = num_upsampling_layers, crop_size // 2 ** n_up, resize
         nf = ngf
         args = (label_nc, hidden, norm, resize)
