@@ -81,6 +81,17 @@ def _make_kernels(ft):
     band_limits = cuda.jit(device=True)(_band_limits)
 
     @cuda.jit(device=True)
+    def pair_geometry(pairs, p, band):
+        """Block ``p``'s pair: (x index, y index, n, m, threads per strip, wavefront steps, band lo, band hi)."""
+        n = pairs[p, 2]
+        m = pairs[p, 3]
+        bd = numba.int64(cuda.blockDim.x)
+        tp = bd if bd < m else m  # (numba's CUDA min() rejects mixed int32/int64)
+        steps = ((n + tp - 1) // tp - 1) * m + tp - 1 + m
+        lo, hi = band_limits(n, m, band)
+        return pairs[p, 0], pairs[p, 1], n, m, tp, steps, lo, hi
+
+    @cuda.jit(device=True)
     def local_cost(mode, C, x, y, p, xi, yi, i, j):
         if mode == MODE_COST:
             return C[p, i, j]
@@ -111,14 +122,7 @@ def _make_kernels(ft):
         sh = cuda.shared.array(SHARED, ft)
         p = cuda.blockIdx.x
         t = cuda.threadIdx.x
-        xi = pairs[p, 0]
-        yi = pairs[p, 1]
-        n = pairs[p, 2]
-        m = pairs[p, 3]
-        bd = numba.int64(cuda.blockDim.x)
-        tp = bd if bd < m else m  # (numba's CUDA min() rejects mixed int32/int64)
-        steps = ((n + tp - 1) // tp - 1) * m + tp - 1 + m
-        lo, hi = band_limits(n, m, band)
+        xi, yi, n, m, tp, steps, lo, hi = pair_geometry(pairs, p, band)
         g = ft(gamma)
         inv_g = ft(1.0) / g
         inf = ft(INF)
@@ -176,14 +180,7 @@ def _make_kernels(ft):
         shd = cuda.shared.array(SHARED, ft)
         p = cuda.blockIdx.x
         t = cuda.threadIdx.x
-        xi = pairs[p, 0]
-        yi = pairs[p, 1]
-        n = pairs[p, 2]
-        m = pairs[p, 3]
-        bd = numba.int64(cuda.blockDim.x)
-        tp = bd if bd < m else m  # (numba's CUDA min() rejects mixed int32/int64)
-        steps = ((n + tp - 1) // tp - 1) * m + tp - 1 + m
-        lo, hi = band_limits(n, m, band)
+        xi, yi, n, m, tp, steps, lo, hi = pair_geometry(pairs, p, band)
         zero = ft(0.0)
         carry_l = zero  # E[i, j+1] w_left[i, j+1]
         carry_d = zero  # E[i+1, j+1] w_diag[i+1, j+1]
