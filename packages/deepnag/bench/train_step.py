@@ -5,8 +5,10 @@
 Sizes are JK2017's: T = 64 points, F = 63 features, 14 classes, 560 samples (9 steps per epoch).
 Three implementations of the same loss, on the same generator (nn.GRU 128/256/512, as the original):
 
-* ours: motionkit.softdtw.pairwise_soft_dtw over the same-class pairs of a boolean mask; the frame costs
-  are fused into the kernel, the pairs index the two sets directly (no gathered copies, no cost tensors).
+* ours: motionkit.softdtw.pairwise_soft_dtw over the same-class pairs of a boolean mask; the pairs index
+  the two sets directly (no gathered copies, no cost tensors). Timed twice: with the generator in float32
+  (the original's arithmetic) and with `--precision bf16` (the generator's GRUs under a bfloat16 autocast,
+  float32 head and loss), which is what the training loop runs with that flag.
 * original, per pair: what the issue calls "per-pair soft-DTW with a numba kernel per call": a Python loop
   over the same-class pairs, each building its (64, 64) cost matrix in torch and calling a Numba soft-DTW
   (Cuturi-Blondel forward and E-matrix backward, written here) once.
@@ -24,6 +26,9 @@ import argparse
 import math
 import time
 
+import motionkit  # noqa: F401  (before torch: sets GOMP_SPINCOUNT, see motionkit/__init__.py)
+
+# isort: split
 import numba
 import numpy as np
 import torch
@@ -152,7 +157,7 @@ def original_loss(ahd, real1, real2, fake1, fake2, labels, gamma=0.1):
 # ------------------------------------------------------------------------------------------------ timing
 
 
-def time_steps(loss_fn, args, device, steps, warmup=1):
+def time_steps(loss_fn, args, device, steps, warmup=1, bf16=False):
     torch.manual_seed(0)
     C, T, F, L = 14, 64, 63, 32
     G = DeepNAGNet(C, F).to(device)
@@ -165,9 +170,10 @@ def time_steps(loss_fn, args, device, steps, warmup=1):
         if device.type == "cuda":
             torch.cuda.synchronize()
         t0, c0 = time.perf_counter(), time.process_time()
-        fake1 = G(torch.randn(args.batch, T, L, device=device), labels)
-        with torch.no_grad():
-            fake2 = G(torch.randn(args.batch, T, L, device=device), labels)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            fake1 = G(torch.randn(args.batch, T, L, device=device), labels)
+            with torch.no_grad():
+                fake2 = G(torch.randn(args.batch, T, L, device=device), labels)
         loss = loss_fn(real1, real2, fake1, fake2, labels)["loss"]
         opt.zero_grad()
         loss.backward()
@@ -189,30 +195,35 @@ def main():
     p.add_argument("--skip-per-pair", action="store_true", help="skip the slow per-pair baseline")
     args = p.parse_args()
     device = torch.device(args.device)
-    impls = {"ours (masked pairwise soft-DTW)": deepnag_loss}
+    impls = {"ours (masked pairwise soft-DTW)": (deepnag_loss, False),
+             "ours, --precision bf16": (deepnag_loss, True)}
     # the generator's forward/backward alone (a trivial loss): the cost every implementation shares
-    impls["generator only (shared part)"] = lambda r1, r2, f1, f2, y: {"loss": f1.square().mean()}
+    impls["generator only (shared part)"] = (lambda r1, r2, f1, f2, y: {"loss": f1.square().mean()}, False)
     if device.type == "cpu":  # the Numba baselines are CPU kernels
-        impls["original, batched dense (Numba prange)"] = lambda *a: original_loss(ahd_batched_dense, *a)
+        impls["original, batched dense (Numba prange)"] = (lambda *a: original_loss(ahd_batched_dense, *a), False)
         if not args.skip_per_pair:
-            impls["original, per-pair Numba calls"] = lambda *a: original_loss(ahd_per_pair, *a)
+            impls["original, per-pair Numba calls"] = (lambda *a: original_loss(ahd_per_pair, *a), False)
     steps_per_epoch = math.ceil(560 / args.batch)
     print(f"device {device}, torch threads {torch.get_num_threads()}, batch {args.batch}, T=64, F=63, 14 classes; "
           f"JK2017 epoch = {steps_per_epoch} steps")
     results = {}
-    for name, fn in impls.items():
-        sec, cpu, value = time_steps(fn, args, device, args.steps)
+    for name, (fn, bf16) in impls.items():
+        sec, cpu, value = time_steps(fn, args, device, args.steps, bf16=bf16)
         results[name] = (sec, cpu)
         print(f"  {name:<40} {1000 * sec:8.1f} ms/step (CPU time {1000 * cpu:8.1f} ms)  {1 / sec:6.2f} steps/s  "
               f"JK2017 epoch {steps_per_epoch * sec:7.2f} s  (loss {value:.6g})")
-    ours = results["ours (masked pairwise soft-DTW)"]
     gen = results.pop("generator only (shared part)")
     for name, (_sec, cpu) in results.items():
-        print(f"  loss part (step - generator only) of {name}: {1000 * (cpu - gen[1]):.1f} ms CPU time")
-    for name, (sec, cpu) in results.items():
-        if not name.startswith("ours"):
-            print(f"  speed-up of ours over {name}: {sec / ours[0]:.2f}x wall, {cpu / ours[1]:.2f}x CPU time")
-    print("  (same loss value on every line = the three implementations compute the same loss)")
+        if "bf16" not in name:
+            print(f"  loss part (step - generator only) of {name}: {1000 * (cpu - gen[1]):.1f} ms CPU time")
+    for ours_name in ("ours (masked pairwise soft-DTW)", "ours, --precision bf16"):
+        ours = results[ours_name]
+        for name, (sec, cpu) in results.items():
+            if not name.startswith("ours"):
+                print(f"  speed-up of {ours_name} over {name}: {sec / ours[0]:.2f}x wall, "
+                      f"{cpu / ours[1]:.2f}x CPU time")
+    print("  (same loss value on the float32 lines = the three implementations compute the same loss; the bf16 "
+          "line differs in the last digits)")
 
 
 if __name__ == "__main__":

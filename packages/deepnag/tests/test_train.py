@@ -48,6 +48,26 @@ def test_deepgan_steps_golden(tmp_path, golden):
     assert set(state["modules"]) == {"generator", "critic", "optimizer", "optimizer_critic"}
 
 
+def test_bf16_precision_trains_like_fp32(tmp_path):
+    # --precision bf16: the generator's GRUs under a bfloat16 autocast, float32 head and loss. Same seed and
+    # data as fp32, so the epoch losses must agree to bf16 accuracy (~1e-2), and the weights stay float32.
+    fp32 = rows(train(small_cfg(tmp_path, epochs=3, run_name="fp32")))
+    run = train(small_cfg(tmp_path, epochs=3, run_name="bf16", precision="bf16"))
+    bf16 = rows(run)
+    for a, b in zip(fp32, bf16):
+        assert b["loss"] == pytest.approx(a["loss"], rel=3e-2), (a, b)
+    assert [r["loss"] for r in bf16] != [r["loss"] for r in fp32]  # the autocast did engage
+    weights = load_checkpoint(run / "last.pt")["modules"]["generator"]
+    assert all(v.dtype == torch.float32 for v in weights.values())
+
+
+def test_bf16_precision_is_deepnag_only(tmp_path):
+    from motionkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="DeepNAG only"):
+        small_cfg(tmp_path, model="DeepGAN", precision="bf16")
+
+
 def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
     full = train(small_cfg(tmp_path, epochs=3, run_name="full"))
     train(small_cfg(tmp_path, epochs=1, run_name="cut"))  # "killed" after epoch 1 (its checkpoint is epoch 1)

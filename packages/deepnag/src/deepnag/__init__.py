@@ -1,4 +1,6 @@
 """DeepNAG (Maghoumi, Taranta & LaViola, IUI 2021): deep non-adversarial gesture generation with soft-DTW,
 and DeepGAN, its WGAN-GP baseline. See the package README."""
 
+import motionkit  # noqa: F401  (first: sets GOMP_SPINCOUNT before torch loads, see motionkit/__init__.py)
+
 __version__ = "0.1.0"

@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int)
+    p.add_argument("--precision", choices=("fp32", "bf16"),
+                   help="DeepNAG generator arithmetic: fp32 (default) or bf16 autocast (faster on bf16 hardware)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default cuda when available)")
     p.add_argument("--run-name", help="run folder under --log-dir (default <model>-<dataset>; same name resumes)")
     p.add_argument("--log-dir", help="default logs")
@@ -45,6 +47,7 @@ def main(argv=None) -> int:
         "model": args.model, "dataset": args.dataset, "data_root": args.data_root, "epochs": args.epochs,
         "use_tensorboard": args.use_tensorboard, "latent_dim": args.latent_dim, "resample_n": args.resample_n,
         "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed, "device": args.device,
+        "precision": args.precision,
         "run_name": args.run_name, "log_dir": args.log_dir,
     }
     if args.evaluate:

@@ -89,6 +89,7 @@ def _train_deepnag(cfg, env, data, generator, ckpt, logger, run_dir):
         logger.info(f"resumed from {ckpt.latest_path()} at epoch {start}")
     logger.truncate_after(start)
     model = wrap_ddp(generator, env)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
     x, labels = data.x.to(device), data.labels.to(device)
     labels_np = data.labels.numpy()
     n_used = len(x) - len(x) % env.world_size  # equal shards, so every rank runs the same number of steps
@@ -103,9 +104,10 @@ def _train_deepnag(cfg, env, data, generator, ckpt, logger, run_dir):
             real1, real2, y = x[idx], x[partners], labels[idx]
             z1 = torch.randn(len(y), cfg.resample_n, cfg.latent_dim, device=device)
             z2 = torch.randn(len(y), cfg.resample_n, cfg.latent_dim, device=device)
-            fake1 = model(z1, y)
-            with torch.no_grad():
-                fake2 = generator(z2, y)
+            with autocast:
+                fake1 = model(z1, y)
+                with torch.no_grad():
+                    fake2 = generator(z2, y)
             losses = deepnag_loss(real1, real2, fake1, fake2, y, cfg.sdtw_gamma, cfg.resample_weight,
                                   cfg.resample_target_divides_by_t)
             check_finite({"loss": losses["loss"]}, epoch)

@@ -208,44 +208,70 @@ def _diag_costs(mode, C, p, xt, yr, k, a, b, m, cbuf):
                 cbuf[t] -= xr[xa + np.uint64(t)] * yrr[ya + np.uint64(t)]
 
 
+@_jit(inline="always")
+def _columns(y, yi, m):
+    """yt[d, j] = y[yi, j, d] for j < m: the column sequence transposed, so loops over j are contiguous."""
+    dim = y.shape[2]
+    yt = np.empty((dim, m))
+    for j in range(m):
+        for d in range(dim):
+            yt[d, j] = y[yi, j, d]
+    return yt
+
+
 @_jit(fastmath=_FASTMATH)
 def _pair_costs(mode, x, y, xi, yi, n, m):
-    """(1, n, m) local costs of one pair, the feature loop innermost (SIMD over d). Used for D >= DENSE_D,
-    where per-diagonal loops over each feature would be short and overhead-bound."""
+    """(1, n, m) local costs of one pair, used for D >= DENSE_D. Row i accumulates feature after feature with
+    the column index innermost (contiguous, SIMD over j); squared differences are summed directly (no
+    ||x||^2 + ||y||^2 - 2 x.y cancellation)."""
     dim = x.shape[2]
+    yt = _columns(y, yi, m)
     out = np.empty((1, n, m))
     for i in range(n):
+        row = out[0, i]
         for j in range(m):
-            acc = 0.0
+            row[j] = 0.0 if mode == MODE_SQEUCLIDEAN else 1.0
+        for d in range(dim):
+            xv = x[xi, i, d]
+            yr = yt[d]
             if mode == MODE_SQEUCLIDEAN:
-                for d in range(dim):
-                    df = x[xi, i, d] - y[yi, j, d]
-                    acc += df * df
-                out[0, i, j] = acc
+                for j in range(m):
+                    df = xv - yr[j]
+                    row[j] += df * df
             else:
-                for d in range(dim):
-                    acc += x[xi, i, d] * y[yi, j, d]
-                out[0, i, j] = 1.0 - acc
+                for j in range(m):
+                    row[j] -= xv * yr[j]
     return out
 
 
 @_jit(fastmath=_FASTMATH)
 def _pair_grads(mode, x, y, xi, yi, n, m, E, gx, gy, p):
-    """Input gradients of one pair from its E matrix (1, n, m): d c(i, j) / d x_i and / d y_j, summed."""
+    """Input gradients of one pair from its E matrix (1, n, m), d c(i, j) / d x_i and / d y_j summed:
+    sqeuclidean ``gx_i = 2 sum_j E_ij (x_i - y_j)``, ``gy_j = -2 sum_i E_ij (x_i - y_j)``; dot ``gx_i = -sum_j
+    E_ij y_j``, ``gy_j = -sum_i E_ij x_i``. One pass over j (contiguous) per (i, d)."""
     dim = x.shape[2]
+    yt = _columns(y, yi, m)
+    gyt = np.zeros((dim, m))
     for i in range(n):
-        for j in range(m):
-            e = E[0, i, j]
-            if e != 0.0:
-                if mode == MODE_SQEUCLIDEAN:
-                    for d in range(dim):
-                        v = 2.0 * e * (x[xi, i, d] - y[yi, j, d])
-                        gx[p, i, d] += v
-                        gy[p, j, d] -= v
-                else:
-                    for d in range(dim):
-                        gx[p, i, d] -= e * y[yi, j, d]
-                        gy[p, j, d] -= e * x[xi, i, d]
+        er = E[0, i]
+        for d in range(dim):
+            xv = x[xi, i, d]
+            yr = yt[d]
+            gr = gyt[d]
+            acc = 0.0
+            if mode == MODE_SQEUCLIDEAN:
+                for j in range(m):
+                    v = 2.0 * er[j] * (xv - yr[j])
+                    acc += v
+                    gr[j] -= v
+            else:
+                for j in range(m):
+                    acc -= er[j] * yr[j]
+                    gr[j] -= er[j] * xv
+            gx[p, i, d] = acc
+    for j in range(m):
+        for d in range(dim):
+            gy[p, j, d] = gyt[d, j]
 
 
 @_jit()

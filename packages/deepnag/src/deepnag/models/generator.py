@@ -28,7 +28,10 @@ class DeepNAGNet(nn.Module):
         h = torch.cat([z, onehot[:, None, :].expand(-1, z.shape[1], -1)], dim=-1)
         for gru in self.grus:
             h, _ = gru(h)
-        return torch.tanh(self.out(h))
+        # The head stays float32 under a bf16 autocast (--precision bf16): bf16 points (~3 significant
+        # digits) would be coarser than the equidistance term's segment lengths (~2/T).
+        with torch.autocast(h.device.type, enabled=False):
+            return torch.tanh(self.out(h.float()))
 
     def sample_noise(self, batch: int, steps: int, device=None, generator: torch.Generator | None = None):
         """z ~ N(0, 1) of shape (batch, steps, latent_dim)."""
