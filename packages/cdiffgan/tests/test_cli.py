@@ -42,6 +42,69 @@ def test_render_gif(tiny_run, tmp_path):
     assert len(files) == 1 and all(f.stat().st_size > 1000 for f in files)
 
 
+def _ffmpeg_or_skip():
+    from cdiffgan.render import find_ffmpeg
+
+    ff = find_ffmpeg()
+    if ff is None:
+        pytest.skip("no ffmpeg (install the [video] extra)")
+    return ff
+
+
+def _write_wav(path, signal, sr=16000):
+    import wave
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes((np.clip(signal, -1, 1) * 32767).astype("<i2").tobytes())
+
+
+def _mp4_audio(ff, mp4, sr=8000):
+    """The MP4's audio track decoded to mono float samples."""
+    raw = subprocess.run([ff, "-loglevel", "error", "-i", str(mp4), "-vn", "-f", "s16le", "-ac", "1", "-ar", str(sr),
+                          "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, "<i2").astype(np.float64) / 32767
+
+
+def test_write_video_takes_the_windows_stretch_of_audio(tmp_path):
+    # 12 s interval: silent except a tone over [4.3, 8.6) s, i.e. the second 4.3 s window. The render of that
+    # window must carry the tone, cut to the video's 64 frames at 15 fps.
+    from PIL import Image
+
+    from cdiffgan.render import write_video
+
+    ff = _ffmpeg_or_skip()
+    sr = 16000
+    t = np.arange(12 * sr) / sr
+    _write_wav(tmp_path / "interval.wav", 0.5 * np.sin(2 * np.pi * 440 * t) * ((t >= 4.3) & (t < 8.6)), sr)
+    frames = [Image.new("RGB", (64, 48), (4 * k, 0, 0)) for k in range(64)]
+    gif = tmp_path / "window.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=1000 // 15, loop=0)
+    second = _mp4_audio(ff, write_video(gif, tmp_path / "interval.wav", fps=15, audio_offset=4.3))
+    first = _mp4_audio(ff, write_video(gif, tmp_path / "interval.wav", fps=15, audio_offset=0.0))
+    assert abs(len(second) / 8000 - 64 / 15) < 0.15
+    assert np.sqrt(np.mean(second[: 4 * 8000] ** 2)) > 0.25      # the tone (RMS 0.35)
+    assert np.sqrt(np.mean(first[: 4 * 8000] ** 2)) < 0.01       # the silent first window
+
+
+def test_render_writes_mp4_with_the_intervals_audio(tiny_run, tmp_path):
+    import pandas as pd
+
+    ff = _ffmpeg_or_skip()
+    data = tiny_run.parent.parent / "data"
+    rows = pd.read_csv(data / "cmu_intervals_df.csv")
+    for iid in rows[(rows["speaker"] == "maher") & (rows["dataset"] == "test")]["interval_id"].astype(str):
+        t = np.arange(120 * 16000) / 16000  # longer than any synthetic interval
+        _write_wav(data / "raw" / "maher_cropped" / f"{iid}.wav", 0.5 * np.sin(2 * np.pi * 300 * t))
+    assert main(["render", str(tiny_run), "--n", "1", "--speaker", "maher", "--out", str(tmp_path / "r")]) == 0
+    (mp4,) = list((tmp_path / "r").rglob("*.mp4"))
+    audio = _mp4_audio(ff, mp4)
+    assert len(audio) > 8000 * 4 and np.sqrt(np.mean(audio ** 2)) > 0.25
+
+
 def test_featurize_and_generate(tiny_run, tmp_path):
     pytest.importorskip("librosa")
     import soundfile as sf

@@ -80,3 +80,50 @@ def test_diffgan_freezes_all_but_big_modules():
     grads = {n.split(".")[0] for n, p in model.G.named_parameters() if p.grad is not None}
     assert grads == {"decoder"}                        # L_diff reaches the last decoder layer only
     assert mask.sum().item() == 2 * 4
+
+
+def _tiny_bert(folder, vocab=100):
+    """A randomly initialised 1-layer BERT saved like a downloaded bert-base-uncased folder (no download)."""
+    transformers = pytest.importorskip("transformers")
+    cfg = transformers.BertConfig(vocab_size=vocab, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                  intermediate_size=64, max_position_embeddings=64)
+    transformers.BertModel(cfg).save_pretrained(folder)
+    return folder
+
+
+def test_bert_text_encoder_masks_padding_and_trains(tmp_path):
+    from cdiffgan.models.encoders import TextEncoder
+
+    torch.manual_seed(0)
+    enc = TextEncoder(C=16, vocab_size=100, kind="bert", bert_path=str(_tiny_bert(tmp_path / "bert"))).eval()
+    tokens = torch.randint(1, 100, (2, 10))
+    pad = torch.zeros(2, 10, dtype=torch.bool)
+    pad[1, 7:] = True
+    out = enc(tokens, pad)
+    assert out.shape == (2, 16, 10)
+    changed = tokens.clone()
+    changed[1, 7:] = (changed[1, 7:] + 1) % 100  # padded tokens must not reach the real ones
+    torch.testing.assert_close(enc(changed, pad)[1, :, :7], out[1, :, :7])
+    assert not torch.allclose(enc(changed, torch.zeros_like(pad))[1, :, :7], out[1, :, :7])
+    out.square().mean().backward()
+    assert enc.bert.embeddings.word_embeddings.weight.grad.abs().sum() > 0
+
+
+def test_mixstage_with_bert_text_encoder(tmp_path):
+    torch.manual_seed(0)
+    G = MixStAGE(C=16, K=3, S=5, style_dim=4, vocab_size=100, heads=2, cluster_layers=1, decoder_layers=2,
+                 text_encoder="bert", bert_path=str(_tiny_bert(tmp_path / "bert")))
+    b = fake_batch(vocab=100, K=3)
+    out, losses, _ = G.head(G.trunk(b), b["style"], y=b["pose"], labels=b["labels"])
+    assert out.shape == (2, 64, 96)
+    (out.abs().mean() + sum(losses.values())).backward()
+    assert G.text_encoder.bert.encoder.layer[0].attention.self.query.weight.grad is not None
+
+
+def test_bert_path_without_weights_is_one_line_error(tmp_path):
+    pytest.importorskip("transformers")
+    from cdiffgan.models.encoders import TextEncoder
+    from motionkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not a folder with a BERT config.json"):
+        TextEncoder(C=16, kind="bert", bert_path=str(tmp_path / "missing"))

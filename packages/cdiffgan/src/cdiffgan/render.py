@@ -1,7 +1,8 @@
 """Renders: prediction beside ground truth on the 52-joint PATS skeleton (motionkit "pats_52").
 
-GIF always (matplotlib/Pillow); when ffmpeg is on PATH also an MP4, muxed with the interval's audio from
-``raw/<speaker>_cropped/<interval>.mp3`` when that file exists (the original's render).
+GIF always (matplotlib/Pillow); when ffmpeg exists (on PATH, or the binary of the ``[video]`` extra,
+imageio-ffmpeg) also an MP4, muxed with the window's stretch of the interval's audio from
+``raw/<speaker>_cropped/<interval>.mp3`` (or ``.wav``) when that file exists (the original's render).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from motionkit.skeletons import get_skeleton
 from motionkit.viz import save_skeleton_gif
 
 from .data.clusters import kept_joints
-from .data.pats import N_JOINTS, PatsData
+from .data.pats import N_JOINTS, POSE_FS, PatsData
 
 
 def full_skeleton(pose96: np.ndarray, gt104: np.ndarray | None, mask) -> np.ndarray:
@@ -39,17 +40,49 @@ def full_skeleton(pose96: np.ndarray, gt104: np.ndarray | None, mask) -> np.ndar
     return out
 
 
-def write_video(gif: Path, audio: Path | None = None, fps: int = 15) -> Path | None:
-    """GIF -> MP4 (with audio, -shortest) when ffmpeg exists; None otherwise."""
-    ff = shutil.which("ffmpeg")
+def find_ffmpeg() -> str | None:
+    """ffmpeg on PATH, else the binary shipped by imageio-ffmpeg (``pip install 'cdiffgan[video]'``), else None."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError:  # the wheel has no binary for this platform
+        return None
+
+
+def interval_audio(data_dir, speaker: str, interval_id: str) -> Path | None:
+    """The interval's recording, ``raw/<speaker>_cropped/<interval>.mp3`` (PATS) or ``.wav``; None if absent."""
+    for ext in (".mp3", ".wav"):
+        path = Path(data_dir) / "raw" / f"{speaker}_cropped" / f"{interval_id}{ext}"
+        if path.exists():
+            return path
+    return None
+
+
+def write_video(gif: Path, audio: Path | None = None, fps: int = 15, audio_offset: float = 0.0) -> Path | None:
+    """GIF -> MP4 when ffmpeg exists (None otherwise), muxed with ``audio`` from ``audio_offset`` seconds on
+    (a window's start inside its interval) and cut to the video's length."""
+    ff = find_ffmpeg()
     if ff is None:
         return None
     mp4 = gif.with_suffix(".mp4")
     cmd = [ff, "-y", "-loglevel", "error", "-i", str(gif)]
     if audio is not None and audio.exists():
-        cmd += ["-i", str(audio), "-shortest"]
-    cmd += ["-r", str(fps), "-pix_fmt", "yuv420p", "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", str(mp4)]
-    subprocess.run(cmd, check=True)
+        cmd += ["-ss", f"{audio_offset:.3f}", "-i", str(audio), "-map", "0:v", "-map", "1:a", "-shortest"]
+    # setpts re-times frame n to n / fps: GIF delays are whole centiseconds (15 fps is stored as 60 or 70 ms),
+    # which would let the motion drift ~0.4 s from the audio over a 4.3 s window
+    vf = f"setpts=N/({fps}*TB),scale=trunc(iw/2)*2:trunc(ih/2)*2"
+    cmd += ["-r", str(fps), "-pix_fmt", "yuv420p", "-vf", vf, str(mp4)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        from motionkit.errors import DataFormatError
+        why = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise DataFormatError(f"{mp4}: ffmpeg failed ({why}); inputs {gif}" + (f" and {audio}" if audio else ""))
     return mp4
 
 
@@ -85,10 +118,10 @@ def render_run(run, n=20, step=None, speakers=None, out_dir=None, seed=0, device
             seqs = [full_skeleton(pred, it["pose"], cfg.mask), full_skeleton(gt, it["pose"], cfg.mask)]
             path = out_dir / "test" / spk / f"{it['interval_id']}_{it['start']:05d}.gif"
             save_skeleton_gif(path, seqs, sk, titles=[f"ours t{st}", "ground truth"], fps=cfg.fps)
-            audio = Path(cfg.data_dir) / "raw" / f"{spk}_cropped" / f"{it['interval_id']}.mp3"
-            mp4 = write_video(path, audio, cfg.fps)
+            audio = interval_audio(cfg.data_dir, spk, it["interval_id"])
+            mp4 = write_video(path, audio, cfg.fps, audio_offset=it["start"] / POSE_FS)
             paths.append(mp4 or path)
-    log(f"wrote {len(paths)} render(s) under {out_dir}" + ("" if shutil.which("ffmpeg") else " (GIF: no ffmpeg)"))
+    log(f"wrote {len(paths)} render(s) under {out_dir}" + ("" if find_ffmpeg() else " (GIF: no ffmpeg)"))
     return paths
 
 

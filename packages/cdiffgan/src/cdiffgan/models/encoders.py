@@ -6,6 +6,7 @@ Shapes: B batch, T=64 frames, C hidden (paper 256), L tokens per window, S style
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -72,6 +73,9 @@ class TextEncoder(nn.Module):
             from motionkit.errors import ConfigError
             if not bert_path:
                 raise ConfigError("text_encoder=bert needs bert_path: a local bert-base-uncased folder (no download)")
+            if not (Path(bert_path) / "config.json").is_file():
+                raise ConfigError(f"bert_path {bert_path}: not a folder with a BERT config.json and weights "
+                                  "(save one with BertModel.save_pretrained)")
             self.bert = BertModel.from_pretrained(bert_path, local_files_only=True)
             self.proj = nn.Linear(self.bert.config.hidden_size, C)
         elif kind == "embedding":
