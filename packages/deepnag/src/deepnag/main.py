@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from deepnag.config import DATASETS, MODELS, make_config
+from deepnag.config import DATASETS, MODELS, PRECISIONS, make_config
 from motionkit.errors import run_cli
 
 
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int)
-    p.add_argument("--precision", choices=("fp32", "bf16"),
+    p.add_argument("--precision", choices=PRECISIONS,
                    help="DeepNAG generator arithmetic: fp32 (default) or bf16 autocast (faster on bf16 hardware)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default cuda when available)")
     p.add_argument("--run-name", help="run folder under --log-dir (default <model>-<dataset>; same name resumes)")
