@@ -9,8 +9,6 @@ The flags are the original README's (`--dataset-name` is accepted as an alias of
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
 from deepnag.config import DATASETS, MODELS, PRECISIONS, make_config
 from motionkit.errors import run_cli
@@ -63,16 +61,9 @@ def main(argv=None) -> int:
 
 
 def cli() -> None:
-    code = run_cli(main)
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        # Under torchrun, leave without running the interpreter's and C++'s exit-time destructors: once in
-        # ~20 CI runs a rank aborted there ("terminate called without an active exception", a torch/gloo
-        # thread torn down during static destruction) after its work, checkpoints and process-group
-        # teardown had all finished. Everything the run writes is closed by now; flush what is printed.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
+    from motionkit.training.ddp import exit_process  # (torch: imported only when the run has ended)
+
+    exit_process(run_cli(main))
 
 
 if __name__ == "__main__":
