@@ -48,13 +48,13 @@ def raw_to_s14(p: np.ndarray) -> np.ndarray:
 
 def _slice(seq: RawSequence, a: int, b: int | None) -> RawSequence:
     views = {k: type(v)(v.camera_id, v.p2[a:b], v.p3[a:b]) for k, v in seq.views.items()}
-    return RawSequence(seq.subject, seq.name, seq.p3[a:b], views, seq.fps)
+    return RawSequence(seq.subject, seq.name, seq.p3[a:b], views, seq.fps, seq.skeleton)
 
 
 def read_split(path: str | Path, split: str, faithful: bool = False) -> list[RawSequence]:
     import h5py
 
-    seqs = read_sequences(path, SUBJECTS, n_joints=len(S20))
+    seqs = read_sequences(path, SUBJECTS, n_joints=len(S20), skeleton="eva_s20")
     out = []
     with h5py.File(path, "r") as f:
         for s in seqs:

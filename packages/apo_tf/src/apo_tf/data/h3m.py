@@ -1,14 +1,16 @@
 """Human3.6M in the converted ``data.hdf5`` layout of human_pose_util (apo_tf.md §3.1), reader and writer.
 
-Layout (mm and pixels; joint axis = the 32 raw CDF joints)::
+Layout (mm and pixels; J = 24 or 32 joints)::
 
-    subjects/<S>/sequences/<Seq>/p3            (T, 32, 3) world 3D, int32 or float
-    subjects/<S>/sequences/<Seq>/views/<cam>/p2 (T, 32, 2) image 2D (pixels)
-    subjects/<S>/sequences/<Seq>/views/<cam>/p3 (T, 32, 3) camera-frame 3D
-    attrs: len (T)
+    attrs: n_joints (24 in human_pose_util's file; optional)
+    subjects/<S>/sequences/<Seq>/p3             (T, J, 3) world 3D, int32 or float; attrs: len (T)
+    subjects/<S>/sequences/<Seq>/views/<cam>/p2 (T, J, 2) image 2D (pixels), int32 or float
+    subjects/<S>/sequences/<Seq>/views/<cam>/p3 (T, J, 3) camera-frame 3D
 
-The converter from the official CDF files (spacepy + the NASA CDF library) is not part of this package; any file
-in this layout works, including the synthetic stand-in (:mod:`apo_tf.data.synthetic`).
+Two joint sets are read: the 24 s24 joints that human_pose_util's converter keeps (``J = 24``, already in
+``apo_s24`` order, everything int32: the file the original README tells users to build), and all 32 raw CDF
+joints (``J = 32``, ``h36m_32`` order: the synthetic stand-in and :mod:`apo_tf.data.h3m_convert` with
+``--joints 32``). :mod:`apo_tf.data.h3m_convert` writes either from the official CDF download.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ TRAIN_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
 EVAL_SUBJECTS = ("S9", "S11")
 FPS = 50
 N_RAW = 32
+SKELETON_BY_JOINTS = {32: "h36m_32", 24: "apo_s24"}  # joint count of a file -> motionkit skeleton of its joints
 
 # sequence base name -> report category (apo_tf.md §4.1)
 CATEGORIES = {
@@ -58,6 +61,7 @@ class RawSequence:
     p3: np.ndarray  # (T, N, 3) world mm
     views: dict[str, RawView]
     fps: float = FPS
+    skeleton: str = "h36m_32"  # motionkit skeleton of the joint axis: h36m_32 | apo_s24 | eva s20
 
 
 def _read_array(f: h5py.File, path: str, shape_tail: tuple[int, ...], fname: Path) -> np.ndarray:
@@ -72,9 +76,24 @@ def _read_array(f: h5py.File, path: str, shape_tail: tuple[int, ...], fname: Pat
     return np.asarray(a[()], dtype=np.float64)
 
 
+def _file_joints(f: h5py.File, path: Path) -> int:
+    """The joint count of a Human3.6M file: its ``n_joints`` attr, else the first ``p3``'s; must be 24 or 32."""
+    n = f.attrs.get("n_joints")
+    if n is None:
+        first = next((f[f"subjects/{s}/sequences/{q}/p3"] for s in f["subjects"]
+                      for q in f[f"subjects/{s}"].get("sequences", {})
+                      if f"subjects/{s}/sequences/{q}/p3" in f), None)
+        n = first.shape[-2] if first is not None and first.ndim == 3 else N_RAW
+    return int(n) if int(n) in SKELETON_BY_JOINTS else N_RAW  # other counts: the shape check names the array
+
+
 def read_sequences(path: str | Path, subjects: tuple[str, ...] | None = None,
-                   n_joints: int = N_RAW) -> list[RawSequence]:
-    """Read every (subject, sequence) of a file in this layout; ``subjects`` filters. One-line errors on bad files."""
+                   n_joints: int | None = None, skeleton: str | None = None) -> list[RawSequence]:
+    """Read every (subject, sequence) of a file in this layout; ``subjects`` filters. One-line errors on bad files.
+
+    ``n_joints`` None: a Human3.6M file of 32 raw or 24 s24 joints (detected); otherwise that count, whose joints
+    are ``skeleton``.
+    """
     path = Path(path)
     if not path.exists():
         raise DatasetMissingError(f"{path}: no such data file")
@@ -86,6 +105,9 @@ def read_sequences(path: str | Path, subjects: tuple[str, ...] | None = None,
     with f:
         if "subjects" not in f:
             raise DataFormatError(f"{path}: no 'subjects' group (expected subjects/<S>/sequences/<Seq>/...)")
+        if n_joints is None:
+            n_joints = _file_joints(f, path)
+            skeleton = SKELETON_BY_JOINTS[n_joints]
         for s in sorted(f["subjects"]):
             if subjects is not None and s not in subjects:
                 continue
@@ -105,7 +127,7 @@ def read_sequences(path: str | Path, subjects: tuple[str, ...] | None = None,
                 if not views:
                     raise DataFormatError(f"{path}: {base} has no views")
                 fps = float(f[base].attrs.get("fps", FPS))
-                out.append(RawSequence(s, q, p3, views, fps))
+                out.append(RawSequence(s, q, p3, views, fps, skeleton or "h36m_32"))
     if not out:
         raise DataFormatError(f"{path}: no sequences for subjects {subjects}")
     return out

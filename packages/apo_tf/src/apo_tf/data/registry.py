@@ -86,9 +86,9 @@ def s24_to_s14(p: np.ndarray) -> np.ndarray:
     return p[..., idx, :]
 
 
-def raw_to_skeleton(p: np.ndarray, skeleton: str) -> np.ndarray:
-    """Raw 32-joint H3.6M (..., 32, C) -> s24 or s14."""
-    p24 = get_skeleton("h36m_32").convert(p, "apo_s24")
+def raw_to_skeleton(p: np.ndarray, skeleton: str, source: str = "h36m_32") -> np.ndarray:
+    """H3.6M joints (..., 32, C) raw or (..., 24, C) s24 (``source``) -> ``skeleton`` (apo_s24 or apo_s14)."""
+    p24 = p if source == "apo_s24" else get_skeleton("h36m_32").convert(p, "apo_s24")
     return s24_to_s14(p24) if skeleton == "apo_s14" else p24
 
 
@@ -108,7 +108,8 @@ def load(dataset_id: str, split: str, data_root: str | Path) -> list[Sequence]:
             raise DataFormatError(f"{path}: {raw.subject}/{raw.name} has {len(cams)} views, no camera index "
                                   f"{did.camera_index}")
         view = raw.views[cams[did.camera_index]]
-        to_skel = eva.raw_to_s14 if did.source == "eva" else (lambda p: raw_to_skeleton(p, did.skeleton))
+        to_skel = eva.raw_to_s14 if did.source == "eva" else (
+            lambda p, src=raw.skeleton: raw_to_skeleton(p, did.skeleton, src))
         p3w, p3c, p2 = to_skel(raw.p3), to_skel(view.p3), to_skel(view.p2)
         # the original fits the camera from the data: f, c per axis, then R, t by orthogonal Procrustes
         f, c = fit_intrinsics(p3c, p2)
