@@ -26,7 +26,7 @@ from nads_spade import labels as L
 from nads_spade.config import Config
 from nads_spade.data.dataset import imagenet_normalize
 from nads_spade.losses import feature_matching_loss, hinge_d_loss, hinge_g_loss, nads_loss
-from nads_spade.runtime import build_discriminator, build_generator, build_nads
+from nads_spade.models import build_discriminator, build_generator, build_nads
 
 
 def fake_batch(cfg, b, dev):

@@ -59,12 +59,18 @@ class Config:
     pvt_depths: list[int] = field(default_factory=lambda: [2, 2, 2, 2])
     pvt_sr_ratios: list[int] = field(default_factory=lambda: [8, 4, 2, 1])
     pvt_drop_path: float = 0.1
+    # official: embeddings at the 224 grid, resized (whai362/PVT); project: learned on the input grid, as the
+    # project's PVT/pvt.py (needed for its traditionally_trained_NADS_Net_with_PVT.pth; drop-path 0 there)
+    pvt_variant: str = "official"
     pvt_pretrained: str = ""        # path to the official pvt_tiny.pth (never downloaded)
     fpn_channels: int = 256
     fpn_wiring: str = "standard"    # standard | original (P4 = L4, each level adds only the coarser *lateral*)
     head_channels: int = 128        # two_conv width; map branch 4h -> 4h -> 2h, belt branch 4h -> h -> h/4
 
     # --- NADS-Net training (train-nads) ------------------------------------------------------------------------
+    # start from a pretrained NADS-Net (the project's start_from_pretrained/pretrained_filename): our checkpoint
+    # or its traditionally_trained_NADS_Net_with_PVT.pth; "" = from scratch (or from pvt_pretrained)
+    nads_init: str = ""
     nads_epochs: int = 100
     nads_batch_size: int = 10       # 4 with GAN augmentation in the original
     nads_lr: float = 1e-5

@@ -22,12 +22,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from motionkit.training.device import resolve_device
 from nads_spade import labels as L
 from nads_spade.augment import augment_arms
 from nads_spade.data.dataset import build_dataset, imagenet_normalize
 from nads_spade.gallery import render_condition, to_uint8
 from nads_spade.losses import nads_loss
-from nads_spade.runtime import build_generator, build_nads, load_frozen, resolve_device
+from nads_spade.models import load_generator, load_nads
 
 
 def decode_peaks(heat: torch.Tensor, size: int, threshold: float = 0.1, max_peaks: int = 4):
@@ -126,8 +127,8 @@ def _loader(cfg, split):
 @torch.no_grad()
 def evaluate_nads(cfg, checkpoint: str, split: str = "test") -> dict:
     """PCK / PAF / belt metrics and the NADS-Net loss of a checkpoint on ``split``."""
-    dev = resolve_device(cfg.net_device, cfg.device)
-    net = load_frozen(checkpoint, "net", build_nads(cfg), dev)
+    dev = resolve_device(cfg.net_device or cfg.device)
+    net = load_nads(checkpoint, cfg, dev)
     meter = Meter(cfg)
     for batch in _loader(cfg, split):
         joints = batch["joints"]
@@ -143,9 +144,9 @@ def evaluate_nads(cfg, checkpoint: str, split: str = "test") -> dict:
 @torch.no_grad()
 def evaluate_gan(cfg, g_checkpoint: str, nads_checkpoint: str, split: str = "val") -> dict:
     """Pose consistency of G under a frozen NADS-Net, real-image ceiling, L1/PSNR vs the real image."""
-    gdev, ndev = resolve_device(cfg.gan_device, cfg.device), resolve_device(cfg.net_device, cfg.device)
-    G = load_frozen(g_checkpoint, "G", build_generator(cfg), gdev)
-    net = load_frozen(nads_checkpoint, "net", build_nads(cfg), ndev)
+    gdev, ndev = resolve_device(cfg.gan_device or cfg.device), resolve_device(cfg.net_device or cfg.device)
+    G = load_generator(g_checkpoint, cfg, gdev)
+    net = load_nads(nads_checkpoint, cfg, ndev)
     m_fake, m_real, m_aug = Meter(cfg), Meter(cfg), Meter(cfg)
     l1s, psnrs = [], []
     for batch in _loader(cfg, split):
@@ -187,8 +188,8 @@ def generate(cfg, out_dir: str | None = None, n: int = 8) -> Path:
     """`generate`: G paints the first ``n`` val conditions with augmented arms; writes condition/fake/real PNGs."""
     out = Path(out_dir or Path(cfg.run_dir) / "generated")
     out.mkdir(parents=True, exist_ok=True)
-    dev = resolve_device(cfg.gan_device, cfg.device)
-    G = load_frozen(cfg.gan_checkpoint or str(Path(cfg.run_dir) / "gan" / "last.pt"), "G", build_generator(cfg), dev)
+    dev = resolve_device(cfg.gan_device or cfg.device)
+    G = load_generator(cfg.gan_checkpoint or str(Path(cfg.run_dir) / "gan" / "last.pt"), cfg, dev)
     ds = build_dataset(cfg, "val")
     for i in range(min(n, len(ds))):
         item = ds[i]

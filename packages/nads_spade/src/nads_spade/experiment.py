@@ -24,7 +24,7 @@ from nads_spade.data.dataset import build_dataset
 from nads_spade.data.synthetic import make_synthetic
 from nads_spade.evaluate import evaluate_gan, evaluate_nads
 from nads_spade.gallery import render_condition, to_uint8
-from nads_spade.runtime import build_generator, load_frozen
+from nads_spade.models import load_generator
 from nads_spade.train_gan import train_gan
 from nads_spade.train_nads import train_nads
 
@@ -32,7 +32,7 @@ from nads_spade.train_nads import train_nads
 def augmented_figure(cfg, g_ckpt: str, path: Path, n: int = 4) -> None:
     """Rows of [real image | real condition | augmented condition | G(augmented condition)]."""
     torch.manual_seed(cfg.seed)
-    G = load_frozen(g_ckpt, "G", build_generator(cfg), torch.device("cpu"))
+    G = load_generator(g_ckpt, cfg)
     ds = build_dataset(cfg, "train")
     rows = []
     with torch.no_grad():

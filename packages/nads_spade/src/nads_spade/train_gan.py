@@ -17,18 +17,12 @@ from motionkit.config import format_config
 from motionkit.errors import ConfigError
 from motionkit.training import Checkpointer, RunLogger, check_finite, seed_everything
 from motionkit.training.ddp import all_reduce_mean, cleanup, init_distributed, make_loader, wrap_ddp
+from motionkit.training.device import resolve_device
 from nads_spade import labels as L
-from nads_spade.data.dataset import build_dataset
+from nads_spade.data.dataset import build_dataset, seed_loader_epoch
 from nads_spade.gallery import Gallery, render_condition, to_uint8
 from nads_spade.losses import VGGLoss, feature_matching_loss, frozen_nads_losses, hinge_d_loss, hinge_g_loss
-from nads_spade.runtime import (
-    build_discriminator,
-    build_generator,
-    build_nads,
-    load_frozen,
-    resolve_device,
-    seed_loader_epoch,
-)
+from nads_spade.models import build_discriminator, build_generator, load_into, load_nads
 
 
 def make_condition(cfg, joints: torch.Tensor, belt: torch.Tensor) -> torch.Tensor:
@@ -61,8 +55,8 @@ def train_gan(cfg) -> dict:
     """Train G and D as configured; returns {'last': {loss: value}, 'steps': n, 'checkpoint': path}."""
     env = init_distributed(device=None if cfg.device == "auto" else (cfg.gan_device or cfg.device))
     seed_everything(cfg.seed + env.rank, cfg.deterministic)
-    gdev = env.device if env.enabled else resolve_device(cfg.gan_device, cfg.device)
-    ndev = env.device if env.enabled else resolve_device(cfg.net_device, cfg.device)
+    gdev = env.device if env.enabled else resolve_device(cfg.gan_device or cfg.device)
+    ndev = env.device if env.enabled else resolve_device(cfg.net_device or cfg.device)
     run_dir = Path(cfg.run_dir) / "gan"
     log = RunLogger(run_dir, use_tensorboard=cfg.tensorboard, enabled=env.is_main)
     log.info(format_config(cfg))
@@ -74,11 +68,11 @@ def train_gan(cfg) -> dict:
     if cfg.norm_G == "syncbatch" and not env.enabled:
         raise ConfigError("norm_G syncbatch needs a torchrun launch; use batch")
     vgg = VGGLoss(cfg.vgg_weights, cfg.vgg_imagenet_norm).to(gdev) if not cfg.no_vgg_loss else None
-    nads = load_frozen(cfg.nads_checkpoint, "net", build_nads(cfg), ndev) if cfg.nads_checkpoint else None
-    if cfg.gan_init_G:
-        load_frozen(cfg.gan_init_G, "G", G, gdev).train().requires_grad_(True)
+    nads = load_nads(cfg.nads_checkpoint, cfg, ndev) if cfg.nads_checkpoint else None
+    if cfg.gan_init_G:  # fine-tune like the project (continue_train): ours or its latest_net_G.pth
+        load_into(cfg.gan_init_G, G, "G", cfg)
     if cfg.gan_init_D:
-        load_frozen(cfg.gan_init_D, "D", D, gdev).train().requires_grad_(True)
+        load_into(cfg.gan_init_D, D, "D", cfg)
     Gd, Dd = wrap_ddp(G, env), wrap_ddp(D, env)
     if cfg.no_TTUR:
         lr_g, lr_d, betas = cfg.lr, cfg.lr, (cfg.beta1, 0.999)

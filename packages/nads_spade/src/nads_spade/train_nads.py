@@ -20,12 +20,13 @@ from motionkit.config import format_config
 from motionkit.errors import ConfigError
 from motionkit.training import Checkpointer, RunLogger, check_finite, seed_everything
 from motionkit.training.ddp import all_reduce_mean, cleanup, init_distributed, make_loader, wrap_ddp
+from motionkit.training.device import resolve_device
 from nads_spade import labels as L
 from nads_spade.augment import augment_arms, random_resize_translate
-from nads_spade.data.dataset import build_dataset, imagenet_normalize
+from nads_spade.data.dataset import build_dataset, imagenet_normalize, seed_loader_epoch
 from nads_spade.gallery import Gallery, render_condition, render_maps, to_uint8
 from nads_spade.losses import nads_loss
-from nads_spade.runtime import build_generator, build_nads, load_frozen, resolve_device, seed_loader_epoch
+from nads_spade.models import build_nads, load_generator, load_into
 
 
 def gan_augment_batch(cfg, G, images, joints, belt, gan_device):
@@ -80,8 +81,8 @@ def train_nads(cfg) -> dict:
     """Train NADS-Net as configured; returns {'last', 'val', 'best_val', 'steps', 'checkpoint', 'best'}."""
     env = init_distributed(device=None if cfg.device == "auto" else (cfg.net_device or cfg.device))
     seed_everything(cfg.seed + env.rank, cfg.deterministic)
-    ndev = env.device if env.enabled else resolve_device(cfg.net_device, cfg.device)
-    gdev = env.device if env.enabled else resolve_device(cfg.gan_device, cfg.device)
+    ndev = env.device if env.enabled else resolve_device(cfg.net_device or cfg.device)
+    gdev = env.device if env.enabled else resolve_device(cfg.gan_device or cfg.device)
     run_dir = Path(cfg.run_dir) / "nads"
     log = RunLogger(run_dir, use_tensorboard=cfg.tensorboard, enabled=env.is_main)
     log.info(format_config(cfg))
@@ -91,12 +92,15 @@ def train_nads(cfg) -> dict:
                          num_workers=cfg.num_workers)
     val_loader = make_loader(val_set, cfg.eval_batch_size, env, shuffle=False, drop_last=False,
                              num_workers=cfg.num_workers)
-    net = build_nads(cfg).to(ndev)
+    net = build_nads(cfg)
+    if cfg.nads_init:  # the project's start_from_pretrained: our checkpoint or its released NADS-Net
+        load_into(cfg.nads_init, net, "nads", cfg)
+    net = net.to(ndev)
     G = None
     if cfg.gan_augment:
         if not cfg.gan_checkpoint:
             raise ConfigError("gan_augment needs gan_checkpoint (the last.pt of train-gan)")
-        G = load_frozen(cfg.gan_checkpoint, "G", build_generator(cfg), gdev)
+        G = load_generator(cfg.gan_checkpoint, cfg, gdev)
     netd = wrap_ddp(net, env)
     if cfg.nads_optimizer == "adam":
         opt = torch.optim.Adam(net.parameters(), lr=cfg.nads_lr, weight_decay=cfg.nads_weight_decay)

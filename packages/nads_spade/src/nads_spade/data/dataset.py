@@ -77,3 +77,12 @@ def build_dataset(cfg, split: str) -> NadsDataset:
     if cfg.max_samples:
         samples = samples[: cfg.max_samples]
     return NadsDataset(samples, cfg.image_size, cfg.max_people)
+
+
+def seed_loader_epoch(loader, seed: int, epoch: int) -> None:
+    """Same shuffling for an epoch whether or not the run was resumed (DDP samplers use seed + epoch too)."""
+    from motionkit.training.ddp import set_loader_epoch
+
+    set_loader_epoch(loader, epoch)
+    if getattr(loader, "generator", None) is not None:
+        loader.generator.manual_seed(seed + epoch)

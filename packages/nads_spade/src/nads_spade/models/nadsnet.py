@@ -2,7 +2,9 @@
 
 Input (B, 3, S, S) ImageNet-normalised (S = 384 in the paper):
     heat (B, 9 [10 with background], S/4, S/4), paf (B, 16, S/4, S/4), belt (B, 1, S, S) in [0, 1].
-Parameters at paper sizes: backbone 12.71 M, FPN 2.62 M, heat 5.31 M, PAF 5.31 M, belt 2.40 M (28.4 M).
+Parameters at paper sizes: backbone 12.71 M, FPN 2.62 M, heat 5.31 M, PAF 5.31 M, belt 2.40 M (28.4 M); with the
+project's PVT (``pvt_variant: project``, embeddings on the 384 grid) the backbone has 13.47 M (29.1 M in all; the
+project's file adds an unused cls token, final norm and 1000-class head: 29.6 M).
 """
 
 from __future__ import annotations
@@ -69,9 +71,11 @@ class SegmentationBranch(nn.Module):
 class NADSNet(nn.Module):
     def __init__(self, embed_dims=(64, 128, 320, 512), num_heads=(1, 2, 5, 8), mlp_ratios=(8, 8, 4, 4),
                  depths=(2, 2, 2, 2), sr_ratios=(8, 4, 2, 1), drop_path=0.1, fpn_channels=256,
-                 fpn_wiring="standard", head_channels=128, num_heat=9, num_paf=16):
+                 fpn_wiring="standard", head_channels=128, num_heat=9, num_paf=16, pvt_variant="official",
+                 image_size=384):
         super().__init__()
-        self.backbone = PVT(embed_dims, num_heads, mlp_ratios, depths, sr_ratios, drop_path)
+        self.backbone = PVT(embed_dims, num_heads, mlp_ratios, depths, sr_ratios, drop_path, pos_embed=pvt_variant,
+                            image_size=image_size)
         self.fpn = FPN(embed_dims, fpn_channels, fpn_wiring)
         self.heat_branch = MapBranch(num_heat, fpn_channels, head_channels)
         self.paf_branch = MapBranch(num_paf, fpn_channels, head_channels)
@@ -86,7 +90,7 @@ class NADSNet(nn.Module):
     def from_config(cls, cfg) -> NADSNet:
         return cls(cfg.pvt_embed_dims, cfg.pvt_num_heads, cfg.pvt_mlp_ratios, cfg.pvt_depths, cfg.pvt_sr_ratios,
                    cfg.pvt_drop_path, cfg.fpn_channels, cfg.fpn_wiring, cfg.head_channels,
-                   9 + int(cfg.heatmap_background), 16)
+                   9 + int(cfg.heatmap_background), 16, cfg.pvt_variant, cfg.image_size)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         pyr = self.fpn(self.backbone(x))

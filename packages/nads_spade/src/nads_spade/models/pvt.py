@@ -1,8 +1,13 @@
 """Pyramid Vision Transformer v1 (PVT-tiny) as a 4-stage backbone (Wang et al., ICCV 2021; detection variant).
 
-Stage i: PatchEmbed (Conv k=s=patch -> tokens -> LayerNorm) + learned positional embedding (stored at the 224
-grid, bilinearly resized to the input grid) + ``depth_i`` blocks of spatial-reduction attention (SRA) and MLP.
-No cls token (pos_embed4[:, 0] is kept only so that the official weights load), no final norm, no head.
+Stage i: PatchEmbed (Conv k=s=patch -> tokens -> LayerNorm) + learned positional embedding + ``depth_i`` blocks
+of spatial-reduction attention (SRA) and MLP. No cls token, no final norm, no head. Two variants
+(``pos_embed``):
+- ``official`` (whai362/PVT detection/pvt.py): embeddings stored at the 224 grid (56^2, 28^2, 14^2, 7^2 + 1 cls
+  position kept only so that ``pvt_tiny.pth`` loads) and resized bilinearly to the input grid.
+- ``project`` (the Pose-Driven Image Generation project's PVT/pvt.py): embeddings learned directly on the input
+  grid (96^2, 48^2, 24^2, 12^2 at 384; no cls position), never resized, drop-path 0. Its file names them
+  ``pos_embed_1..4`` and also holds an unused cls token, final norm and 1000-class head (see ``compat.py``).
 
 Shapes at 384x384 input (tiny: dims 64/128/320/512, heads 1/2/5/8, mlp 8/8/4/4, depths 2/2/2/2, sr 8/4/2/1):
     C2 (B, 64, 96, 96)  C3 (B, 128, 48, 48)  C4 (B, 320, 24, 24)  C5 (B, 512, 12, 12); 12.71 M parameters.
@@ -16,6 +21,8 @@ import warnings
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from motionkit.errors import ConfigError
 
 
 class DropPath(nn.Module):
@@ -97,22 +104,26 @@ class PVT(nn.Module):
     """PVT v1 backbone. Input (B, 3, H, W) ImageNet-normalised, H, W divisible by 32 -> 4 NCHW maps."""
 
     def __init__(self, embed_dims=(64, 128, 320, 512), num_heads=(1, 2, 5, 8), mlp_ratios=(8, 8, 4, 4),
-                 depths=(2, 2, 2, 2), sr_ratios=(8, 4, 2, 1), drop_path_rate=0.1, pretrain_size=224):
+                 depths=(2, 2, 2, 2), sr_ratios=(8, 4, 2, 1), drop_path_rate=0.1, pretrain_size=224,
+                 pos_embed: str = "official", image_size: int = 384):
         super().__init__()
-        self.embed_dims = tuple(embed_dims)
+        if pos_embed not in ("official", "project"):
+            raise ConfigError(f"pvt_variant: unknown value {pos_embed!r} (official | project)")
+        self.embed_dims, self.variant = tuple(embed_dims), pos_embed
+        base = pretrain_size if pos_embed == "official" else image_size
         dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
         cin, k = 3, 0
         for i in range(4):
             patch = 4 if i == 0 else 2
-            grid = pretrain_size // (4 * 2 ** i)
+            grid = base // (4 * 2 ** i)
             setattr(self, f"patch_embed{i + 1}", PatchEmbed(patch, cin, embed_dims[i]))
-            n_pos = grid * grid + (1 if i == 3 else 0)  # stage 4 keeps the (unused) cls position
+            n_pos = grid * grid + (1 if i == 3 and pos_embed == "official" else 0)  # (unused) cls position
             setattr(self, f"pos_embed{i + 1}", nn.Parameter(torch.zeros(1, n_pos, embed_dims[i])))
             setattr(self, f"block{i + 1}", nn.ModuleList(
                 Block(embed_dims[i], num_heads[i], mlp_ratios[i], sr_ratios[i], dpr[k + j]) for j in range(depths[i])))
             k += depths[i]
             cin = embed_dims[i]
-        self.grids = [pretrain_size // (4 * 2 ** i) for i in range(4)]
+        self.grids = [base // (4 * 2 ** i) for i in range(4)]
         self.apply(self._init)
         for i in range(4):
             nn.init.trunc_normal_(getattr(self, f"pos_embed{i + 1}"), std=0.02)
@@ -129,11 +140,14 @@ class PVT(nn.Module):
 
     def _pos(self, i: int, h: int, w: int) -> torch.Tensor:
         pos = getattr(self, f"pos_embed{i + 1}")
-        if i == 3:
+        if i == 3 and self.variant == "official":
             pos = pos[:, 1:]
         g = self.grids[i]
         if (h, w) == (g, g):
             return pos
+        if self.variant == "project":
+            raise ConfigError(f"pvt_variant project: the positional embeddings are learned on a {g}x{g} grid "
+                              f"(image_size {4 * 2 ** i * g}); got a {h}x{w} grid")
         grid = pos.reshape(1, g, g, -1).permute(0, 3, 1, 2)
         grid = F.interpolate(grid, size=(h, w), mode="bilinear", align_corners=False)
         return grid.flatten(2).transpose(1, 2)
