@@ -64,3 +64,50 @@ def test_mmade_uses_the_whole_group():
 def test_shape_mismatch_is_an_error():
     with pytest.raises(ValueError, match="shapes differ"):
         metrics.mpjpe(np.zeros((3, 3)), np.zeros((4, 3)))
+
+
+def test_batched_motion_metrics_match_their_definitions():
+    from motionkit.metrics import ade_fde_batch, apd_batch, mm_ade_fde_batch
+
+    rng = np.random.default_rng(0)
+    pred = rng.normal(size=(3, 4, 5, 6))  # (B, K, T, D)
+    gt = rng.normal(size=(3, 5, 6))
+    group = rng.normal(size=(3, 2, 5, 6))
+    mask = np.array([[1, 1], [1, 0], [1, 1]], dtype=bool)
+    for b in range(3):
+        flat = pred[b].reshape(4, -1)
+        want_apd = np.mean([np.linalg.norm(flat[i] - flat[j]) for i in range(4) for j in range(4) if i != j])
+        errs = np.linalg.norm(pred[b] - gt[b], axis=-1)  # (K, T)
+        members = group[b][mask[b]]
+        mm = [np.linalg.norm(pred[b] - g, axis=-1) for g in members]
+        np.testing.assert_allclose(apd_batch(pred)[b], want_apd, rtol=1e-12)
+        np.testing.assert_allclose(ade_fde_batch(pred, gt)[0][b], errs.mean(1).min(), rtol=1e-12)
+        np.testing.assert_allclose(ade_fde_batch(pred, gt)[1][b], errs[:, -1].min(), rtol=1e-12)
+        np.testing.assert_allclose(mm_ade_fde_batch(pred, group, mask)[0][b],
+                                   np.mean([e.mean(1).min() for e in mm]), rtol=1e-10)
+        np.testing.assert_allclose(mm_ade_fde_batch(pred, group, mask)[1][b],
+                                   np.mean([e[:, -1].min() for e in mm]), rtol=1e-10)
+
+
+def test_batched_metrics_take_torch_tensors():
+    torch = pytest.importorskip("torch")
+    from motionkit.metrics import apd_batch
+
+    pred = torch.randn(2, 3, 4, 5, dtype=torch.float32)
+    np.testing.assert_allclose(apd_batch(pred), apd_batch(pred.double().numpy()), rtol=1e-12)
+
+
+def test_frechet_distance():
+    from motionkit.metrics import frechet_distance
+
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(500, 3))
+    assert abs(frechet_distance(a, a)) < 1e-6
+    shifted = frechet_distance(a, a + np.array([2.0, 0.0, 0.0]))
+    np.testing.assert_allclose(shifted, 4.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="at least 2 feature rows"):
+        frechet_distance(a[:1], a)
+    bad = a.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="not finite"):
+        frechet_distance(bad, a)

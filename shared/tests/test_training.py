@@ -101,3 +101,18 @@ def test_run_logger_history_and_truncate(tmp_path):
 def test_save_checkpoint_creates_folders(tmp_path):
     path = save_checkpoint(tmp_path / "x" / "y.pt", {"step": 0})
     assert load_checkpoint(path)["step"] == 0
+
+
+def test_resolve_device():
+    import torch
+
+    from motionkit.errors import ConfigError
+    from motionkit.training.device import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("") == resolve_device("auto") == resolve_device(None)
+    with pytest.raises(ConfigError, match="'gpu7'"):
+        resolve_device("gpu7")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            resolve_device("cuda")

@@ -8,7 +8,6 @@ coerces values to the field types so that ``--lr 1e-3`` and ``lr: 1e-3`` both gi
 from __future__ import annotations
 
 import dataclasses
-import json
 import types
 import typing
 from pathlib import Path
@@ -26,8 +25,12 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
     args = typing.get_args(annotation)
     if value is None:
         return None
+    if origin is typing.Literal:
+        return _coerce_literal(value, args, where)
     if origin in (typing.Union, types.UnionType):
         non_none = [a for a in args if a is not type(None)]
+        if len(non_none) == 1:
+            return _coerce(value, non_none[0], where)
         for candidate in non_none:
             try:
                 return _coerce(value, candidate, where)
@@ -35,7 +38,9 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
                 continue
         raise ConfigError(f"{where}: cannot interpret {value!r} as {annotation}")
     if origin in (list, tuple):
-        if isinstance(value, str):
+        if isinstance(value, str) and value.strip().startswith("["):
+            value = _parse_inline(value, where)  # '[["oliver"], ["oliver", "maher"]]'
+        elif isinstance(value, str):
             value = [v for v in value.replace(",", " ").split() if v]
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
@@ -44,7 +49,9 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
         return tuple(items) if origin is tuple else items
     if origin is dict or annotation is dict:
         if isinstance(value, str):
-            value = json.loads(value)
+            value = _parse_inline(value, where)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
         return dict(value)
     if annotation is bool:
         if isinstance(value, bool):
@@ -65,6 +72,23 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
         except (TypeError, ValueError):
             raise ConfigError(f"{where}: expected {annotation.__name__}, got {value!r}") from None
     return value
+
+
+def _parse_inline(text: str, where: str) -> Any:
+    """A JSON/YAML value written inline on a command line (``'{"a": 1}'``, ``'[[1], [1, 2]]'``)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ConfigError(f"{where}: cannot parse {text!r} as JSON/YAML") from None
+
+
+def _coerce_literal(value: Any, choices: tuple, where: str) -> Any:
+    """``value`` as one of ``choices`` (``"3"`` matches ``3``); anything else is one line listing them."""
+    for choice in choices:
+        if value == choice or (not isinstance(value, bool) and str(value) == str(choice)):
+            return choice
+    listed = ", ".join(repr(c) for c in choices)
+    raise ConfigError(f"{where}: {value!r} is not one of {listed}")
 
 
 def load_config(cls: type[T], path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> T:

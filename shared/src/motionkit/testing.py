@@ -4,6 +4,8 @@
 - ``golden`` fixture: ``golden.check(name, values, rtol=..., atol=...)`` compares with
   ``<test file folder>/golden/<name>.json``.
 - markers: ``slow``; ``cuda`` (skipped when torch has no CUDA device); ``ddp`` (multi-process tests).
+- :func:`check_imports`: a package's import rules (no cycles, train never imports evaluate, every module
+  imports alone); each package's ``tests/test_imports.py`` calls it.
 """
 
 from __future__ import annotations
@@ -55,3 +57,42 @@ class Golden:
 @pytest.fixture
 def golden(request) -> Golden:
     return Golden(Path(request.path).parent / "golden", request.config.getoption("--regen"))
+
+
+_IMPORT_ALONE = """
+import importlib, sys, traceback
+package, names = sys.argv[1], sys.argv[2:]
+failed = []
+for name in names:
+    for loaded in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (exc.name == package or exc.name.startswith(package + ".")):
+            failed.append(f"{name}: {exc}")
+    except Exception as exc:
+        failed.append(f"{name}: {type(exc).__name__}: {exc}")
+print("\\n".join(failed))
+"""
+
+
+def check_imports(package: str) -> None:
+    """Fail (``pytest.fail``) when ``package`` breaks the import rules of the house: an import cycle, a
+    ``train*`` module importing an ``evaluate*`` module (static graph, :mod:`motionkit.importgraph`), or a
+    module that cannot be imported alone (each in a fresh set of the package's modules, one subprocess).
+    A module whose optional third-party dependency is missing is not counted."""
+    import subprocess
+    import sys
+
+    from motionkit.importgraph import import_problems, module_graph
+
+    graph = module_graph(package)
+    problems = import_problems(graph)
+    result = subprocess.run([sys.executable, "-c", _IMPORT_ALONE, package, *sorted(graph)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        problems.append(f"import-alone check crashed: {result.stderr.strip().splitlines()[-1:]}")
+    problems += [line for line in result.stdout.splitlines() if line.strip()]
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)

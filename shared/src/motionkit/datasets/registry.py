@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["DatasetFile", "DatasetSpec", "register", "get_spec", "list_datasets"]
+__all__ = ["DatasetFile", "DatasetSpec", "register", "get_spec", "list_datasets", "load_function"]
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,11 @@ class DatasetSpec:
     """A named data set.
 
     ``manifest`` maps relative paths (inside the data set's folder) to SHA-256 digests; it lets a user's own copy,
-    or an archive without a published checksum, be verified file by file. ``loader`` is ``"package.module:func"``,
-    a function taking the data set's root folder. ``subdir`` is the folder inside the extracted download that
-    holds the data (what :func:`~motionkit.datasets.fetch` returns; manifest paths are relative to it).
+    or an archive without a published checksum, be verified file by file. ``loader`` is the reader: a function
+    taking the data set's root folder, registered by the package that owns the reader (beside it), or the string
+    ``"package.module:func"`` naming one; :func:`load_function` returns it either way. ``subdir`` is the folder
+    inside the extracted download that holds the data (what :func:`~motionkit.datasets.fetch` returns; manifest
+    paths are relative to it).
     ``normalize_newlines`` hashes text files with CRLF read as LF (for data that circulates with both).
     """
 
@@ -44,7 +48,7 @@ class DatasetSpec:
     redistributable: bool
     files: tuple[DatasetFile, ...] = ()
     manifest: dict[str, str] | None = None
-    loader: str = ""
+    loader: Callable[..., Any] | str = ""
     citation: str = ""
     how_to_get: str = ""
     subdir: str = ""
@@ -74,3 +78,19 @@ def get_spec(name: str) -> DatasetSpec:
 
 def list_datasets() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def load_function(name: str) -> Callable[..., Any]:
+    """The reader registered for data set ``name`` (importing ``"module:func"`` when given as a string)."""
+    import importlib
+
+    from motionkit.errors import DatasetMissingError
+
+    loader = get_spec(name).loader
+    if callable(loader):
+        return loader
+    module, _, attr = str(loader).partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        raise DatasetMissingError(f"dataset {name!r}: its reader {loader!r} is not installed") from None

@@ -15,9 +15,11 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from motionkit.training.device import resolve_device
+
 __all__ = [
     "DistEnv", "init_distributed", "wrap_ddp", "make_loader", "set_loader_epoch", "all_reduce_mean", "barrier",
-    "cleanup", "exit_process",
+    "cleanup", "exit_process", "average_gradients",
 ]
 
 
@@ -39,13 +41,15 @@ def init_distributed(backend: str | None = None, device: str | None = None) -> D
 
     Args:
         backend: ``"gloo"``/``"nccl"``; default nccl when CUDA is available, else gloo.
-        device: ``"cpu"``, ``"cuda"`` or None (CUDA when available). Under DDP with CUDA each process takes
+        device: ``"cpu"``, ``"cuda"``, ``""``/``"auto"``/None (CUDA when available); see
+            :func:`~motionkit.training.device.resolve_device`. Under DDP with CUDA each process takes
             ``cuda:LOCAL_RANK``.
     """
-    want_cuda = (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
+    resolved = resolve_device(device)
+    want_cuda = resolved.type == "cuda"
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1:
-        return DistEnv(device=torch.device(device or ("cuda" if want_cuda else "cpu")))
+        return DistEnv(device=resolved)
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     if want_cuda:
         torch.cuda.set_device(local_rank)
@@ -94,6 +98,19 @@ def all_reduce_mean(tensor: torch.Tensor, env: DistEnv) -> torch.Tensor:
     out = tensor.detach().clone()
     dist.all_reduce(out, op=dist.ReduceOp.SUM)
     return out / env.world_size
+
+
+def average_gradients(module: torch.nn.Module, env: DistEnv) -> None:
+    """All-reduce-mean every parameter gradient of ``module`` over the ranks, in place (no-op without DDP).
+
+    For modules that cannot be wrapped in DDP (e.g. a critic whose gradient penalty needs
+    ``autograd.grad(create_graph=True)``)."""
+    if not env.enabled:
+        return
+    for p in module.parameters():
+        if p.grad is not None:
+            dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
+            p.grad /= env.world_size
 
 
 def barrier(env: DistEnv) -> None:

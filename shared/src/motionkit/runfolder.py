@@ -1,0 +1,155 @@
+"""Run folders as Lightning and OpenMMLab users know them, without torch (the TensorFlow package uses this too).
+
+Every invocation gets a new folder ``<log_root>/<package>/<name>`` (``<name>-2``, ``<name>-3`` ... when that
+exists), unless the user resumes: ``--resume`` continues the latest run of that name, ``--resume RUN`` the run
+folder RUN (a name under ``<log_root>/<package>`` or a path). A finished run is never silently "resumed" into
+doing nothing: the package calls :func:`check_not_finished` after restoring its checkpoint.
+
+A run folder holds ``run.json`` (status ``running``/``finished``/``failed``, the command line, pid, times) and
+``.lock``: an exclusive ``fcntl`` lock held while a process writes the folder, so a second process gets one line
+(:class:`RunLockedError`) instead of interleaved writes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from motionkit.errors import ConfigError, MotionzooError
+
+__all__ = [
+    "RunLockedError", "RunFolder", "resolve_run_dir", "open_run_folder", "check_not_finished", "config_changes",
+]
+
+
+class RunLockedError(MotionzooError):
+    """Another process is writing this run folder."""
+
+
+def _numbered(root: Path, name: str) -> list[tuple[int, Path]]:
+    """``name``, ``name-2``, ``name-3`` ... that exist under ``root``, as ``(number, path)`` sorted."""
+    found = []
+    if (root / name).is_dir():
+        found.append((1, root / name))
+    pattern = re.compile(re.escape(name) + r"-(\d+)$")
+    if root.is_dir():
+        for path in root.iterdir():
+            match = pattern.match(path.name)
+            if match and path.is_dir():
+                found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+def resolve_run_dir(log_root: str | Path, package: str, name: str, resume: str | None) -> tuple[Path, bool]:
+    """The folder this invocation writes (a new one is created), and whether it resumes an existing run.
+
+    Args:
+        log_root: root of every package's runs (``runs``).
+        package: the package name; runs live in ``<log_root>/<package>``.
+        name: the run name (``--run-name``, or the package's default such as ``DeepNAG-synthetic-kinect``).
+        resume: None (new run), ``""`` (the latest run called ``name``), or a run name / folder path.
+    """
+    root = Path(log_root) / package
+    if resume is None:  # a new folder, created here (atomically: two processes never get the same one)
+        existing = _numbered(root, name)
+        number = existing[-1][0] + 1 if existing else 1
+        while True:
+            path = root / name if number == 1 else root / f"{name}-{number}"
+            try:
+                path.mkdir(parents=True, exist_ok=False)
+                return path, False
+            except FileExistsError:
+                number += 1
+    if resume == "":
+        existing = _numbered(root, name)
+        if not existing:
+            raise ConfigError(f"--resume: no earlier run called {name!r} under {root} (start one without --resume)")
+        return existing[-1][1], True
+    as_path = Path(resume)
+    for candidate in (as_path, root / resume):
+        if candidate.is_dir():
+            return candidate, True
+    raise ConfigError(f"--resume {resume}: no such run folder (looked for {as_path} and {root / resume})")
+
+
+@dataclass
+class RunFolder:
+    """An open run folder: ``path`` is locked by this process until :meth:`close`."""
+
+    path: Path
+    resuming: bool
+    record: dict[str, Any] = field(default_factory=dict)
+    _lock: Any = None
+
+    def write_record(self, **values: Any) -> None:
+        """Update ``run.json`` atomically."""
+        self.record.update(values)
+        tmp = self.path / ".run.json.tmp"
+        tmp.write_text(json.dumps(self.record, indent=1, default=str) + "\n")
+        os.replace(tmp, self.path / "run.json")
+
+    def close(self, status: str) -> None:
+        """Record the final status (``finished`` or ``failed``) and release the lock."""
+        if self._lock is None:
+            return
+        self.write_record(status=status, ended=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        fcntl.flock(self._lock, fcntl.LOCK_UN)
+        self._lock.close()
+        self._lock = None
+
+
+def open_run_folder(path: str | Path, resuming: bool) -> RunFolder:
+    """Create (or reopen, when resuming) the folder, take its lock and mark it ``running``.
+
+    Raises :class:`RunLockedError` naming the folder and the holder's pid when another process has it.
+    """
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    handle = open(path / ".lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise RunLockedError(f"{path}: in use by another process (pid {holder}); wait for it to end, or pick "
+                             "another --run-name") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    previous = {}
+    if (path / "run.json").is_file():
+        try:
+            previous = json.loads((path / "run.json").read_text())
+        except (OSError, ValueError):
+            previous = {}
+    folder = RunFolder(path, resuming, dict(previous), handle)
+    folder.write_record(status="running", argv=sys.argv, pid=os.getpid(), host=socket.gethostname(),
+                        started=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                        resumed=int(previous.get("resumed", -1)) + 1 if resuming else 0)
+    return folder
+
+
+def check_not_finished(path: str | Path, done: int, total: int, unit: str = "epoch", flag: str = "--epochs") -> None:
+    """Refuse to "resume" a run that has already reached ``total``: it would train nothing.
+
+    The one-line error says how to extend the run (a larger ``flag``) or start a new one.
+    """
+    if total > 0 and done >= total:
+        raise ConfigError(f"{path}: this run already finished ({unit} {done} of {total}); pass {flag} larger than "
+                          f"{done} with --resume to extend it, or drop --resume to start a new run")
+
+
+def config_changes(saved: dict[str, Any], current: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """``{key: (saved value, current value)}`` for every key whose value differs between two config dicts."""
+    keys = list(dict.fromkeys([*saved, *current]))
+    return {k: (saved.get(k), current.get(k)) for k in keys if saved.get(k) != current.get(k)}

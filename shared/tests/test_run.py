@@ -1,0 +1,115 @@
+"""The run lifecycle: a new folder per invocation, --resume, refusing finished runs, the lock, exact resume,
+config changes on resume, DDP ranks agreeing on one folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from motionkit.errors import ConfigError
+from motionkit.runfolder import open_run_folder, resolve_run_dir
+
+WORKER = Path(__file__).with_name("run_worker.py")
+
+
+def _run(tmp_path, *args, timeout=120):
+    return subprocess.run([sys.executable, str(WORKER), str(tmp_path), *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _weights(run_dir: Path) -> list[float]:
+    return json.loads((run_dir / "weights.json").read_text())
+
+
+def test_new_folder_per_invocation_and_resume_by_name(tmp_path):
+    root = tmp_path / "runs"
+    first, resuming = resolve_run_dir(root, "pkg", "exp", None)
+    assert first == root / "pkg" / "exp" and not resuming and first.is_dir()
+    second, _ = resolve_run_dir(root, "pkg", "exp", None)
+    third, _ = resolve_run_dir(root, "pkg", "exp", None)
+    assert (second.name, third.name) == ("exp-2", "exp-3")
+    assert resolve_run_dir(root, "pkg", "exp", "") == (third, True)  # latest
+    assert resolve_run_dir(root, "pkg", "exp", "exp-2") == (second, True)  # by name
+    assert resolve_run_dir(root, "pkg", "other", str(first)) == (first, True)  # by path
+    with pytest.raises(ConfigError, match="no earlier run called 'nothing'"):
+        resolve_run_dir(root, "pkg", "nothing", "")
+    with pytest.raises(ConfigError, match="no such run folder"):
+        resolve_run_dir(root, "pkg", "exp", "exp-9")
+
+
+def test_rerunning_a_finished_run_starts_a_new_folder_and_resume_refuses(tmp_path):
+    a, b = _run(tmp_path, 3), _run(tmp_path, 3)
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    assert "toy\n" in a.stdout.replace(" rank", "\n") or "/toy " in a.stdout
+    assert "toy-2" in b.stdout
+    record = json.loads((tmp_path / "demo" / "toy" / "run.json").read_text())
+    assert record["status"] == "finished"
+    again = _run(tmp_path, 3, "--resume")
+    assert again.returncode == 2
+    assert again.stderr.strip().count("\n") == 0 and "already finished (step 3 of 3)" in again.stderr
+    longer = _run(tmp_path, 5, "--resume")  # extending a finished run is what --resume is for
+    assert longer.returncode == 0, longer.stderr
+    assert "toy-2" in longer.stdout and "changed since the saved run: steps: 3 -> 5" in longer.stdout
+
+
+def test_resume_after_a_kill_is_bit_identical(tmp_path):
+    whole = _run(tmp_path / "a", 6)
+    assert whole.returncode == 0, whole.stderr
+    killed = _run(tmp_path / "b", 6, "--die-at", 4)
+    assert killed.returncode == 9
+    assert json.loads((tmp_path / "b" / "demo" / "toy" / "run.json").read_text())["status"] == "running"
+    resumed = _run(tmp_path / "b", 6, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert _weights(tmp_path / "b" / "demo" / "toy") == _weights(tmp_path / "a" / "demo" / "toy")
+
+
+def test_a_second_process_on_the_same_folder_is_refused(tmp_path):
+    first = _run(tmp_path, 2)
+    assert first.returncode == 0
+    holder = subprocess.Popen([sys.executable, str(WORKER), str(tmp_path), "4", "--resume", "--hold", "20"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        lock = tmp_path / "demo" / "toy" / ".lock"
+        while time.time() < deadline and lock.read_text().strip() != str(holder.pid):
+            time.sleep(0.2)
+        second = _run(tmp_path, 4, "--resume")
+        assert second.returncode == 2
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and "in use by another process" in lines[0] and str(holder.pid) in lines[0]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_lock_is_released_on_close(tmp_path):
+    folder = open_run_folder(tmp_path / "r", resuming=False)
+    folder.close("finished")
+    again = open_run_folder(tmp_path / "r", resuming=True)
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["resumed"] == 1
+    again.close("failed")
+
+
+def test_a_change_outside_mutable_on_resume_is_refused(tmp_path):
+    assert _run(tmp_path, 2).returncode == 0
+    bad = _run(tmp_path, 4, "--resume", "--width", 8, "--mutable", "steps,lr")
+    assert bad.returncode == 2 and "changed width (4 -> 8)" in bad.stderr
+    ok = _run(tmp_path, 4, "--resume", "--lr", 0.05, "--mutable", "steps,lr")
+    assert ok.returncode == 0 and "lr: 0.1 -> 0.05" in ok.stdout
+
+
+@pytest.mark.ddp
+def test_ranks_agree_on_one_new_folder_under_torchrun(tmp_path):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(WORKER),
+           str(tmp_path), "3"]
+    for _ in range(2):
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+        assert result.returncode == 0, result.stderr[-2000:]
+    runs = sorted(p.name for p in (tmp_path / "demo").iterdir())
+    assert runs == ["toy", "toy-2"]
+    assert "toy-2 rank 1" in result.stdout and "toy-2 rank 0" in result.stdout
