@@ -25,29 +25,17 @@ import torch
 
 from deepnag.config import PACKAGE_ROOT, Config
 from deepnag.data import MinMaxNormalizer, PreparedData, display_name, load_gesture_set, prepare
-from deepnag.models import DeepNAGNet
+from deepnag.models import DeepNAGNet, load_generator
 from deepnag.recognizer import NearestNeighbourDTW
 from motionkit.errors import CheckpointError
 from motionkit.skeletons import get_skeleton
 from motionkit.training import load_checkpoint
 
+__all__ = ["compute_metrics", "evaluate", "export_generator", "generate", "load_generator", "render_samples"]
+
 # --------------------------------------------------------------------------------------------- loading
-
-
-def load_generator(path: str | Path, device="cpu") -> tuple[DeepNAGNet, dict]:
-    """A generator checkpoint (last.pt / best.pt / ckpt_*.pt / a shipped pretrained file) -> (G, extra)."""
-    state = load_checkpoint(path, map_location=device)
-    extra = state.get("extra", {})
-    weights = state.get("modules", {}).get("generator")
-    if weights is None or "config" not in extra:
-        raise CheckpointError(f"{path}: not a deepnag checkpoint (no generator weights or config)")
-    cfg = extra["config"]
-    G = DeepNAGNet(len(extra["class_names"]), extra["n_features"], cfg["latent_dim"], tuple(cfg["generator_hidden"]))
-    try:
-        G.load_state_dict({k: v.float() for k, v in weights.items()})
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: generator weights do not fit ({str(exc).splitlines()[0][:160]})") from None
-    return G.to(device).eval(), extra
+# load_generator lives in deepnag.models (our files, the original's, `original:<name>`); re-exported here
+# because other code calls deepnag.evaluate.load_generator.
 
 
 def export_generator(src: str | Path, dst: str | Path, note: str = "") -> Path:
