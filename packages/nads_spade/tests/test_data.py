@@ -60,7 +60,10 @@ def test_coco_17_to_9_mapping_on_a_written_file(tmp_path):
     ("{not json", "not valid JSON"),
     (json.dumps({"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}],
                  "annotations": [{"image_id": 1, "keypoints": [1, 2, 2] * 8}]}), "expected 27"),
-    (json.dumps({"annotations": []}), "expected a JSON object"),
+    (json.dumps({"images": []}), "expected a JSON object with an 'annotations' list"),
+    (json.dumps({"annotations": [{"image_id": "a", "keypoints": [1, 2, 2] * 9}]}), "lacks 'image_id', 'label'"),
+    (json.dumps({"annotations": [{"image_id": "nope", "label": "Person", "keypoints": [1, 2, 2] * 9}]}),
+     "missing file"),
 ])
 def test_malformed_annotation_is_one_line_naming_the_file(tmp_path, content, problem):
     (tmp_path / "Raw_Images").mkdir()
@@ -83,3 +86,41 @@ def test_cli_reports_malformed_file_in_one_line(tmp_path, capsys):
                           "--tensorboard", "0", "--device", "cpu"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and err.startswith("error:") and str(bad) in err
+
+
+def write_project_layout(root, people_per_image):
+    """The project's exact layout: Raw_Images/<id>.png, Seatbelt_Mask/<id>.png, Train_keypoint_Annotation_*.json
+    with annotations[{image_id (Windows separators), label, keypoints}] and no images list."""
+    (root / "Raw_Images" / "session1").mkdir(parents=True)
+    (root / "Seatbelt_Mask" / "session1").mkdir(parents=True)
+    anns = []
+    for i, people in enumerate(people_per_image):
+        Image.new("RGB", (192, 108), (50 + i, 60, 70)).save(root / "Raw_Images" / "session1" / f"frame{i}.png")
+        mask = np.zeros((108, 192, 3), np.uint8)
+        mask[20:60, 40:50] = 255
+        Image.fromarray(mask).save(root / "Seatbelt_Mask" / "session1" / f"frame{i}.png")
+        for kp in people:
+            anns.append({"image_id": f"session1\\frame{i}", "label": "Person", "keypoints": kp})
+        anns.append({"image_id": f"session1\\frame{i}", "label": "Steering_Wheel", "keypoints": [0] * 27})
+    (root / "Train_keypoint_Annotation_sample.json").write_text(json.dumps({"annotations": anns}))
+
+
+def test_project_schema_keeps_every_person_and_resolves_paths(tmp_path):
+    person = [float(v) for k in range(9) for v in (20 + 10 * k, 30 + 5 * k, 2)]
+    hidden = list(person)
+    hidden[2] = 0            # R-wrist v = 0
+    hidden[3] = -1.0         # R-elbow x < 0: unlabelled, as the project's loader drops it
+    write_project_layout(tmp_path, [[person, hidden, person], [person]])
+    samples = read_original(tmp_path)
+    assert [len(s.joints) for s in samples] == [3, 1]
+    s0 = samples[0]
+    assert s0.image_path == tmp_path / "Raw_Images" / "session1" / "frame0.png"
+    assert s0.mask_path == tmp_path / "Seatbelt_Mask" / "session1" / "frame0.png"
+    assert (s0.width, s0.height) == (192, 108)
+    assert s0.joints[1, 0, 2] == 0 and s0.joints[1, 1, 2] == 0 and s0.joints[1, 2, 2] == 2
+    ds = NadsDataset(samples, 64)
+    item = ds[0]
+    assert item["joints"].shape == (3, 9, 3) and ds[1]["joints"].shape == (3, 9, 3)  # all three people kept
+    assert item["joints"][2, 3, 0] == pytest.approx(50 * 64 / 192) and item["belt"].max() > 0.5
+    with pytest.raises(DataFormatError, match="3 annotated people, more than max_people 2"):
+        NadsDataset(samples, 64, max_people=2)

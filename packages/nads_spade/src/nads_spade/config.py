@@ -33,7 +33,7 @@ class Config:
     coco_val_json: str = ""
     coco_val_images: str = ""
     image_size: int = 384           # network input (the paper's 384x384, non-uniform resize of 1920x1080)
-    max_people: int = 2             # people per image kept (padded with v=0)
+    max_people: int = 0             # 0 = keep every annotated person (the project); N = refuse images with more
     max_samples: int = 0            # 0 = all
 
     # --- synthetic in-cabin renderer (make-synthetic) ---------------------------------------------------------------

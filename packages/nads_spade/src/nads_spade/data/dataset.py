@@ -1,8 +1,9 @@
 """Torch dataset over :class:`~nads_spade.data.formats.Sample` lists: resized image, joints, belt mask.
 
 Each item: ``image`` (3, S, S) RGB in [0, 1] (bicubic, non-uniform resize like the original's 1920x1080 -> 384);
-``joints`` (max_people, 9, 3) in input pixels (padding rows v = 0); ``belt`` (1, S, S) in [0, 1] (bicubic; the
-trainer thresholds it, see ``labels.belt_target``); ``belt_valid`` 1.0 when the image has a belt mask.
+``joints`` (P, 9, 3) in input pixels (P = max_people, or the most people in the set; padding rows v = 0);
+``belt`` (1, S, S) in [0, 1] (bicubic; the trainer thresholds it, see ``labels.belt_target``);
+``belt_valid`` 1.0 when the image has a belt mask.
 Normalisation is done by the consumer (ImageNet mean/std for NADS-Net, [-1, 1] for the GAN).
 """
 
@@ -21,8 +22,16 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class NadsDataset(torch.utils.data.Dataset):
-    def __init__(self, samples: list[Sample], image_size: int, max_people: int = 2):
-        self.samples, self.size, self.max_people = samples, image_size, max_people
+    """``max_people`` 0 pads every image to the most people of any image (all kept, as the project did); a
+    positive value smaller than an image's count is a one-line error, never a silent drop."""
+
+    def __init__(self, samples: list[Sample], image_size: int, max_people: int = 0):
+        most = max((len(s.joints) for s in samples), default=0)
+        if max_people and most > max_people:
+            worst = next(s for s in samples if len(s.joints) == most)
+            raise DataFormatError(f"{worst.image_path}: {most} annotated people, more than max_people "
+                                  f"{max_people} (0 keeps every person)")
+        self.samples, self.size, self.max_people = samples, image_size, max(max_people or most, 1)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -38,7 +47,7 @@ class NadsDataset(torch.utils.data.Dataset):
         s = self.samples[i]
         img = np.asarray(self._open(s.image_path, "RGB"), dtype=np.float32) / 255.0
         joints = np.zeros((self.max_people, NUM_KEYPOINTS, 3), np.float32)
-        people = s.joints[: self.max_people].copy()
+        people = s.joints.copy()
         people[..., 0] *= self.size / s.width
         people[..., 1] *= self.size / s.height
         people[people[..., 2] < 1] = 0.0

@@ -1,12 +1,18 @@
 """Readers of the two real annotation formats, both returning a list of :class:`Sample`.
 
-(a) The original project's layout::
+(a) The original project's layout (its ``dataset_generator.py``)::
 
-    root/Raw_Images/<name>.jpg|png            camera frames (1920x1080 in the original)
-    root/Seatbelt_Mask/<name>.png             belt mask, channel 0, 255 = belt (optional per image)
-    root/<anything>_keypoint_Annotation*.json COCO-style: images[{id, file_name, width, height}],
-                                              annotations[{image_id, keypoints: 9 x (x, y, v)}],
-                                              categories[{keypoints: the 9 names}]
+    root/Raw_Images/<image_id>.png            camera frames (1920x1080 in the project)
+    root/Seatbelt_Mask/<image_id>.png         belt mask, channel 0, 255 = belt (optional per image here)
+    root/<anything>_keypoint_Annotation*.json e.g. Train_keypoint_Annotation_sample.json
+
+  The JSON holds ``{"annotations": [{"image_id": <image path without extension, '\\' or '/'>, "label":
+  "Person", "keypoints": 9 x (x, y, v) in pixels of the frame}, ...]}``: no ``images`` list, one entry per
+  person, entries of one image share its ``image_id``; entries with another ``label`` are skipped, as there.
+  Keypoints with v >= 1 and x, y >= 0 are labelled. The frame size comes from the image file (the project
+  assumed 1920x1080). An ``image_id`` that already ends in an image suffix is used as it is. Files in the
+  COCO-style schema earlier versions of this package wrote (``images[{id, file_name, width, height}]``) are read
+  too.
 
 (b) COCO person keypoints (``person_keypoints_*.json`` + an image folder) read with pycocotools and mapped
 17 -> 9 (person's anatomical sides): R-wrist <- 10, R-elbow <- 8, R-shoulder <- 6, neck <- mid(5, 6) only if
@@ -23,9 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from motionkit.errors import DataFormatError, DatasetMissingError
-from nads_spade.labels import KEYPOINT_NAMES, NUM_KEYPOINTS
+from nads_spade.labels import NUM_KEYPOINTS
 
 COCO_TO_NADS = (10, 8, 6, -1, 5, 7, 9, 12, 11)  # -1 = neck = midpoint of COCO 5 and 6
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -64,7 +71,7 @@ def _keypoints_array(kps, n: int, path: Path, ann_index: int) -> np.ndarray:
 
 
 def read_original(root: str | Path) -> list[Sample]:
-    """Read format (a) under ``root`` (see module docstring)."""
+    """Read format (a) under ``root`` (see module docstring): every ``*_keypoint_Annotation*.json`` there."""
     root = Path(root)
     if not root.is_dir():
         raise DatasetMissingError(f"{root}: data folder not found (render one with "
@@ -72,46 +79,89 @@ def read_original(root: str | Path) -> list[Sample]:
     files = sorted(root.glob("*_keypoint_Annotation*.json"))
     if not files:
         raise DatasetMissingError(f"{root}: no *_keypoint_Annotation*.json file")
-    raw_dir, mask_dir = root / "Raw_Images", root / "Seatbelt_Mask"
     samples: list[Sample] = []
     for path in files:
         doc = _load_json(path)
-        if not isinstance(doc, dict) or "images" not in doc or "annotations" not in doc:
-            raise DataFormatError(f"{path}: expected a JSON object with 'images' and 'annotations'")
-        people: dict[int, list[np.ndarray]] = {}
-        for i, ann in enumerate(doc["annotations"]):
-            if not isinstance(ann, dict) or "image_id" not in ann or "keypoints" not in ann:
-                raise DataFormatError(f"{path}: annotation {i} lacks 'image_id' or 'keypoints'")
-            people.setdefault(ann["image_id"], []).append(_keypoints_array(ann["keypoints"], NUM_KEYPOINTS,
-                                                                           path, i))
-        for i, img in enumerate(doc["images"]):
-            try:
-                iid, name, w, h = img["id"], img["file_name"], int(img["width"]), int(img["height"])
-            except (KeyError, TypeError, ValueError):
-                raise DataFormatError(f"{path}: image {i} lacks id/file_name/width/height") from None
-            image_path = raw_dir / name
-            if not image_path.is_file():
-                raise DataFormatError(f"{path}: image {i} refers to missing file {image_path}")
-            mask_path = mask_dir / (Path(name).stem + ".png")
-            joints = people.get(iid, [])
-            arr = np.stack(joints) if joints else np.zeros((0, NUM_KEYPOINTS, 3), np.float32)
-            samples.append(Sample(image_path, mask_path if mask_path.is_file() else None, arr, w, h))
+        if not isinstance(doc, dict) or not isinstance(doc.get("annotations"), list):
+            raise DataFormatError(f"{path}: expected a JSON object with an 'annotations' list")
+        read = _read_coco_style if "images" in doc else _read_project_schema
+        samples += read(doc, path, root)
+    return samples
+
+
+def _image_file(root: Path, image_id: str, path: Path, where: str) -> Path:
+    """``root/Raw_Images/<image_id>.png`` as the project joins it, or the id itself when it has a suffix."""
+    rel = str(image_id).replace("\\", "/")
+    candidates = [root / "Raw_Images" / rel] if Path(rel).suffix.lower() in IMAGE_SUFFIXES else []
+    candidates.append(root / "Raw_Images" / (rel + ".png"))
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise DataFormatError(f"{path}: {where} refers to missing file {candidates[-1]}")
+
+
+def _mask_file(root: Path, image_file: Path) -> Path | None:
+    rel = image_file.relative_to(root / "Raw_Images").with_suffix(".png")
+    mask = root / "Seatbelt_Mask" / rel
+    return mask if mask.is_file() else None
+
+
+def _image_size(image_file: Path, path: Path) -> tuple[int, int]:
+    try:
+        with Image.open(image_file) as im:
+            return im.size
+    except (OSError, ValueError) as e:
+        raise DataFormatError(f"{path}: cannot decode image {image_file} ({e})") from None
+
+
+def _read_project_schema(doc: dict, path: Path, root: Path) -> list[Sample]:
+    """The project's schema: annotations[{image_id, label, keypoints}], grouped by image_id in file order."""
+    people: dict[str, list[np.ndarray]] = {}
+    for i, ann in enumerate(doc["annotations"]):
+        if not isinstance(ann, dict) or not {"image_id", "label", "keypoints"} <= set(ann):
+            raise DataFormatError(f"{path}: annotation {i} lacks 'image_id', 'label' or 'keypoints'")
+        if ann["label"] != "Person":
+            continue
+        kps = _keypoints_array(ann["keypoints"], NUM_KEYPOINTS, path, i)
+        kps[(kps[:, 2] < 1) | (kps[:, 0] < 0) | (kps[:, 1] < 0)] = 0.0
+        people.setdefault(str(ann["image_id"]), []).append(kps)
+    samples = []
+    for image_id, persons in people.items():
+        image_file = _image_file(root, image_id, path, f"image_id {image_id!r}")
+        w, h = _image_size(image_file, path)
+        samples.append(Sample(image_file, _mask_file(root, image_file), np.stack(persons), w, h))
+    return samples
+
+
+def _read_coco_style(doc: dict, path: Path, root: Path) -> list[Sample]:
+    """The COCO-style schema of earlier versions: images[{id, file_name, width, height}] + annotations."""
+    people: dict[int, list[np.ndarray]] = {}
+    for i, ann in enumerate(doc["annotations"]):
+        if not isinstance(ann, dict) or "image_id" not in ann or "keypoints" not in ann:
+            raise DataFormatError(f"{path}: annotation {i} lacks 'image_id' or 'keypoints'")
+        people.setdefault(ann["image_id"], []).append(_keypoints_array(ann["keypoints"], NUM_KEYPOINTS, path, i))
+    samples = []
+    for i, img in enumerate(doc["images"]):
+        try:
+            iid, name, w, h = img["id"], img["file_name"], int(img["width"]), int(img["height"])
+        except (KeyError, TypeError, ValueError):
+            raise DataFormatError(f"{path}: image {i} lacks id/file_name/width/height") from None
+        image_file = _image_file(root, name, path, f"image {i}")
+        joints = people.get(iid, [])
+        arr = np.stack(joints) if joints else np.zeros((0, NUM_KEYPOINTS, 3), np.float32)
+        samples.append(Sample(image_file, _mask_file(root, image_file), arr, w, h))
     return samples
 
 
 def write_original_annotation(path: str | Path, entries: list[dict]) -> None:
-    """Write a format-(a) annotation file. entries: [{file_name, width, height, people: (P, 9, 3)}]."""
-    images, anns = [], []
-    for i, e in enumerate(entries):
-        images.append({"id": i + 1, "file_name": e["file_name"], "width": e["width"], "height": e["height"]})
+    """Write a format-(a) file in the project's schema. entries: [{image_id, people: (P, 9, 3) frame px}]."""
+    anns = []
+    for e in entries:
         for p in np.asarray(e["people"]).reshape(-1, NUM_KEYPOINTS, 3):
-            anns.append({"id": len(anns) + 1, "image_id": i + 1, "category_id": 1,
-                         "num_keypoints": int((p[:, 2] >= 1).sum()),
+            anns.append({"image_id": e["image_id"], "label": "Person",
                          "keypoints": [round(float(v), 2) for v in p.reshape(-1)]})
-    cats = [{"id": 1, "name": "person", "keypoints": list(KEYPOINT_NAMES),
-             "skeleton": [[4, 3], [3, 2], [2, 1], [4, 5], [5, 6], [6, 7], [4, 8], [4, 9]]}]
     with open(path, "w", encoding="utf-8") as f:
-        json.dump({"images": images, "annotations": anns, "categories": cats}, f)
+        json.dump({"annotations": anns}, f)
 
 
 def coco17_to_nads9(kps17: np.ndarray) -> np.ndarray:

@@ -162,7 +162,7 @@ def render_scene(rng: np.random.Generator, width: int, height: int, spread: str,
 
 def write_split(root: str | Path, n: int, seed: int, width: int = 640, height: int = 360, spread: str = "narrow",
                 passenger_prob: float = 0.3, prefix: str = "synthetic") -> Path:
-    """Render ``n`` frames into ``root`` in format (a); returns the annotation path."""
+    """Render ``n`` frames into ``root`` in format (a), the project's layout; returns the annotation path."""
     root = Path(root)
     (root / "Raw_Images").mkdir(parents=True, exist_ok=True)
     (root / "Seatbelt_Mask").mkdir(parents=True, exist_ok=True)
@@ -170,10 +170,10 @@ def write_split(root: str | Path, n: int, seed: int, width: int = 640, height: i
     entries = []
     for i in range(n):
         img, mask, people = render_scene(rng, width, height, spread, passenger_prob)
-        name = f"{prefix}_{i:05d}.jpg"
-        Image.fromarray(img).save(root / "Raw_Images" / name, quality=92)
-        Image.fromarray(np.stack([mask] * 3, axis=-1)).save(root / "Seatbelt_Mask" / f"{prefix}_{i:05d}.png")
-        entries.append({"file_name": name, "width": width, "height": height, "people": people})
+        image_id = f"{prefix}_{i:05d}"  # the project's image_id: a path without extension, PNG files
+        Image.fromarray(img).save(root / "Raw_Images" / f"{image_id}.png")
+        Image.fromarray(np.stack([mask] * 3, axis=-1)).save(root / "Seatbelt_Mask" / f"{image_id}.png")
+        entries.append({"image_id": image_id, "people": people})
     ann = root / f"{prefix}_keypoint_Annotation.json"
     write_original_annotation(ann, entries)
     return ann
