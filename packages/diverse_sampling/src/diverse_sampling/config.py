@@ -44,6 +44,7 @@ class Config:
     pool_thre_pred: float = 0.1  # GSPS future test: mean per-joint distance over the future >= this
     pool_dlow_filter: float = 0.5  # our guess at "filtered_dlow" (quirk 12): L2 of last pose < this; 0 = off
     pseudo_future_prob: float = 0.2  # t1: chance to replace a window's future by a candidate's
+    use_authors_files: bool = True  # read the authors' pool/index/valid-angle files when in data_root, else rebuild
 
     # ---- model (notes sections 2 and 3) ---------------------------------------------------------------------
     dct_n: int = 10

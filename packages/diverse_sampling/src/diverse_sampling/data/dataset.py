@@ -6,7 +6,7 @@ Shapes: a take is ``(T, n, 3)`` in the node layout (root-relative, root dropped,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -29,7 +29,13 @@ class MotionData:
     """All takes of one split in the node layout, with their action labels."""
 
     layout: DatasetLayout
-    takes: dict[str, dict[str, np.ndarray]]  # subject -> action -> (T, n, 3)
+    takes: dict[str, dict[str, np.ndarray]]  # subject -> action -> (T, n, 3), actions sorted by name
+    file_order: dict[str, list[str]] = field(default_factory=dict)  # subject -> its kept actions in file order
+
+    def first_take(self, subject: str) -> str:
+        """The subject's first kept take in the file's order (the original places pool candidates with it)."""
+        order = self.file_order.get(subject) or sorted(self.takes[subject])
+        return order[0]
 
     def items(self):
         for subject, acts in self.takes.items():
@@ -62,7 +68,8 @@ def load_split(cfg: Config, split: str) -> MotionData:
             takes.setdefault(subject, {})[action] = to_nodes(arr, layout)
     if not takes:
         raise DataFormatError(f"{path}: no {split} take is at least t_his+t_pred={cfg.t_total} frames long")
-    return MotionData(layout, takes)
+    order = {s: [a for a in raw[s] if a in takes[s]] for s in takes}
+    return MotionData(layout, takes, order)
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from diverse_sampling.config import Config
+from diverse_sampling.data.authors import AuthorsPool, index_file, load_authors_pool, pool_file, read_valid_angles
+from diverse_sampling.data.authors import valid_angle_file as authors_valid_angle_file
 from diverse_sampling.data.dataset import MotionData, load_split
 from diverse_sampling.data.io import data_file
 from diverse_sampling.data.kinematics import bone_directions, bone_lengths, from_directions, valid_angle_bounds
 from diverse_sampling.data.layout import get_layout
-from motionkit.errors import DataFormatError
 
 
 def _fingerprint(cfg: Config, *params) -> str:
@@ -108,9 +109,14 @@ class CandidatePool:
         return hits / n_probe
 
 
-def load_or_build_pool(cfg: Config, data: MotionData | None = None, log=print) -> CandidatePool:
-    """The candidate pool, cached as ``candidates_t_his*_t_pred*_skiprate*.npz`` in the derived folder."""
+def load_or_build_pool(cfg: Config, data: MotionData | None = None, log=print) -> CandidatePool | AuthorsPool:
+    """The authors' pool and index when they are in the data folder (``data/authors.py``); otherwise ours, built
+    and cached as ``candidates_t_his*_t_pred*_skiprate*.npz`` in the derived folder."""
     data = data or load_split(cfg, "train")
+    authors = load_authors_pool(cfg, data)
+    if authors is not None:
+        log(f"candidate pool and multimodal index: the authors' files {pool_file(cfg)}, {index_file(cfg)}")
+        return authors
     root = cfg.resolved_derived_dir()
     root.mkdir(parents=True, exist_ok=True)
     fp_pool = _fingerprint(cfg, cfg.t_his, cfg.t_pred, cfg.pool_stride)
@@ -128,14 +134,14 @@ def load_or_build_pool(cfg: Config, data: MotionData | None = None, log=print) -
 
 
 def load_or_build_valid_angles(cfg: Config, data: MotionData | None = None, log=print) -> dict[str, list[float]]:
-    """Valid-angle bounds: ``cfg.valid_angle_file`` if given (e.g. GSPS JSON), else computed and cached."""
+    """Valid-angle bounds: ``cfg.valid_angle_file`` if given (the authors' ``.p`` or a JSON of the same dict), else
+    the authors' ``<data_root>/<dataset>_valid_angle.p`` when present, else computed from the training data and
+    cached."""
     if cfg.valid_angle_file:
-        path = Path(cfg.valid_angle_file)
-        try:
-            bounds = json.loads(path.read_text())
-            return {k: [float(v[0]), float(v[1])] for k, v in bounds.items()}
-        except (OSError, ValueError, TypeError, IndexError, AttributeError) as exc:
-            raise DataFormatError(f"{path}: not a JSON dict angle -> [min_cos, max_cos] ({exc})") from None
+        return read_valid_angles(cfg.valid_angle_file)
+    if cfg.use_authors_files and authors_valid_angle_file(cfg).is_file():
+        log(f"valid-angle bounds: the authors' file {authors_valid_angle_file(cfg)}")
+        return read_valid_angles(authors_valid_angle_file(cfg))
     path = cfg.resolved_derived_dir() / f"{cfg.dataset}_valid_angle.json"
     fp = _fingerprint(cfg)
     if path.is_file():

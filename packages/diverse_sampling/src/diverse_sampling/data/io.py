@@ -3,8 +3,8 @@
 Two layouts are accepted (notes 1.1 and quirk 11):
 
 * legacy (what VideoPose3D writes and the real files are): ``np.savez_compressed(f, positions_3d=dict)`` where
-  ``dict[subject][action] -> float32 (T, J, 3)`` in metres; reading needs ``allow_pickle`` because the dict is a
-  pickled 0-d object array;
+  ``dict[subject][action] -> float32 (T, J, 3)`` in metres; the dict is a pickled 0-d object array, read with a
+  restricted unpickler that allows numpy arrays only (``data/safepickle.py``);
 * flat (pickle-free): one array per take under the key ``"<subject>/<action>"`` (subjects may contain "/",
   e.g. ``"Train/S1/Walking 1 chunk0"``; the action is the part after the last "/").
 
@@ -14,13 +14,12 @@ get it (``DatasetMissingError``).
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from diverse_sampling.data.layout import DatasetLayout
+from diverse_sampling.data.safepickle import load_npz_member, npz_keys
 from motionkit.errors import DataFormatError, DatasetMissingError
 
 Takes = dict[str, dict[str, np.ndarray]]  # subject -> action -> (T, J, 3)
@@ -37,29 +36,18 @@ def data_file(root: str | Path, layout: DatasetLayout) -> Path:
 def read_positions(path: str | Path, n_joints: int | None = None) -> Takes:
     """Read a motion file in either layout and check every array: float, shape (T, n_joints, 3), finite."""
     path = Path(path)
-    if not zipfile.is_zipfile(path):  # never hand a non-npz file to the unpickler
-        raise DataFormatError(f"{path}: not a readable npz file (not a zip archive)")
-    try:
-        with np.load(path, allow_pickle=True) as npz:
-            keys = list(npz.keys())
-            if "positions_3d" in keys:
-                obj = npz["positions_3d"]
-                takes = obj.item() if obj.dtype == object and obj.shape == () else None
-                if not isinstance(takes, dict):
-                    raise DataFormatError(f"{path}: 'positions_3d' must hold a dict subject -> action -> array")
-            else:
-                takes = {}
-                for key in keys:
-                    if "/" not in key:
-                        raise DataFormatError(
-                            f"{path}: key {key!r} is neither 'positions_3d' nor '<subject>/<action>'"
-                        )
-                    subject, action = key.rsplit("/", 1)
-                    takes.setdefault(subject, {})[action] = npz[key]
-    except DataFormatError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, pickle.UnpicklingError) as exc:
-        raise DataFormatError(f"{path}: not a readable npz file ({type(exc).__name__}: {exc})") from None
+    keys = npz_keys(path)  # one-line error for a non-zip file, before anything is unpickled
+    if "positions_3d" in keys:
+        takes = load_npz_member(path, "positions_3d")  # restricted unpickler: numpy arrays only
+        if not isinstance(takes, dict):
+            raise DataFormatError(f"{path}: 'positions_3d' must hold a dict subject -> action -> array")
+    else:
+        takes = {}
+        for key in keys:
+            if "/" not in key:
+                raise DataFormatError(f"{path}: key {key!r} is neither 'positions_3d' nor '<subject>/<action>'")
+            subject, action = key.rsplit("/", 1)
+            takes.setdefault(subject, {})[action] = load_npz_member(path, key)
     if not takes:
         raise DataFormatError(f"{path}: contains no takes")
     out: Takes = {}
