@@ -169,7 +169,9 @@ class PVT(nn.Module):
 
         Returns the missing keys (should be empty). Positional embeddings stay at 224 and are resized on the fly.
         """
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        from nads_spade.compat import read_weights  # restricted unpickler, one-line errors
+
+        state = read_weights(path)
         if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
             state = state["model"]
         state = {k: v for k, v in state.items() if not k.startswith(("cls_token", "norm.", "head."))}
