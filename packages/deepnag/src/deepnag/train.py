@@ -81,7 +81,7 @@ def train(cfg: Config) -> Path:
 
 def _train_deepnag(cfg, env, data, generator, ckpt, logger, run_dir):
     device = env.device
-    opt = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    opt = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta0, cfg.beta1))
     modules = {"generator": generator, "optimizer": opt}
     start, extra = ckpt.resume(modules, map_location=device)
     best = extra.get("best_loss", float("inf"))
@@ -142,8 +142,8 @@ def _train_deepgan(cfg, env, data, generator, ckpt, logger, run_dir):
     the last critic batch. cfg.epochs counts generator steps."""
     device = env.device
     critic = DeepGANCritic(data.n_classes, data.n_features, cfg.critic_hidden).to(device)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    opt_d = torch.optim.Adam(critic.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta0, cfg.beta1))
+    opt_d = torch.optim.Adam(critic.parameters(), lr=cfg.lr, betas=(cfg.beta0, cfg.beta1))
     modules = {"generator": generator, "critic": critic, "optimizer": opt_g, "optimizer_critic": opt_d}
     start, extra = ckpt.resume(modules, map_location=device)
     best = extra.get("best_neg_loss_d", -float("inf"))

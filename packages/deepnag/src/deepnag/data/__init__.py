@@ -37,7 +37,7 @@ def _synthetic_root(cfg) -> Path:
         return Path(cfg.data_root)
     tag = (f"{cfg.dataset}-v{SYNTHETIC_VERSION}-s{cfg.synthetic_subjects}-r{cfg.synthetic_repetitions}"
            f"-seed{cfg.synthetic_seed}")
-    return Path(cfg.log_dir) / "_synthetic" / tag
+    return Path(cfg.log_dir) / "deepnag" / "_synthetic" / tag
 
 
 def ensure_synthetic(cfg) -> Path:
@@ -54,16 +54,27 @@ def ensure_synthetic(cfg) -> Path:
     return root
 
 
+def real_data_root(cfg) -> Path | None:
+    """Where a real data set is read from: --data-root (must exist), else the original's layout under
+    --datapath (`<datapath>/dollar_gds`, `<datapath>/jk2017`) when that folder exists, else None (download)."""
+    from deepnag.config import DATAPATH_SUBDIRS
+
+    if cfg.data_root:
+        root = Path(cfg.data_root)
+        if not root.exists():
+            raise DatasetMissingError(f"{root}: --data-root does not exist")
+        return root
+    original = Path(cfg.datapath) / DATAPATH_SUBDIRS[cfg.dataset]
+    return original if original.is_dir() else None
+
+
 def load_gesture_set(cfg) -> GestureSet:
     """The raw data set named by cfg.dataset, read through the real loaders (synthetic ones are written first)."""
     if cfg.dataset.startswith("synthetic-"):
         root = ensure_synthetic(cfg)
         return load_dollar_gds(root) if cfg.dataset == "synthetic-pen" else load_jk2017(root)
-    if cfg.data_root:
-        root = Path(cfg.data_root)
-        if not root.exists():
-            raise DatasetMissingError(f"{root}: --data-root does not exist")
-    else:  # download (once) from the public location registered in motionkit, verified against its manifest
+    root = real_data_root(cfg)
+    if root is None:  # download (once) from the public location registered in motionkit, verified against its manifest
         from motionkit.datasets import fetch
 
         root = fetch(cfg.dataset)
