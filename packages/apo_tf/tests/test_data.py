@@ -83,7 +83,7 @@ def test_humaneva_reader_split_and_s20_conversion(tmp_path):
     ev = eva.read_split(tmp_path / "eva.hdf5", "eval")
     assert sorted(len(s.p3) for s in train) == [12, 18] and [len(s.p3) for s in ev] == [10]
     assert [len(s.p3) for s in eva.read_split(tmp_path / "eva.hdf5", "eval", faithful=True)] == [30]
-    seqs = registry.load("eva_s14_scaled_c1", "eval", tmp_path)
+    seqs = registry.load("eva_s14_scaled_c1", "eval", tmp_path, eva_split="intended")
     assert seqs[0].p3w.shape == (10, 14, 3) and seqs[0].camera_id == "C1" and seqs[0].category == "Walking"
     p = np.arange(20 * 3, dtype=float).reshape(20, 3)
     s14 = eva.raw_to_s14(p)
@@ -105,3 +105,23 @@ def test_malformed_data_file_gives_one_line_error(tmp_path, capsys):
         code = run_cli(main, ["--home", str(tmp_path / "home"), "infer", "synth_tiny", "--data_root", str(root)])
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1 and err[0].startswith("error: ") and "synth_tiny.hdf5" in err[0], err
+
+
+def test_humaneva_split_switch_changes_the_eval_frames(tmp_path):
+    """eva_split=original (the published numbers): trial 1 whole in train and eval, as the original's
+    HumanEva1Example never applies its stored partition; intended: eval is trial 1 [p0, p1) only."""
+    from apo_tf.config import load_gan_config, load_inference_config
+
+    _write_eva(tmp_path / "eva.hdf5")
+    gt = h5py.File(tmp_path / "eva.hdf5", "r")["subjects/S1/sequences/Walking_1/p3"][()] / 1000.0
+    frames = {}
+    for split in ("original", "intended"):
+        ev = registry.load("eva_s14_scaled_c1", "eval", tmp_path, eva_split=split)
+        tr = registry.load("eva_s14_scaled_c1", "train", tmp_path, eva_split=split)
+        frames[split] = ev[0].p3w
+        trial1 = next(s for s in tr if s.name == "Walking_1").p3w
+        overlap = (np.abs(ev[0].p3w[:, None] - trial1[None]).max(axis=(-1, -2)) < 1e-9).any(1)
+        assert overlap.all() if split == "original" else not overlap.any()
+    np.testing.assert_allclose(frames["original"], eva.raw_to_s14(gt).astype(np.float32), atol=1e-6)
+    np.testing.assert_allclose(frames["intended"], frames["original"][18:28])
+    assert load_gan_config("eva_big").eva_split == "original" == load_inference_config("eva_big").eva_split

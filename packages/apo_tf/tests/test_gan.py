@@ -103,8 +103,10 @@ def test_golden_short_training(tmp_path, golden):
 def test_nan_check_one_line(tmp_path):
     from motionkit.errors import NonFiniteLossError
 
+    cfg = load_gan_config("synth_tiny", {"max_steps": 60})
+    cfg.lr = float("nan")  # past the config check (which refuses it), to reach the in-training check
     with pytest.raises(NonFiniteLossError, match="non-finite .* at global step"):
-        train(load_gan_config("synth_tiny", {"max_steps": 60, "lr": float("nan")}), tmp_path, verbose=False)
+        train(cfg, tmp_path, verbose=False)
 
 
 def test_mirrored_strategy_matches_default():
@@ -129,3 +131,16 @@ def test_mirrored_strategy_matches_default():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "mirrored 2" in r.stdout
+
+
+def test_shuffle_sampling_is_the_original_pipeline():
+    """sampling=shuffle: each pass over the data set yields every pose once (buffer >= N), as
+    ``shuffle(100000).repeat().batch(128)`` did; the compiled loop consumes one batch per critic update."""
+    real = np.random.default_rng(0).normal(size=(96, 14, 3)).astype(np.float32)
+    gan = WGAN(_tiny_cfg(sampling="shuffle", shuffle_buffer=1000), real)
+    seen = gan._real_batches(3).numpy()
+    assert seen.shape == (96, 14, 3)
+    np.testing.assert_array_equal(np.sort(seen.reshape(96, -1), 0), np.sort(real.reshape(96, -1), 0))
+    assert not np.array_equal(seen, real)  # shuffled
+    gan.run_iterations(tf.constant(2))
+    assert int(gan.step.numpy()) == 12

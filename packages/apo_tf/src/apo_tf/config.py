@@ -11,69 +11,114 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
+from apo_tf.data import registry
 from motionkit.config import load_config
 from motionkit.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
+Activation = Literal["relu", "elu", "tanh", "leaky_relu"]
+EvaSplit = Literal["original", "intended"]
+
+
 @dataclass
 class GanConfig:
     """One pose-prior GAN (apo_tf.md §1)."""
 
-    gan_id: str = ""
-    dataset: str = "synth_consistent_scaled_c1"  # training dataset id (see apo_tf.data.registry)
-    wgan_type: str = "weight_clipped"  # weight_clipped (the paper) | gradient_penalized
-    n_z: int = 32
-    activation: str = "relu"
+    gan_id: str = ""  # the GAN's id (default: the config file's name)
+    dataset: str = "synth_consistent_scaled_c1"  # training dataset id <h3m|synth|synth_tiny|eva>[_s14]_...
+    wgan_type: Literal["weight_clipped", "gradient_penalized"] = "weight_clipped"  # weight_clipped is the paper's
+    n_z: int = 32  # latent size
+    activation: Activation = "relu"  # hidden-layer activation of both networks
     n_g: list[int] = field(default_factory=lambda: [128, 64])  # generator hidden sizes
     n_c: list[int] = field(default_factory=lambda: [128, 64])  # critic hidden sizes
-    batch_size: int = 128
+    batch_size: int = 128  # poses per critic or generator update
     n_critic: int = 5  # critic updates per generator update (GAN base-class default)
-    lr: float = 1e-4  # critic_learning_rate = generator_learning_rate
+    lr: float = 1e-4  # learning rate of both networks (critic_learning_rate = generator_learning_rate)
     clip: float = 0.01  # max_critic_var: every critic kernel and bias is clipped to [-clip, clip]
-    rmsprop: str = "tf1"  # tf1: ms slot starts at 1, eps 1e-10 inside the sqrt (faithful) | keras: ms 0, eps 1e-7
-    rms_decay: float = 0.9
-    rms_eps: float = 1e-10
-    gp_lambda: float = 10.0  # gradient_penalized only
-    gp_reduce: str = "mean"  # mean (WGAN-GP paper) | sum (the original code sums over the batch: 128x stronger)
-    adam_beta1: float = 0.0  # gradient_penalized uses Adam(lr, 0, 0.9)
-    adam_beta2: float = 0.9
+    rmsprop: Literal["tf1", "keras"] = "tf1"  # tf1: ms slot starts at 1, eps inside the sqrt (faithful) | keras
+    rms_decay: float = 0.9  # RMSProp decay
+    rms_eps: float = 1e-10  # RMSProp epsilon
+    gp_lambda: float = 10.0  # gradient-penalty weight (gradient_penalized only)
+    gp_reduce: Literal["mean", "sum"] = "mean"  # penalty over the batch: mean (WGAN-GP paper) | sum (original code)
+    adam_beta1: float = 0.0  # gradient_penalized uses Adam(lr, beta1, beta2)
+    adam_beta2: float = 0.9  # see adam_beta1
     max_steps: int = 10_000_000  # global steps = critic updates + generator updates (both count, as in TF1)
-    seed: int = 0
-    sampling: str = "uniform"  # real batches drawn uniformly in-graph (the original: 100k shuffle buffer)
+    seed: int = 0  # seed of the initial weights, the latent codes and the real-batch order
+    # deviation switch: uniform sampling is faster (in-graph) and mixes better (a 100k buffer only partly
+    # shuffles H3.6M's 390k time-ordered frames); the paper configs keep the original's shuffle buffer
+    sampling: Literal["shuffle", "uniform"] = field(default="shuffle", metadata={"help": (
+        "shuffle: tf.data shuffle(shuffle_buffer).repeat().batch, the original | uniform: in-graph, with "
+        "replacement")})
+    shuffle_buffer: int = 100_000  # shuffle buffer of sampling=shuffle (the original's dataset.shuffle(100000))
+    # deviation switch: the original stores HumanEva's trial-1 split bounds but never applies them, so all of
+    # trial 1 is in train and in eval (the published eva numbers); "intended" applies them
+    eva_split: EvaSplit = field(default="original", metadata={"help": (
+        "HumanEva split: original (trial 1 whole in train and in eval, as published) | intended (train: trial 1 "
+        "[0, p0) and trial 3; eval: trial 1 [p0, p1))")})
     jit_compile: bool = False  # XLA-compile the training loop
     iters_per_call: int = 200  # GAN iterations (n_critic + 1 global steps each) per compiled call
     log_every: int = 12_000  # global steps between TensorBoard/jsonl summaries
     ckpt_every: int = 600_000  # global steps between checkpoints (the original: every 600 s)
-    keep_last: int = 2
-    strategy: str = "default"  # default | mirrored (tf.distribute.MirroredStrategy over the visible devices)
-    data_root: str = ""  # folder with the dataset files; default <home>/data
+    keep_last: int = 2  # checkpoints kept
+    strategy: Literal["default", "mirrored"] = "default"  # mirrored: synchronous data parallel over the devices
+    data_root: str = ""  # folder with the dataset files (default: <log-dir>/data)
+
+    def __post_init__(self) -> None:
+        registry.parse_id(self.dataset)
+        _positive(self, "n_z", "batch_size", "n_critic", "max_steps", "iters_per_call", "log_every", "ckpt_every",
+                  "keep_last", "shuffle_buffer")
+        _positive(self, "lr", "clip")
+        if not self.n_g or not self.n_c or min(self.n_g + self.n_c) <= 0:
+            raise ConfigError(f"n_g {self.n_g}, n_c {self.n_c}: hidden sizes must be positive and not empty")
 
 
 @dataclass
 class InferenceConfig:
     """One inference run: fit the generator's latent space to 2D observations (apo_tf.md §2)."""
 
-    inference_id: str = ""
+    inference_id: str = ""  # the inference's id (default: the config file's name)
     dataset: str = "synth_consistent_scaled_c1_10fps"  # evaluation dataset id
-    gan_id: str = "synth_big"
-    critic_weight: float = 0.0
-    smoothness_weight: float = 0.0
-    glide_weight: float = 0.0
-    consistency_weight: float = 1.0
+    gan_id: str = "synth_big"  # the GAN whose generator is searched
+    critic_weight: float = 0.0  # weight of the critic ("feasibility") term
+    smoothness_weight: float = 0.0  # weight of the smoothness term
+    glide_weight: float = 0.0  # weight of the glide term
+    consistency_weight: float = 1.0  # weight of the 2-D reprojection term
     tol: float = 1e-9  # scipy tol: ftol = gtol for L-BFGS-B
-    maxiter: int = 15000
-    dtype: str = "float32"  # float32 as the original | float64
-    scale_init: float = 1.65
-    z_init: str = "zeros"  # zeros (faithful) | noise (small N(0, 0.01) noise; see apo_tf.md §5 pitfall)
-    solver: str = "fast"  # fast: per-frame batched solve + shared scale (same optimum, ~10x faster) | lbfgsb: joint
-    fast_iters: list[int] = field(default_factory=lambda: [400, 3, 50, 200])  # fast solver budgets: first
-    # solve, secant steps on the scale, iterations per secant step, final polish
-    max_sequences: int = 0  # 0 = all sequences of the eval split
-    seed: int = 0
-    data_root: str = ""
+    maxiter: int = 15000  # L-BFGS-B iteration (and evaluation) limit
+    dtype: Literal["float32", "float64"] = "float32"  # float32 as the original
+    scale_init: float = 1.65  # initial shared scale s
+    z_init: Literal["zeros", "noise"] = "zeros"  # zeros (faithful) | noise: N(0, 0.01) (apo_tf.md §5 pitfall)
+    # deviation switch: fast is ~8x faster but caps its iterations and moves the shared scale by a few secant
+    # steps, so it reaches a different optimum (README, "Solvers")
+    solver: Literal["lbfgsb", "fast"] = field(default="lbfgsb", metadata={"help": (
+        "lbfgsb: the original's joint scipy L-BFGS-B to convergence | fast: batched per-frame L-BFGS with "
+        "capped budgets")})
+    fast_iters: list[int] = field(default_factory=lambda: [400, 3, 50, 200], metadata={"help": (
+        "fast solver budgets: first solve, secant steps on the scale, iterations per secant step, final polish")})
+    max_sequences: int = 0  # only the first N eval sequences (0 = all)
+    seed: int = 0  # seed of z_init=noise
+    eva_split: EvaSplit = "original"  # HumanEva split of the eval sequences (see GanConfig.eva_split)
+    data_root: str = ""  # folder with the dataset files (default: <log-dir>/data)
+
+    def __post_init__(self) -> None:
+        registry.parse_id(self.dataset)
+        weights = (self.critic_weight, self.smoothness_weight, self.glide_weight, self.consistency_weight)
+        if min(weights) < 0 or max(weights) <= 0:
+            raise ConfigError(f"loss weights {weights}: must be >= 0 with at least one positive")
+        _positive(self, "tol", "maxiter", "scale_init")
+        if len(self.fast_iters) != 4 or min(self.fast_iters) < 0:
+            raise ConfigError(f"fast_iters {self.fast_iters}: expected 4 non-negative budgets")
+
+
+def _positive(cfg, *names: str) -> None:
+    """One-line ConfigError for the first of ``names`` that is not > 0."""
+    for n in names:
+        if not getattr(cfg, n) > 0:
+            raise ConfigError(f"{n} {getattr(cfg, n)!r}: must be > 0")
 
 
 def home_dir(home: str | None = None) -> Path:

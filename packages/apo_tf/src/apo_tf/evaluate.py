@@ -79,7 +79,7 @@ def report(cfg: InferenceConfig, home: Path, verbose: bool = True) -> dict:
     path = results_path(home)
     preds = load_results(path, cfg.inference_id)
     data_root = cfg.data_root or str(Path(home) / "data")
-    gts = {s.key: s for s in registry.load(cfg.dataset, "eval", data_root) if s.key in preds}
+    gts = {s.key: s for s in registry.load(cfg.dataset, "eval", data_root, cfg.eva_split) if s.key in preds}
     missing = sorted(set(preds) - set(gts))
     if missing:
         raise DataFormatError(f"{path}: {len(missing)} results have no ground truth in {cfg.dataset} "
@@ -114,9 +114,9 @@ def mean_pose_baseline(cfg: InferenceConfig, gan_dataset: str, home: Path) -> di
     from apo_tf.data import normalize
 
     data_root = cfg.data_root or str(Path(home) / "data")
-    train = registry.load(gan_dataset, "train", data_root)
+    train = registry.load(gan_dataset, "train", data_root, cfg.eva_split)
     mean = normalize.training_poses(train).mean(0).astype(np.float64)
-    seqs = registry.load(cfg.dataset, "eval", data_root)
+    seqs = registry.load(cfg.dataset, "eval", data_root, cfg.eva_split)
     if cfg.max_sequences:
         seqs = seqs[:cfg.max_sequences]
     if seqs[0].skeleton != train[0].skeleton:

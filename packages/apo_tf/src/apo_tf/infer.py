@@ -9,17 +9,18 @@ s = 1.65). The forward model is
 
 and the objective is the weighted sum of the terms in :mod:`apo_tf.losses`.
 
-Two solvers reach the same optimum:
+Two solvers; they are local searches of a non-convex problem and in general stop at DIFFERENT optima:
 
-- ``lbfgsb`` (the original): scipy L-BFGS-B on all variables packed into one vector, value and gradient from one
-  compiled TF function, ``tol`` -> ftol = gtol.
-- ``fast`` (default): the consistency and critic terms are sums of per-frame terms, so for a fixed scale the
-  frames are independent problems of n_z + 3 variables. A batched L-BFGS (numpy, one compiled TF call per
-  iteration for all frames) solves them together, each frame with its own history and line search; the shared
-  scale then takes a few safeguarded secant steps on dF/ds = sum_t dL_t/ds (envelope theorem), each inner solve
-  warm-started, within fixed iteration budgets. Computed in float64. It reaches a lower final loss than the
-  joint solver (whose single history and line search serve all frames at once and which stops on float32
-  noise); see bench/bench_infer.py. Smoothness/glide couple the frames, so they fall back to ``lbfgsb``.
+- ``lbfgsb`` (default; the original): scipy L-BFGS-B on all variables of the sequence packed into one vector
+  (every frame's z, phi, x, y and the shared s), value and gradient from one compiled TF function, ``tol`` ->
+  ftol = gtol, up to ``maxiter`` iterations (15,000, scipy's default as the original used it).
+- ``fast`` (a deviation, for speed): the consistency and critic terms are sums of per-frame terms, so for a fixed
+  scale the frames are independent problems of n_z + 3 variables. A batched L-BFGS (numpy, one compiled TF call
+  per iteration for all frames) solves them together, each frame with its own history and line search, within
+  capped iteration budgets (``fast_iters``); the shared scale then takes at most a few safeguarded secant steps
+  of +-10 % on dF/ds = sum_t dL_t/ds (envelope theorem). Computed in float64. It is ~8x faster, but the capped
+  budgets and the few scale steps mean it does not reach the joint solver's optimum: the scale and the poses
+  differ (README, "Solvers"). Smoothness/glide couple the frames, so those configs fall back to ``lbfgsb``.
 """
 
 from __future__ import annotations
@@ -392,7 +393,7 @@ def run_inference(cfg: InferenceConfig, home: Path, overwrite: bool = False, ver
     if verbose:
         print(format_config(cfg), flush=True)
     data_root = cfg.data_root or str(Path(home) / "data")
-    seqs = registry.load(cfg.dataset, "eval", data_root)
+    seqs = registry.load(cfg.dataset, "eval", data_root, cfg.eva_split)
     if cfg.max_sequences:
         seqs = seqs[:cfg.max_sequences]
     obj = build_objective(cfg, home, seqs[0].skeleton)

@@ -50,8 +50,6 @@ class WGAN(tf.Module):
         self.cfg = cfg
         self.strategy = strategy or tf.distribute.get_strategy()
         n_joints = real.shape[1]
-        if cfg.sampling != "uniform":
-            raise ConfigError(f"sampling {cfg.sampling!r}: only 'uniform' (in-graph, with replacement) is implemented")
         if cfg.batch_size % self.strategy.num_replicas_in_sync:
             raise ConfigError(f"batch_size {cfg.batch_size} not divisible by {self.strategy.num_replicas_in_sync} "
                              "replicas")
@@ -71,6 +69,10 @@ class WGAN(tf.Module):
         self.rng = tf.random.Generator.from_seed(cfg.seed)
         self.real = tf.constant(real, dtype=tf.float32)
         self.n_real = int(real.shape[0])
+        self.batches = None
+        if cfg.sampling == "shuffle":  # the original's input pipeline (gan.py get_real_sample); checkpointed
+            ds = tf.data.Dataset.from_tensor_slices(self.real).shuffle(cfg.shuffle_buffer, seed=cfg.seed)
+            self.batches = iter(ds.repeat().batch(cfg.batch_size))
         self.run_iterations = tf.function(self._run_iterations, jit_compile=cfg.jit_compile or None)
         self.run_critic_updates = tf.function(self._run_critic_updates)
 
@@ -126,8 +128,11 @@ class WGAN(tf.Module):
         self.step.assign_add(1)
         return loss
 
-    def _real_batch(self, n: int) -> tf.Tensor:
-        idx = self.rng.uniform([n], 0, self.n_real, dtype=tf.int64)
+    def _real_batches(self, k: int) -> tf.Tensor:
+        """(k * B, J, 3) real poses: k batches of the shuffle pipeline, or k * B uniform draws with replacement."""
+        if self.batches is not None:
+            return tf.concat([next(self.batches) for _ in range(k)], 0)
+        idx = self.rng.uniform([k * self.cfg.batch_size], 0, self.n_real, dtype=tf.int64)
         return tf.gather(self.real, idx)
 
     # --- compiled loops ---------------------------------------------------------------------------------
@@ -139,7 +144,7 @@ class WGAN(tf.Module):
         c_sum, g_sum = tf.constant(0.0), tf.constant(0.0)
         for _ in tf.range(n_iter):
             fakes = self.generator(self.rng.normal([K * B, cfg.n_z]))  # G frozen during the critic updates
-            reals = self._real_batch(K * B)
+            reals = self._real_batches(K)
             for k in range(K):
                 c_loss = self.critic_update(reals[k * B:(k + 1) * B], fakes[k * B:(k + 1) * B])
                 c_sum += c_loss
@@ -154,7 +159,7 @@ class WGAN(tf.Module):
         loss = tf.constant(0.0)
         for _ in tf.range(n):
             fake = self.generator(self.rng.normal([B, self.cfg.n_z]))
-            loss = self.critic_update(self._real_batch(B), fake)
+            loss = self.critic_update(self._real_batches(1), fake)
         return loss
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
@@ -164,8 +169,10 @@ class WGAN(tf.Module):
 
 
 def checkpoint_for(gan: WGAN) -> tf.train.Checkpoint:
+    """Everything a bit-identical resume needs: weights, optimiser slots, step, RNG and the input pipeline."""
+    extra = {"batches": gan.batches} if gan.batches is not None else {}
     return tf.train.Checkpoint(generator=gan.generator, critic=gan.critic, g_opt=gan.g_opt, c_opt=gan.c_opt,
-                               step=gan.step, rng=gan.rng)
+                               step=gan.step, rng=gan.rng, **extra)
 
 
 def run_dir(home: Path, gan_id: str) -> Path:
@@ -180,7 +187,7 @@ def train(cfg: GanConfig, home: Path, verbose: bool = True) -> dict:
         print(format_config(cfg), flush=True)
     save_config(cfg, out / "config.yaml")
     data_root = cfg.data_root or str(Path(home) / "data")
-    real = normalize.training_poses(registry.load(cfg.dataset, "train", data_root))
+    real = normalize.training_poses(registry.load(cfg.dataset, "train", data_root, cfg.eva_split))
     strategy = make_strategy(cfg.strategy)
     gan = WGAN(cfg, real, strategy)
     ckpt = checkpoint_for(gan)

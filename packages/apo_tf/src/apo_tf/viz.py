@@ -23,7 +23,7 @@ def render(cfg: InferenceConfig, home: Path, key: str | None = None, out: str | 
     if key not in preds:
         raise DataFormatError(f"no example {key!r} in {cfg.inference_id}; known: {', '.join(sorted(preds)[:5])} ...")
     data_root = cfg.data_root or str(Path(home) / "data")
-    seq = next((s for s in registry.load(cfg.dataset, "eval", data_root) if s.key == key), None)
+    seq = next((s for s in registry.load(cfg.dataset, "eval", data_root, cfg.eva_split) if s.key == key), None)
     if seq is None:
         raise DataFormatError(f"{cfg.dataset}: no ground truth for {key!r}")
     path = Path(out or Path(home) / "vis" / f"{cfg.inference_id}__{key.replace(' ', '_')}.gif")

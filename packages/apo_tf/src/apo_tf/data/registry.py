@@ -92,12 +92,15 @@ def raw_to_skeleton(p: np.ndarray, skeleton: str, source: str = "h36m_32") -> np
     return s24_to_s14(p24) if skeleton == "apo_s14" else p24
 
 
-def load(dataset_id: str, split: str, data_root: str | Path) -> list[Sequence]:
-    """All sequences of ``split`` ("train" or "eval") of a dataset id, one per (subject, sequence) for camera c<k>."""
+def load(dataset_id: str, split: str, data_root: str | Path, eva_split: str = "original") -> list[Sequence]:
+    """All sequences of ``split`` ("train" or "eval") of a dataset id, one per (subject, sequence) for camera c<k>.
+
+    ``eva_split`` (HumanEva only): "original" (the frozen code: trial 1 whole in both splits) or "intended".
+    """
     did = parse_id(dataset_id)
     path = data_file(did.source, data_root)
     if did.source == "eva":
-        raws = eva.read_split(path, split)
+        raws = eva.read_split(path, split, faithful=eva_split == "original")
     else:
         subjects = h3m.TRAIN_SUBJECTS if split == "train" else h3m.EVAL_SUBJECTS
         raws = h3m.read_sequences(path, subjects)
