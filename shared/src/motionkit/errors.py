@@ -1,7 +1,8 @@
 """User-facing errors: each one is a single line that names the file or value and what is wrong with it.
 
-Command-line entry points wrap their ``main`` with :func:`run_cli`, which prints ``error: <message>`` for any
-:class:`MotionzooError` and exits with status 2, instead of showing a traceback.
+Command-line entry points wrap their ``main`` with :func:`run_cli`, the one error boundary: it prints
+``error: <message>`` for any :class:`MotionzooError` or expected failure (I/O, full disk, decoding) and exits
+with status 2, instead of showing a traceback; a bug gets one line too, and its traceback with ``--debug``.
 """
 
 from __future__ import annotations
@@ -47,17 +48,56 @@ class ConfigError(MotionzooError, ValueError):
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:
-    """Run ``main(argv)`` and turn user-facing errors into one line on stderr and exit status 2.
+    """Run ``main(argv)`` behind the one error boundary of every CLI; returns the status for ``sys.exit``.
 
-    Returns the status to pass to ``sys.exit``: ``main``'s return value (0 when it returns None), 2 on a
-    :class:`MotionzooError`, 130 on Ctrl-C.
+    - a :class:`MotionzooError` (a bad file, value or config): ``error: <message>``, status 2;
+    - an expected failure of the machine or the input (an ``OSError`` such as a full disk, a missing file or a
+      folder where a file belongs; a file in the wrong text encoding; ``MemoryError``): one line, status 2;
+    - Ctrl-C: ``interrupted``, status 130;
+    - anything else is a bug: one line saying so, status 1, and with ``--debug`` (anywhere on the command line,
+      or ``MOTIONZOO_DEBUG=1``) the full traceback instead.
     """
+    import os
+    import traceback
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("MOTIONZOO_DEBUG", "") not in ("", "0")
+    args = [a for a in args if a != "--debug"]
     try:
-        status = main(argv)
+        status = main(args)
     except MotionzooError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except SystemExit:
+        raise
+    except (OSError, UnicodeError, MemoryError) as exc:
+        if debug:
+            traceback.print_exc()
+        return _fail(describe_failure(exc))
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
+        if debug:
+            raise
+        return _fail(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (rerun with "
+                     "--debug for the traceback, and please report it)", status=1)
     return int(status or 0)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line for an expected failure: the file and the system's reason (``OSError``), the decoding problem
+    (``UnicodeError``), or memory."""
+    if isinstance(exc, OSError):
+        name = exc.filename if exc.filename is not None else ""
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return f"{name}: {reason}" if name else reason
+    if isinstance(exc, UnicodeDecodeError):
+        return f"a file is not valid {exc.encoding} text (byte {exc.start}: {exc.reason})"
+    if isinstance(exc, MemoryError):
+        return "out of memory (use a smaller batch size or a smaller model)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _fail(message: str, status: int = 2) -> int:
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    return status

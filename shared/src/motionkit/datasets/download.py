@@ -19,7 +19,8 @@ from urllib.parse import unquote, urlparse
 from motionkit.errors import ChecksumError, DatasetMissingError, DownloadError
 
 __all__ = [
-    "default_cache_dir", "sha256_of", "fetch_file", "fetch", "verify_manifest", "require_files", "make_manifest",
+    "default_cache_dir", "sha256_of", "git_blob_sha1_of", "fetch_file", "fetch", "verify_manifest", "require_files",
+    "make_manifest",
 ]
 
 _CHUNK = 1 << 20
@@ -47,6 +48,23 @@ def sha256_of(path: str | Path, normalize_newlines: bool = False) -> str:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def git_blob_sha1_of(path: str | Path) -> str:
+    """The git blob SHA-1 of a file (``sha1(b"blob <size>\\0" + content)``), the id GitHub shows for a file: lets
+    files published in a git repository be verified without a separate checksum."""
+    path = Path(path)
+    digest = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _verified(path: Path, sha256: str | None, git_sha1: str | None) -> bool:
+    if sha256 and sha256_of(path) != sha256.lower():
+        return False
+    return not (git_sha1 and git_blob_sha1_of(path) != git_sha1.lower())
 
 
 class _ResumableHTTPDownloader:
@@ -92,12 +110,14 @@ def _fetch_local(url: str, sha256: str | None, dest: Path) -> Path:
     return dest
 
 
-def fetch_file(url: str, sha256: str | None, dest_dir: str | Path, filename: str) -> Path:
+def fetch_file(url: str, sha256: str | None, dest_dir: str | Path, filename: str,
+               git_sha1: str | None = None) -> Path:
     """Download ``url`` to ``dest_dir/filename`` unless a verified copy is already there; return its path.
 
-    ``file://`` URLs are copied; ``http(s)://`` URLs go through pooch with a resumable downloader.
-    Raises :class:`ChecksumError` on a digest mismatch (the bad file is deleted, so the next call starts over)
-    and :class:`DownloadError` when the URL cannot be reached.
+    ``file://`` URLs are copied; ``http(s)://`` URLs go through pooch with a resumable downloader. The file is
+    checked against ``sha256`` and/or ``git_sha1`` (its git blob id) when given. Raises :class:`ChecksumError`
+    on a mismatch (the bad file is deleted, so the next call starts over) and :class:`DownloadError` when the
+    URL cannot be reached.
     """
     import pooch
     import requests
@@ -106,12 +126,12 @@ def fetch_file(url: str, sha256: str | None, dest_dir: str | Path, filename: str
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / filename
     if dest.exists():
-        if sha256 is None or sha256_of(dest) == sha256.lower():
+        if _verified(dest, sha256, git_sha1):
             return dest
         dest.unlink()  # stale or corrupt: fetch again
     scheme = urlparse(url).scheme
     if scheme == "file":
-        return _fetch_local(url, sha256, dest)
+        return _check_git_sha1(_fetch_local(url, sha256, dest), git_sha1, url)
     if scheme not in ("http", "https"):
         raise DownloadError(f"{url}: unsupported URL scheme {scheme!r}")
     part = dest_dir / (filename + ".part")
@@ -131,10 +151,19 @@ def fetch_file(url: str, sha256: str | None, dest_dir: str | Path, filename: str
         reason = type(exc).__name__
         if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None:
             reason = f"HTTP {exc.response.status_code}"
-        raise DownloadError(f"{url}: download failed ({reason}); partial data kept in {part.name} to resume") \
-            from None
+        kept = f"; partial data kept in {part.name} to resume" if part.exists() and part.stat().st_size else ""
+        raise DownloadError(f"{url}: download failed ({reason}){kept}") from None
     part.unlink(missing_ok=True)
-    return dest
+    return _check_git_sha1(dest, git_sha1, url)
+
+
+def _check_git_sha1(path: Path, git_sha1: str | None, url: str) -> Path:
+    if git_sha1 and git_blob_sha1_of(path) != git_sha1.lower():
+        got = git_blob_sha1_of(path)
+        path.unlink(missing_ok=True)
+        raise ChecksumError(f"{url}: git blob SHA-1 mismatch for {path.name} (expected {git_sha1[:12]}..., got "
+                            f"{got[:12]}...); file discarded")
+    return path
 
 
 def _extract(archive: Path, into: Path) -> None:
@@ -178,17 +207,33 @@ def fetch(name: str, cache_dir: str | Path | None = None) -> Path:
 
     spec = get_spec(name)
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir() / name
+    fresh = []
     for item in spec.files:
         if not item.url:
             raise DatasetMissingError(f"{name}: {item.filename} cannot be downloaded automatically; {spec.how_to_get}")
-        path = fetch_file(item.url, item.sha256, root, item.filename)
+        path = fetch_file(item.url, item.sha256, root, item.filename, getattr(item, "git_sha1", None))
         marker = root / f".{item.filename}.extracted"
         if item.extract and not marker.exists():
-            _extract(path, root)
+            try:
+                _extract(path, root)
+            except (DownloadError, zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+                path.unlink(missing_ok=True)  # never keep an unreadable download: the next fetch starts over
+                raise DownloadError(f"{item.url}: the download is not a readable archive ({exc}; an HTML page or a "
+                                    "cut download?); deleted it, run again to download it anew") from None
             marker.write_text(sha256_of(path))
+            fresh.append((path, marker))
     data_root = root / spec.subdir if spec.subdir else root
     if spec.manifest:
-        verify_manifest(data_root, spec.manifest, spec.normalize_newlines)
+        try:
+            verify_manifest(data_root, spec.manifest, spec.normalize_newlines)
+        except (ChecksumError, DatasetMissingError) as exc:
+            if not fresh:
+                raise
+            for path, marker in fresh:  # an archive without a checksum that does not match the manifest
+                path.unlink(missing_ok=True)
+                marker.unlink(missing_ok=True)
+            raise ChecksumError(f"{exc}; the download does not match the data set's manifest and was deleted "
+                                f"(delete {root} to start from scratch)") from None
     return data_root
 
 

@@ -20,12 +20,14 @@ class DatasetFile:
             against ``DatasetSpec.manifest`` after extraction, where one exists).
         filename: name in the cache folder.
         extract: unpack the archive (zip/tar) into the data set's folder after verification.
+        git_sha1: expected git blob SHA-1 (for files published in a git repository), checked like ``sha256``.
     """
 
     url: str
     sha256: str | None
     filename: str
     extract: bool = False
+    git_sha1: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
-"""Atomic checkpoints and exact resume.
+"""Atomic, verified checkpoints and exact resume.
 
 A checkpoint is one ``torch.save`` file holding the state dicts of the named modules/optimizers/schedulers,
 the global RNG states, the step and any extra values. It is written to a temporary file in the same folder,
-flushed to disk and renamed over the target, so a run killed mid-write leaves the previous checkpoint intact.
+flushed to disk and renamed over the target, so a run killed mid-write (or a full disk) leaves the previous
+checkpoint intact. Nothing non-finite or exploded is ever written (:func:`check_state_finite`), and a file is
+checked on load against the CRC-32 that the zip container stores for every record, so a damaged file is one
+line, never silently used.
 """
 
 from __future__ import annotations
@@ -19,35 +22,112 @@ import torch
 from motionkit.errors import CheckpointError, NonFiniteLossError
 from motionkit.training.seed import get_rng_state, set_rng_state
 
-__all__ = ["save_checkpoint", "load_checkpoint", "Checkpointer", "check_finite"]
+__all__ = ["save_checkpoint", "load_checkpoint", "Checkpointer", "check_finite", "check_state_finite",
+           "verify_integrity", "EXPLODED"]
+
+EXPLODED = 1e18  # a module weight of larger magnitude is taken for a diverged run (no trained model has one)
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     """Write ``state`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    check_state_finite(state, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot write ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             torch.save(state, handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:  # disk full, quota, read-only (torch's writer raises RuntimeError)
+        Path(tmp).unlink(missing_ok=True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0][:120]
+        raise CheckpointError(f"{path}: cannot write ({reason}; is the disk full?); the previous checkpoint is "
+                              "intact") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
 
 
+def _tensors(obj: Any, where: str):
+    """Every tensor inside nested dicts/lists/tuples, with a dotted path naming it."""
+    if isinstance(obj, torch.Tensor):
+        yield where, obj
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _tensors(value, f"{where}.{key}" if where else str(key))
+    elif isinstance(obj, list | tuple):
+        for i, value in enumerate(obj):
+            yield from _tensors(value, f"{where}.{i}")
+
+
+def _is_optimizer_state(obj: Any) -> bool:
+    return isinstance(obj, dict) and "param_groups" in obj and "state" in obj
+
+
+def check_state_finite(state: dict[str, Any], path: str | Path = "checkpoint") -> None:
+    """Refuse a state that holds a NaN/inf (anywhere: weights, optimizer moments, extras) or a module weight
+    above :data:`EXPLODED` in magnitude: raises :class:`NonFiniteLossError` naming the step and the tensor.
+
+    Called by :func:`save_checkpoint`, so a diverged run never replaces its last good checkpoint.
+    """
+    step = state.get("step", "?") if isinstance(state, dict) else "?"
+    modules = state.get("modules", {}) if isinstance(state, dict) else {}
+    for where, tensor in _tensors(state, ""):
+        if where.startswith("rng") or not (tensor.is_floating_point() or tensor.is_complex()):
+            continue
+        if not bool(torch.isfinite(tensor).all()):
+            raise NonFiniteLossError(f"{path}: not written: {where} is not finite at step {step} (the run "
+                                     "diverged; lower the learning rate); the last checkpoint is intact")
+    for name, sd in modules.items() if isinstance(modules, dict) else ():
+        if _is_optimizer_state(sd):
+            continue
+        for where, tensor in _tensors(sd, f"modules.{name}"):
+            if tensor.is_floating_point() and tensor.numel() and float(tensor.detach().abs().max()) > EXPLODED:
+                raise NonFiniteLossError(f"{path}: not written: {where} exploded (|w| > {EXPLODED:g}) at step "
+                                         f"{step} (the run diverged; lower the learning rate); the last "
+                                         "checkpoint is intact")
+
+
+def verify_integrity(path: str | Path) -> None:
+    """Check every record of a zip-format torch file against its stored CRC-32 (legacy non-zip files pass).
+
+    Raises :class:`CheckpointError` naming the file and the damaged record.
+    """
+    path = Path(path)
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise CheckpointError(f"{path}: damaged checkpoint ({exc}); use an earlier one") from None
+    if bad is not None:
+        raise CheckpointError(f"{path}: damaged checkpoint (record {bad} fails its CRC check); use an earlier "
+                              "one")
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a checkpoint written by :func:`save_checkpoint`; a missing or corrupt file is a one-line error."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
+    verify_integrity(path)
     try:
         state = torch.load(path, map_location=map_location, weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as exc:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({str(exc).splitlines()[0][:120]})") from None
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as exc:
+        text = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        if "cuda" in text.lower() and "device" in text.lower():
+            raise CheckpointError(f"{path}: holds CUDA tensors and this machine has no CUDA; load it with "
+                                  "--device cpu") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({text})") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not a motionzoo checkpoint (top level is {type(state).__name__})")
     return state

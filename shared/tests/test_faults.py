@@ -1,0 +1,181 @@
+"""motionkit's share of the fault classes: checkpoints that diverged, were damaged or could not be written;
+configs in the wrong encoding or a folder in their place; the CLI error boundary; downloads that are not what
+they claim."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import shutil
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from motionkit.config import load_config
+from motionkit.datasets.download import fetch, fetch_file, git_blob_sha1_of
+from motionkit.datasets.registry import DatasetFile, DatasetSpec, register
+from motionkit.errors import CheckpointError, ChecksumError, ConfigError, DownloadError, NonFiniteLossError, run_cli
+from motionkit.faults import assert_one_line_error, flip_bytes, limit_file_size, truncate, write_non_utf8
+from motionkit.training import Checkpointer, load_checkpoint, save_checkpoint
+
+
+def _state(step, value=1.0):
+    net = torch.nn.Linear(50, 50)
+    torch.nn.init.constant_(net.weight, value)
+    return net, {"step": step, "modules": {"net": net.state_dict()}}
+
+
+@pytest.mark.parametrize("value, words", [(float("nan"), "is not finite"), (float("inf"), "is not finite"),
+                                          (1e30, "exploded")])
+def test_a_diverged_state_is_never_written(tmp_path, value, words):
+    net, good = _state(1)
+    save_checkpoint(tmp_path / "last.pt", good)
+    _, bad = _state(2, value)
+    with pytest.raises(NonFiniteLossError, match=f"net.weight {words}.* at step 2"):
+        save_checkpoint(tmp_path / "last.pt", bad)
+    assert load_checkpoint(tmp_path / "last.pt")["step"] == 1
+    assert list(tmp_path.glob(".*.tmp")) == []
+
+
+def test_non_finite_optimizer_moments_are_refused(tmp_path):
+    net = torch.nn.Linear(2, 2)
+    opt = torch.optim.Adam(net.parameters())
+    net(torch.ones(1, 2)).sum().backward()
+    opt.step()
+    opt.state[net.weight]["exp_avg_sq"].fill_(float("inf"))
+    with pytest.raises(NonFiniteLossError, match="optimizer"):
+        Checkpointer(tmp_path).save(1, {"net": net, "optimizer": opt})
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_damaged_checkpoints_are_one_line(tmp_path, damage):
+    _, state = _state(1)
+    path = save_checkpoint(tmp_path / "last.pt", state)
+    flip_bytes(path, 100) if damage == "flip" else truncate(path, 0.6)
+    with pytest.raises(CheckpointError, match="last.pt: (damaged checkpoint|not a readable checkpoint)"):
+        load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="is a folder"):
+        load_checkpoint(tmp_path)
+
+
+def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path):
+    import subprocess
+    import sys
+
+    _, state = _state(1)
+    save_checkpoint(tmp_path / "last.pt", state)
+    code = ("import torch; from motionkit.errors import run_cli; from motionkit.training import save_checkpoint\n"
+            "def main(argv):\n"
+            f"    save_checkpoint({str(tmp_path / 'last.pt')!r}, {{'step': 2, 'modules': "
+            "{'w': {'x': torch.zeros(100000)}}})\n"
+            "raise SystemExit(run_cli(main, []))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            preexec_fn=limit_file_size(20000))
+    assert_one_line_error(result, "cannot write", "previous checkpoint is intact")
+    assert load_checkpoint(tmp_path / "last.pt")["step"] == 1
+    assert list(tmp_path.glob(".*.tmp")) == []
+
+
+def test_configs_in_the_wrong_encoding_or_a_folder(tmp_path):
+    from dataclasses import dataclass
+
+    @dataclass
+    class C:
+        lr: float = 0.1
+
+    write_non_utf8(tmp_path / "c.yaml")
+    with pytest.raises(ConfigError, match="c.yaml: not UTF-8"):
+        load_config(C, tmp_path / "c.yaml")
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(C, tmp_path)
+
+
+def test_the_cli_error_boundary(capsys):
+    def io_failure(argv):
+        open("/nonexistent/folder/file.txt")
+
+    def bug(argv):
+        raise KeyError("boom")
+
+    assert run_cli(io_failure, []) == 2
+    assert capsys.readouterr().err.strip() == "error: /nonexistent/folder/file.txt: No such file or directory"
+    assert run_cli(bug, []) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: internal error: KeyError") and "--debug" in err and "\n" not in err
+    with pytest.raises(KeyError):
+        run_cli(bug, ["--debug"])
+    seen = []
+    run_cli(lambda argv: seen.append(argv), ["--a", "--debug", "b"])
+    assert seen == [["--a", "b"]]
+
+
+class _Server:
+    """Serves ``files`` (name -> bytes) on localhost; ``files`` can change between requests."""
+
+    def __init__(self, files):
+        self.files = files
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = outer.files.get(self.path.lstrip("/"))
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self):
+        self.httpd.shutdown()
+
+
+def test_git_blob_sha1_verification(tmp_path):
+    payload = b"released weights\n"
+    (tmp_path / "w.bin").write_bytes(payload)
+    blob = git_blob_sha1_of(tmp_path / "w.bin")
+    import hashlib
+
+    assert blob == hashlib.sha1(b"blob %d\0" % len(payload) + payload).hexdigest()
+    server = _Server({"w.bin": payload})
+    try:
+        got = fetch_file(f"{server.url}/w.bin", None, tmp_path / "cache", "w.bin", git_sha1=blob)
+        assert got.read_bytes() == payload
+        server.files["x.bin"] = b"tampered"
+        with pytest.raises(ChecksumError, match="git blob SHA-1 mismatch"):
+            fetch_file(f"{server.url}/x.bin", None, tmp_path / "cache", "x.bin", git_sha1=blob)
+        assert not (tmp_path / "cache" / "x.bin").exists()
+    finally:
+        server.close()
+
+
+def test_an_html_page_instead_of_the_archive_is_not_kept(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("data/a.txt", "hello\n")
+    server = _Server({"set.zip": b"<html>rate limited</html>"})
+    register(DatasetSpec(name="fault-demo", description="", homepage="", licence="", redistributable=False,
+                         files=(DatasetFile(f"{server.url}/set.zip", None, "set.zip", extract=True),),
+                         manifest={"data/a.txt": "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"}),
+             replace=True)
+    try:
+        with pytest.raises(DownloadError, match="not a readable archive.*deleted it"):
+            fetch("fault-demo", tmp_path / "c")
+        assert not (tmp_path / "c" / "set.zip").exists()
+        server.files["set.zip"] = buffer.getvalue()  # the server is fixed: the next fetch just works
+        assert (fetch("fault-demo", tmp_path / "c") / "data" / "a.txt").read_text() == "hello\n"
+    finally:
+        server.close()
+        shutil.rmtree(tmp_path / "c", ignore_errors=True)
+    assert Path(tmp_path).is_dir()
