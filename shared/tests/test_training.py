@@ -116,3 +116,17 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA is not available"):
             resolve_device("cuda")
+
+
+def test_keep_last_none_keeps_every_checkpoint(tmp_path):
+    import torch
+
+    from motionkit.training import Checkpointer
+
+    net = torch.nn.Linear(2, 2)
+    for keep, want in ((None, 4), (0, 4), (2, 2)):
+        folder = tmp_path / str(keep)
+        ckpt = Checkpointer(folder, keep_last=keep)
+        for step in range(1, 5):
+            ckpt.save(step, {"net": net})
+        assert len(list(folder.glob("ckpt_*.pt"))) == want

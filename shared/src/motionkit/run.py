@@ -81,7 +81,7 @@ def start_run(
     use_tensorboard: bool = False,
     deterministic: bool = True,
     mutable_on_resume: Iterable[str] | None = None,
-    keep_last: int = 2,
+    keep_last: int | None = 2,
 ) -> Iterator[Run]:
     """Open a run (see the module docstring) and yield it; everything is closed when the block ends.
 
@@ -94,6 +94,7 @@ def start_run(
         seed: every rank seeds with ``seed + rank``.
         mutable_on_resume: None: any config change on resume is applied and logged. A set of field names: a
             change to any other field is a one-line :class:`ConfigError` (the weights would not match it).
+        keep_last: numbered checkpoints kept (None or 0: all).
     """
     env = init_distributed(device=device)
     folder: RunFolder | None = None

@@ -137,12 +137,13 @@ class Checkpointer:
     """Periodic checkpoints of a training run in ``run_dir``.
 
     ``save`` writes ``ckpt_{step:08d}.pt`` and atomically replaces ``last.pt`` (and ``best.pt`` when
-    ``is_best``); only the ``keep_last`` newest numbered files are kept. ``resume`` restores the modules and the
-    RNG states from ``last.pt`` and returns the step to continue from. On non-main DDP ranks (``enabled=False``)
-    ``save`` does nothing, while ``resume`` still loads, so every rank starts from the same state.
+    ``is_best``); only the ``keep_last`` newest numbered files are kept (all of them when ``keep_last`` is None
+    or 0). ``resume`` restores the modules and the RNG states from ``last.pt`` and returns the step to continue
+    from. On non-main DDP ranks (``enabled=False``) ``save`` does nothing, while ``resume`` still loads, so every
+    rank starts from the same state.
     """
 
-    def __init__(self, run_dir: str | Path, keep_last: int = 2, enabled: bool = True) -> None:
+    def __init__(self, run_dir: str | Path, keep_last: int | None = 2, enabled: bool = True) -> None:
         self.run_dir = Path(run_dir)
         self.keep_last = keep_last
         self.enabled = enabled
@@ -166,8 +167,9 @@ class Checkpointer:
         save_checkpoint(self.run_dir / "last.pt", state)
         if is_best:
             save_checkpoint(self.run_dir / "best.pt", state)
-        for old in sorted(self.run_dir.glob("ckpt_*.pt"))[: -self.keep_last or None]:
-            old.unlink(missing_ok=True)
+        if self.keep_last:  # None or 0: keep every numbered checkpoint (as DeepNAG's original does)
+            for old in sorted(self.run_dir.glob("ckpt_*.pt"))[: -self.keep_last]:
+                old.unlink(missing_ok=True)
         return numbered
 
     def resume(
