@@ -26,7 +26,7 @@ import torch
 from cdiffgan.config import Config
 from cdiffgan.models.diffgan import StyleDiffGAN
 from cdiffgan.models.discriminator import VelocityPatchD
-from cdiffgan.models.mixstage import build_generator
+from cdiffgan.models import build_generator
 from cdiffgan.train import GanParts, diffgan_d_step, diffgan_g_step, t1_d_step, t1_g_step, trunk_eval
 
 

@@ -20,4 +20,4 @@ def syn_dir(tmp_path_factory):
 def tiny_cfg(syn_dir, tmp_path):
     from cdiffgan.config import Config
     from motionkit.config import load_config
-    return load_config(Config, CONFIGS / "test_tiny.yaml", {"data_dir": str(syn_dir), "runs_dir": str(tmp_path)})
+    return load_config(Config, CONFIGS / "test_tiny.yaml", {"data_dir": str(syn_dir), "log_dir": str(tmp_path)})

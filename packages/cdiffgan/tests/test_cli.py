@@ -22,9 +22,9 @@ def tiny_run(tmp_path_factory):
     assert main(["make-synthetic", "--out", str(data), "--speakers", "oliver,maher", "--n_train", "2",
                  "--n_dev", "1", "--n_test", "1"]) == 0
     assert main(["continual", "--config", str(CONFIGS / "test_tiny.yaml"), "-data_dir", str(data),
-                 "--runs_dir", str(tmp / "runs"), "-speaker", "oliver,maher", "-num_epochs_tn", "1",
+                 "--log_dir", str(tmp / "runs"), "-speaker", "oliver,maher", "-num_epochs_tn", "1",
                  "-replay", "no-replay-fs"]) == 0
-    return tmp / "runs" / "tiny_no-replay-fs_k3_fs1"
+    return tmp / "runs" / "cdiffgan" / "tiny_no-replay-fs_k3_fs1"
 
 
 def test_evaluate_table(tiny_run, capsys):
@@ -94,7 +94,7 @@ def test_render_writes_mp4_with_the_intervals_audio(tiny_run, tmp_path):
     import pandas as pd
 
     ff = _ffmpeg_or_skip()
-    data = tiny_run.parent.parent / "data"
+    data = tiny_run.parents[2] / "data"
     rows = pd.read_csv(data / "cmu_intervals_df.csv")
     for iid in rows[(rows["speaker"] == "maher") & (rows["dataset"] == "test")]["interval_id"].astype(str):
         t = np.arange(120 * 16000) / 16000  # longer than any synthetic interval
@@ -139,11 +139,11 @@ def test_ddp_two_process_gloo(tmp_path):
     make_synthetic(tmp_path / "data", ("oliver", "maher"), 2, 1, 1, seconds=(9, 10))
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [torchrun, "--standalone", "--nproc_per_node=2", "-m", "cdiffgan.main", "continual", "--config",
-           str(CONFIGS / "test_tiny.yaml"), "--data_dir", str(tmp_path / "data"), "--runs_dir",
+           str(CONFIGS / "test_tiny.yaml"), "--data_dir", str(tmp_path / "data"), "--log_dir",
            str(tmp_path / "runs"), "--speaker", "oliver,maher", "--num_epochs_tn", "1", "--progress", "0"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
-    run = tmp_path / "runs" / "tiny_pseudo-align-fs-src_k3_fs1"
+    run = tmp_path / "runs" / "cdiffgan" / "tiny_pseudo-align-fs-src_k3_fs1"
     assert (run / "step2_maher" / "final.pt").exists() and (run / "continual_table.csv").exists()
 
 

@@ -128,7 +128,7 @@ def test_malformed_csv_is_one_line_cli_error(tmp_path, capsys):
     (tmp_path / "cmu_intervals_df.csv").write_text("interval_id,speaker\n1,oliver\n")
     rc = run_cli(main, ["continual", "--config", str(__import__("pathlib").Path(__file__).parents[1] / "configs" /
                                                      "test_tiny.yaml"), "-data_dir", str(tmp_path),
-                        "--runs_dir", str(tmp_path / "runs")])
+                        "--log_dir", str(tmp_path / "runs")])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1
     assert "cmu_intervals_df.csv" in err and "dataset" in err

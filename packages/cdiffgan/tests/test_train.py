@@ -4,11 +4,12 @@ import json
 import pytest
 import torch
 
-from cdiffgan.continual import continual, load_final, run_dir
+from cdiffgan.continual import continual
 from cdiffgan.data.clusters import Preprocessor
+from cdiffgan.models import build_generator, load_step
 from cdiffgan.models.diffgan import StyleDiffGAN
 from cdiffgan.models.discriminator import VelocityPatchD
-from cdiffgan.models.mixstage import BIG_MODULES, build_generator
+from cdiffgan.models.mixstage import BIG_MODULES
 from cdiffgan.train import FewshotBuffer, build_replay_batch, replay_rows, train_tn
 
 
@@ -18,15 +19,20 @@ def _pre(cfg):
 
 def test_replay_rows_composition(tiny_cfg):
     cfg = dataclasses.replace(tiny_cfg, replay="pseudo-align-fs-src", k_shot=4, batch_size_tn=32)
-    old, new, pivot = replay_rows(cfg, 3, 4, 32)
+    old, new, pivot = replay_rows(cfg, 3, 8, 12, 32)
     assert len(new) == 32 // 3 and len(old) == 32 - 32 // 3 and pivot == len(old)
     assert old.max() < 8 and new.min() >= 8 and new.max() < 12
-    _, _, p = replay_rows(dataclasses.replace(cfg, replay="pseudo-fs-src"), 3, 4, 32)
+    _, _, p = replay_rows(dataclasses.replace(cfg, replay="pseudo-fs-src"), 3, 8, 12, 32)
     assert p == 0
-    old, new, p = replay_rows(dataclasses.replace(cfg, replay="no-replay-fs"), 3, 4, 32)
-    assert len(old) == 0 and len(new) == 32 and new.min() >= 8 and p == 0
-    old, _, _ = replay_rows(dataclasses.replace(cfg, replay="pseudo-align-fs-tgt"), 3, 4, 32)
+    old, new, p = replay_rows(dataclasses.replace(cfg, replay="no-replay-fs"), 3, 0, 4, 32)
+    assert len(old) == 0 and len(new) == 32 and new.max() < 4 and p == 0
+    old, _, _ = replay_rows(dataclasses.replace(cfg, replay="pseudo-align-fs-tgt"), 3, 8, 12, 32)
     assert old.min() >= 8
+    # the original draws uniformly over the buffer in the non-align modes (gan.py get_idx_subset)
+    old, new, p = replay_rows(dataclasses.replace(cfg, replay="random-fs", replay_split="original"), 3, 8, 12, 32,
+                              torch.Generator().manual_seed(0))
+    assert len(old) + len(new) == 32 and p == 0 and (old < 8).all() and (new >= 8).all()
+    assert abs(len(new) - 32 / 3) < 8
 
 
 def test_pseudo_label_replay_batch(tiny_cfg):
@@ -99,14 +105,16 @@ def test_tiny_continual_golden_and_resume(tiny_cfg, tmp_path, golden):
     full = _summary(run)
     golden.check("tiny_continual", full, rtol=2e-3, atol=1e-5)
     assert (run / "continual_table.csv").exists() and (run / "continual_plot.png").exists()
-    cfg, G, D, pre, speakers, step = load_final(run / "step3_chemistry" / "final.pt")
+    cfg, G, D, pre, speakers, step = load_step(run / "step3_chemistry" / "final.pt")
     assert speakers == ["oliver", "maher", "chemistry"] and step == 3
 
-    cfg2 = dataclasses.replace(tiny_cfg, runs_dir=str(tmp_path / "again"))
+    cfg2 = dataclasses.replace(tiny_cfg, log_dir=str(tmp_path / "again"))
     assert continual(cfg2, interrupt=(2, 1), log=lambda *_: None) is None
-    assert (run_dir(cfg2) / "step2_maher" / "last.pt").exists()
-    assert not (run_dir(cfg2) / "step2_maher" / "final.pt").exists()
-    run2 = continual(cfg2, log=lambda *_: None)
+    killed = tmp_path / "again" / "cdiffgan" / "tiny_pseudo-align-fs-src_k3_fs1"
+    assert (killed / "step2_maher" / "last.pt").exists()
+    assert not (killed / "step2_maher" / "final.pt").exists()
+    run2 = continual(cfg2, resume="", log=lambda *_: None)
+    assert run2 == killed
     resumed = _summary(run2)
     assert resumed.keys() == full.keys()
     for k in full:

@@ -1,15 +1,16 @@
 """A whole continual run: t1 (Mix-StAGE on the source speaker), then t2..tN (DiffGAN, one new speaker each).
 
-Run folder (readable): ``<runs_dir>/<name>_<replay>_k<k_shot>_fs<fewshot_seed>/``::
+Run folder (motionkit's run lifecycle): ``<log_dir>/cdiffgan/<name>_<replay>_k<k_shot>_fs<fewshot_seed>[-2, -3 ...]/``
+(a new folder per invocation; ``--resume`` continues the latest one or a named one)::
 
-    config.yaml
+    config.yaml run.json .lock
     step1_oliver/    last.pt ckpt_*.pt best.pt (epoch checkpoints), final.pt, test_metrics.json, losses.png
     step2_maher/     ...
     continual_table.csv, continual_plot.png, continual_summary.json
 
-``final.pt`` is self-contained (config, speakers so far, G, D, normalisation/k-means statistics): loading step 5
-never rebuilds steps 1-4 (the original re-instantiated every previous trainer recursively). A run resumes at the
-first step without ``final.pt``, from that step's last epoch checkpoint.
+``final.pt`` is self-contained (:func:`cdiffgan.models.save_step`): loading step 5 never rebuilds steps 1-4 (the
+original re-instantiated every previous trainer recursively). A resumed run continues at the first step without
+``final.pt``, from that step's last epoch checkpoint, and ends bit-identical to an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -17,118 +18,112 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
+from motionkit.run import start_run
+from motionkit.training import RunLogger, seed_everything
 
-from motionkit.config import config_to_dict, save_config
-from motionkit.training import RunLogger, load_checkpoint, save_checkpoint, seed_everything
-
-from .config import REPLAY_MODES, Config
+from .config import Config
 from .data.clusters import Preprocessor
-from .evaluate import evaluate_model, summarise
-from .models.discriminator import VelocityPatchD
-from .models.mixstage import build_generator
+from .evaluate import summarise
+from .metrics import evaluate_model
+from .models import build_discriminator, build_generator, load_step, save_step
 from .train import train_t1, train_tn
 
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+PACKAGE = "cdiffgan"
 
 
-def run_dir(cfg: Config) -> Path:
-    return Path(cfg.runs_dir) / f"{cfg.name}_{cfg.replay}_k{cfg.k_shot}_fs{cfg.fewshot_seed}"
+def run_name(cfg: Config) -> str:
+    """The run folder's name: ``cfg.run_name`` or ``<name>_<replay>_k<k_shot>_fs<fewshot_seed>``."""
+    return cfg.run_name or f"{cfg.name}_{cfg.replay}_k{cfg.k_shot}_fs{cfg.fewshot_seed}"
 
 
 def step_dir(run: Path, step: int, speaker: str) -> Path:
     return run / f"step{step}_{speaker}"
 
 
-def save_final(path: Path, cfg, step, G, D, pre) -> None:
-    save_checkpoint(path, {"config": config_to_dict(cfg), "speakers": list(cfg.speaker[:step]), "step": step,
-                           "G": G.state_dict(), "D": D.state_dict(), "pre": pre.state()})
-
-
-def load_final(path, device="cpu"):
-    """(cfg, G, D, pre, speakers, step) from a self-contained step checkpoint."""
-    from motionkit.config import load_config
-    s = load_checkpoint(path, map_location=device)
-    cfg = load_config(Config, None, {k: v for k, v in s["config"].items()})
-    G = build_generator(cfg).to(device)
-    G.load_state_dict(s["G"])
-    D = VelocityPatchD(G.P).to(device)
-    D.load_state_dict(s["D"])
-    return cfg, G, D, Preprocessor.from_state(s["pre"]), s["speakers"], s["step"]
-
-
-def continual(cfg: Config, env=None, interrupt: tuple[int, int] | None = None, log=print) -> Path | None:
-    """Run (or resume) every step. interrupt=(step, epoch) stops after that epoch (simulates a killed run, tests).
+def continual(cfg: Config, resume: str | None = None, interrupt: tuple[int, int] | None = None,
+              log=print) -> Path | None:
+    """Run every step in a new run folder, or resume one (``resume``: "" = the latest run of this name, or a
+    run name / folder). interrupt=(step, epoch) stops after that epoch (a killed run, for tests).
     Returns the run folder, or None when interrupted."""
-    if cfg.replay not in REPLAY_MODES:
-        from motionkit.errors import ConfigError
-        raise ConfigError(f"replay must be one of {', '.join(REPLAY_MODES)}, got {cfg.replay!r}")
-    device = env.device if env is not None and env.enabled else resolve_device(cfg.device)
-    is_main = env is None or env.is_main
-    rank = env.rank if env is not None and env.enabled else 0
-    run = run_dir(cfg)
-    run.mkdir(parents=True, exist_ok=True)
-    if cfg.synthetic and not (Path(cfg.data_dir) / "cmu_intervals_df.csv").exists() and is_main:
+    with start_run(cfg, package=PACKAGE, run_name=run_name(cfg), log_root=cfg.log_dir, resume=resume,
+                   device=cfg.device, seed=cfg.seed) as run:
+        if cfg.threads > 0:
+            import torch
+            torch.set_num_threads(cfg.threads)
+        done = _steps(cfg, run, interrupt, log)
+        if not done:
+            return None
+        if run.is_main:
+            summarise(run.dir, print_fn=log)
+            if cfg.render_n > 0:
+                from .render import render_run
+                render_run(run.dir, cfg.render_n, device=str(run.device), log=log)
+        return run.dir
+
+
+def _prepare(cfg, run, log) -> Preprocessor:
+    """Synthetic data (when asked and absent) and the source speaker's statistics, computed by rank 0 first."""
+    from motionkit.training.ddp import barrier
+    if cfg.synthetic and not (Path(cfg.data_dir) / "cmu_intervals_df.csv").exists() and run.is_main:
         from .data.synthetic import make_synthetic
         log(f"writing the synthetic PATS stand-in to {cfg.data_dir}")
         make_synthetic(cfg.data_dir, tuple(cfg.speaker))
-    if is_main:
-        save_config(cfg, run / "config.yaml")
-    ddp = env is not None and env.enabled
-    if ddp and not is_main:
-        from motionkit.training.ddp import barrier
-        barrier(env)                      # rank 0 computes and caches the statistics first
+    if not run.is_main:
+        barrier(run.env)                      # rank 0 computes and caches the statistics first
     pre = Preprocessor.build(cfg.data_dir, cfg.speaker[:1], cfg.window_hop, cfg.num_clusters, cfg.mask, log=log)
-    if ddp and is_main:
-        from motionkit.training.ddp import barrier
-        barrier(env)
+    if run.is_main:
+        barrier(run.env)
+    return pre
+
+
+def _steps(cfg, run, interrupt, log) -> bool:
+    """Train steps t1..tN that have no final.pt yet; False when interrupted."""
+    from motionkit.training.ddp import barrier
+    pre = _prepare(cfg, run, log)
+    device, env = run.device, (run.env if run.env.enabled else None)
     first = 1
-    while first <= len(cfg.speaker) and (step_dir(run, first, cfg.speaker[first - 1]) / "final.pt").exists():
+    while first <= len(cfg.speaker) and (step_dir(run.dir, first, cfg.speaker[first - 1]) / "final.pt").exists():
         first += 1
     G = D = None
     if first > 1:
-        prev = step_dir(run, first - 1, cfg.speaker[first - 2]) / "final.pt"
+        prev = step_dir(run.dir, first - 1, cfg.speaker[first - 2]) / "final.pt"
         log(f"resuming after step {first - 1}: loading {prev}")
-        _, G, D, _, _, _ = load_final(prev, device)
+        _, G, D, _, _, _ = load_step(prev, device)
     for step in range(first, len(cfg.speaker) + 1):
         spk = cfg.speaker[step - 1]
-        sdir = step_dir(run, step, spk)
-        seed_everything(cfg.seed + 1000 * step + rank)
-        logger = RunLogger(sdir, use_tensorboard=False, enabled=is_main)
-        logger.info(f"== step t{step}: {'Mix-StAGE' if step == 1 else 'DiffGAN (' + cfg.replay + ')'} on "
+        sdir = step_dir(run.dir, step, spk)
+        seed_everything(cfg.seed + 1000 * step + run.env.rank)
+        logger = RunLogger(sdir, use_tensorboard=False, enabled=run.is_main)
+        logger.info(f"== step t{step}: {'Mix-StAGE' if step == 1 else cfg.gan + ' (' + cfg.replay + ')'} on "
                     f"{spk}; speakers so far {cfg.speaker[:step]}")
         stop = interrupt[1] if interrupt is not None and interrupt[0] == step else None
         if step == 1:
             G = build_generator(cfg).to(device)
-            D = VelocityPatchD(G.P).to(device)
+            D = build_discriminator(cfg).to(device)
             res = train_t1(cfg, pre, G, D, sdir, device, env, logger, stop_after=stop)
         else:
             res = train_tn(cfg, pre, G, D, cfg.speaker[:step], sdir, device, env, logger, stop_after=stop)
         G, D = res.G, res.D
         if stop is not None:
-            logger.info(f"interrupted after epoch {stop} of step {step} (resume with the same command)")
-            return None
-        if is_main:
-            test = evaluate_model(G, pre, cfg, cfg.speaker[:step], "test", device, kinds=("same", "style"))
-            (sdir / "test_metrics.json").write_text(json.dumps(test, indent=1))
-            hist = logger.history()
-            if hist:
-                from motionkit.viz import plot_curves
-                plot_curves(sdir / "losses.png", {k: v for k, v in hist.items() if not k.startswith("dev")},
-                            title=f"t{step} {spk}")
-            logger.info("test pck per speaker: " + ", ".join(f"{s}={test[s]['pck']:.3f}" for s in cfg.speaker[:step]))
-            save_final(sdir / "final.pt", cfg, step, G, D, pre)
+            logger.info(f"interrupted after epoch {stop} of step {step} (continue with --resume)")
+            logger.close()
+            return False
+        if run.is_main:
+            _finish_step(cfg, step, sdir, G, D, pre, logger, device)
         logger.close()
-        if env is not None and env.enabled:
-            from motionkit.training.ddp import barrier
-            barrier(env)
-    if is_main:
-        summarise(run, print_fn=log)
-        if cfg.render_n > 0:
-            from .render import render_run
-            render_run(run, cfg.render_n, device=str(device), log=log)
-    return run
+        barrier(run.env)
+    return True
+
+
+def _finish_step(cfg, step, sdir, G, D, pre, logger, device) -> None:
+    """Test metrics per speaker (own style and style transfer), loss curves and the step's final.pt."""
+    spk = cfg.speaker[step - 1]
+    test = evaluate_model(G, pre, cfg, cfg.speaker[:step], "test", device, kinds=("same", "style"))
+    (sdir / "test_metrics.json").write_text(json.dumps(test, indent=1))
+    hist = logger.history()
+    if hist:
+        from motionkit.viz import plot_curves
+        plot_curves(sdir / "losses.png", {k: v for k, v in hist.items() if not k.startswith("dev")},
+                    title=f"t{step} {spk}")
+    logger.info("test pck per speaker: " + ", ".join(f"{s}={test[s]['pck']:.3f}" for s in cfg.speaker[:step]))
+    save_step(sdir / "final.pt", cfg, step, G, D, pre)

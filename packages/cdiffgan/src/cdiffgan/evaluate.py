@@ -1,78 +1,15 @@
-"""Evaluation: metrics per speaker (own style: "same"; style transfer: "style"), and the continual tables.
-
-Evaluation uses non-overlapping 64-frame windows (hop 0) of the split. The original's final ``sample()`` fed each
-whole interval as one sequence; windows keep the U-Net's multiple-of-32 constraint without padding (deviation).
-"""
+"""The report of a continual run: step x speaker tables of the test metrics (+ average over seen speakers,
+forgetting), CSV and plot. The metrics themselves are computed by :func:`cdiffgan.metrics.evaluate_model`."""
 
 from __future__ import annotations
 
 import csv
 import json
-from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from . import metrics as M
-from .data.pats import PatsData
 
 TABLE_METRICS = ("pck", "FID", "L1", "F1", "W1_vel", "W1_acc")
-
-
-@lru_cache(maxsize=16)
-def _data(data_dir, speakers: tuple, split, time, fps):
-    return PatsData(data_dir, list(speakers), split, 0, time, fps)
-
-
-@torch.no_grad()
-def predict(G, pre, cfg, speakers, split, device, style_ids=None, shift=0, max_windows=None):
-    """Predictions for every hop-0 window of each speaker. Returns {speaker: dict(pred_z, gt_z, items)}.
-    shift != 0: style transfer, style id = (own id + shift) mod n, compared with the speaker's own GT."""
-    data = _data(str(cfg.data_dir), tuple(speakers), split, cfg.time, cfg.fps)
-    style_ids = list(range(len(speakers))) if style_ids is None else list(style_ids)
-    was_training = G.training
-    G.eval()
-    out = {}
-    cap = cfg.eval_windows if max_windows is None else max_windows
-    for si, spk in enumerate(speakers):
-        lo, hi = data.ranges[spk]
-        idx = list(range(lo, hi))[: cap or None]
-        preds, gts, labels, items = [], [], [], []
-        sid = style_ids[(si + shift) % len(style_ids)]
-        for b in range(0, len(idx), 64):
-            its = [data.item(i) for i in idx[b:b + 64]]
-            batch = pre.make_batch(its, [sid] * len(its), device)
-            preds.append(G.sample(batch).float().cpu().numpy())
-            gts.append(batch["pose"].cpu().numpy())
-            labels.append(batch["labels"].cpu().numpy())
-            items += [(it["interval_id"], it["start"]) for it in its]
-        if preds:
-            out[spk] = {"pred_z": np.concatenate(preds), "gt_z": np.concatenate(gts),
-                        "labels_gt": np.concatenate(labels), "items": items}
-    G.train(was_training)
-    return out
-
-
-def metrics_of(pre, pred_z, gt_z, labels_gt, K):
-    pred_raw, gt_raw = pre.denorm_pose96(pred_z), pre.denorm_pose96(gt_z)
-    mean = pre.pose_mean[pre.idx]
-    return M.all_metrics(pred_z, gt_z, pred_raw, gt_raw, mean, pre.labels(pred_raw), labels_gt, K)
-
-
-def evaluate_model(G, pre, cfg, speakers, split, device, style_ids=None, kinds=("same",), max_windows=None):
-    """{speaker: metrics, "_overall": metrics over all windows}; with "style" in kinds also "<speaker>/style"."""
-    res = {}
-    for kind in kinds:
-        preds = predict(G, pre, cfg, speakers, split, device, style_ids, shift=1 if kind == "style" else 0,
-                        max_windows=max_windows)
-        suffix = "" if kind == "same" else "/style"
-        for spk, p in preds.items():
-            res[spk + suffix] = metrics_of(pre, p["pred_z"], p["gt_z"], p["labels_gt"], cfg.num_clusters)
-        if kind == "same" and preds:
-            cat = {k: np.concatenate([p[k] for p in preds.values()]) for k in ("pred_z", "gt_z", "labels_gt")}
-            res["_overall"] = metrics_of(pre, cat["pred_z"], cat["gt_z"], cat["labels_gt"], cfg.num_clusters)
-    return res
 
 
 # ---------------------------------------------------------------- continual tables

@@ -19,6 +19,7 @@ from motionkit.viz import save_skeleton_gif
 
 from .data.clusters import kept_joints
 from .data.pats import N_JOINTS, POSE_FS, PatsData
+from .models import load_step
 
 
 def full_skeleton(pose96: np.ndarray, gt104: np.ndarray | None, mask) -> np.ndarray:
@@ -89,7 +90,6 @@ def write_video(gif: Path, audio: Path | None = None, fps: int = 15, audio_offse
 @torch.no_grad()
 def render_run(run, n=20, step=None, speakers=None, out_dir=None, seed=0, device="cpu", log=print) -> list[Path]:
     """Render `n` random test windows (seed 0) per speaker with the model of `step` (default: the last)."""
-    from .continual import load_final
     run = Path(run)
     finals = sorted(run.glob("step*_*/final.pt"), key=lambda p: int(p.parent.name[4:].split("_")[0]))
     if step is not None:
@@ -97,7 +97,7 @@ def render_run(run, n=20, step=None, speakers=None, out_dir=None, seed=0, device
     if not finals:
         from motionkit.errors import DatasetMissingError
         raise DatasetMissingError(f"{run}: no step*/final.pt to render" + (f" for step {step}" if step else ""))
-    cfg, G, _, pre, seen, st = load_final(finals[-1], device)
+    cfg, G, _, pre, seen, st = load_step(finals[-1], device)
     G.eval()
     speakers = speakers or seen
     data = PatsData(cfg.data_dir, seen, "test", 0, cfg.time, cfg.fps)
@@ -130,14 +130,13 @@ def generate(run, audio, speaker, transcript=None, out=None, device="cpu", log=p
     """Gestures for a new recording in the style of `speaker` (a speaker of the run's last step)."""
     import h5py
 
-    from .continual import load_final
     from .data.featurize import featurize
     run = Path(run)
     finals = sorted(run.glob("step*_*/final.pt"), key=lambda p: int(p.parent.name[4:].split("_")[0]))
     if not finals:
         from motionkit.errors import DatasetMissingError
         raise DatasetMissingError(f"{run}: no step*/final.pt")
-    cfg, G, _, pre, seen, st = load_final(finals[-1], device)
+    cfg, G, _, pre, seen, st = load_step(finals[-1], device)
     if speaker not in seen:
         from motionkit.errors import ConfigError
         raise ConfigError(f"speaker {speaker!r} is not in this run ({', '.join(seen)})")
@@ -167,10 +166,9 @@ def generate(run, audio, speaker, transcript=None, out=None, device="cpu", log=p
 def render_compare(finals, titles, speaker, out, window=0, device="cpu", log=print) -> Path:
     """One test window of `speaker` rendered by several step checkpoints side by side with the ground truth
     (e.g. after t1 and after the last step: what the later steps did to an old speaker)."""
-    from .continual import load_final
     seqs, gt_seq = [], None
     for f in finals:
-        cfg, G, _, pre, seen, _ = load_final(f, device)
+        cfg, G, _, pre, seen, _ = load_step(f, device)
         G.eval()
         data = PatsData(cfg.data_dir, seen, "test", 0, cfg.time, cfg.fps)
         lo, hi = data.ranges[speaker]
@@ -183,3 +181,8 @@ def render_compare(finals, titles, speaker, out, window=0, device="cpu", log=pri
                              fps=15)
     log(f"wrote {path}")
     return path
+
+
+def render_original(weights, n=20, device="cpu", log=print) -> list[Path]:
+    from motionkit.errors import ConfigError
+    raise ConfigError("render -load: not implemented yet")

@@ -9,23 +9,21 @@ and ends where an uninterrupted one would.
 from __future__ import annotations
 
 import contextlib
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from motionkit.training import Checkpointer, RunLogger, check_finite
+from motionkit.training.ddp import average_gradients
 
 from .data.clusters import Preprocessor, select
 from .data.fewshot import fewshot_indices
 from .data.pats import PatsData
-from .evaluate import evaluate_model
-from .losses import (
-    LambdaScheduler,
-    discriminator_loss,
-    generator_adversarial_loss,
-    reconstruction_loss,
-)
+from .losses import LambdaScheduler, check_terms, discriminator_losses, generator_losses
+from .metrics import evaluate_model
+from .models import build_discriminator
 from .models.diffgan import StyleDiffGAN
 from .models.discriminator import VelocityPatchD
 from .models.mixstage import MixStAGE
@@ -44,20 +42,6 @@ def autocast(cfg, device):
     return contextlib.nullcontext()
 
 
-def sync_grads(params, env) -> None:
-    """All-reduce-mean the gradients across DDP ranks (the parameters are the same on every rank).
-
-    Done by hand instead of wrapping in DistributedDataParallel because the DiffGAN step calls sub-modules
-    (decoder layers, logits) outside ``forward`` and freezes/unfreezes parameters inside an iteration."""
-    if env is None or not env.enabled:
-        return
-    import torch.distributed as dist
-    for p in params:
-        if p.grad is not None:
-            dist.all_reduce(p.grad)
-            p.grad /= env.world_size
-
-
 class GanParts:
     """G, D, their optimisers and schedulers and the lambda schedule; one checkpointable bundle."""
 
@@ -69,8 +53,16 @@ class GanParts:
         self.optD = torch.optim.Adam(D.parameters(), lr=lr)
         self.schG = torch.optim.lr_scheduler.ExponentialLR(self.optG, cfg.gamma)
         self.schD = torch.optim.lr_scheduler.ExponentialLR(self.optD, cfg.gamma)
-        self.lam = LambdaScheduler(1.0, cfg.lambda_step, cfg.lambda_every, cfg.lambda_max)
+        self.lam = LambdaScheduler(cfg.lambda_step, cfg.lambda_every, cfg.lambda_max)
         self.cfg = cfg
+
+    @property
+    def lambda_gan(self) -> float:
+        return self.lam.value(self.cfg.lambda_gan)
+
+    @property
+    def lambda_D(self) -> float:
+        return self.lam.value(self.cfg.lambda_D)
 
     def modules(self) -> dict:
         return {"G": self.G, "D": self.D, "optG": self.optG, "optD": self.optD, "schG": self.schG,
@@ -79,14 +71,16 @@ class GanParts:
     def step_G(self, loss, env=None):
         self.optG.zero_grad(set_to_none=True)
         loss.backward()
-        sync_grads(self.g_params, env)
+        if env is not None:
+            average_gradients(self.G, env)  # the steps call sub-modules outside forward: no DDP wrapper
         torch.nn.utils.clip_grad_norm_(self.g_params, self.cfg.grad_clip)
         self.optG.step()
 
     def step_D(self, loss, env=None):
         self.optD.zero_grad(set_to_none=True)
         loss.backward()
-        sync_grads(list(self.D.parameters()), env)
+        if env is not None:
+            average_gradients(self.D, env)
         torch.nn.utils.clip_grad_norm_(self.D.parameters(), self.cfg.grad_clip)
         self.optD.step()
 
@@ -108,10 +102,25 @@ def _bar(cfg, logger, total, desc):
     return tqdm(total=total, disable=True)
 
 
-def _log_means(logger, step, sums, counts, **extra):
-    vals = {k: sums[k] / counts[k] for k in sums if counts[k]}
-    logger.log(step, **vals, **extra)
-    return vals
+class Means:
+    """Running means of every logged value of an epoch, whatever names the loss dicts hold."""
+
+    def __init__(self):
+        self.sums, self.counts = defaultdict(float), defaultdict(int)
+
+    def add(self, values: dict) -> None:
+        for k, v in values.items():
+            self.sums[k] += v
+            self.counts[k] += 1
+
+    def log(self, logger, step, **extra) -> dict:
+        vals = {k: self.sums[k] / self.counts[k] for k in self.sums}
+        logger.log(step, **vals, **extra)
+        return vals
+
+
+def _floats(terms: dict) -> dict:
+    return {k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v) for k, v in terms.items()}
 
 
 def t1_d_step(cfg, parts: GanParts, batch, device, gstep=0, env=None) -> dict:
@@ -119,29 +128,31 @@ def t1_d_step(cfg, parts: GanParts, batch, device, gstep=0, env=None) -> dict:
     G, D = parts.G, parts.D
     G.eval()
     with torch.no_grad(), autocast(cfg, device):
-        fake = G(batch)[0]
+        fake = G(batch)["pose"]
     G.train()
     with autocast(cfg, device):
-        lossD = discriminator_loss(D(batch["pose"]), D(fake.float()), parts.lam.value)
-    check_finite({"D": lossD}, gstep)
-    parts.step_D(lossD, env)
-    return {"D": lossD.item()}
+        terms = discriminator_losses(D(batch["pose"]), D(fake.float()), parts.lambda_D)
+    check_finite({"D": terms["D"]}, gstep)
+    parts.step_D(terms["D"], env)
+    return _floats(terms)
 
 
 def t1_g_step(cfg, parts: GanParts, batch, device, gstep=0, env=None) -> dict:
-    """G step: L_G = L_rec + L_adv + L_cluster + 0.1 id_in + 0.1 id_out (only G is stepped)."""
+    """G step: the generator terms of cdiffgan.losses (L_rec + L_adv + L_cluster + 0.1 id_in + 0.1 id_out);
+    only G is stepped."""
     with autocast(cfg, device):
-        out, internal, _ = parts.G(batch)
-        rec = reconstruction_loss(out.float(), batch["pose"])
-        adv = generator_adversarial_loss(parts.D(out.float()), parts.lam.value)
-    loss = rec + adv + sum(internal.values())
-    check_finite({"G": loss}, gstep)
-    parts.step_G(loss, env)
-    return {k: float(v.detach()) for k, v in {"G": loss, "rec": rec, "adv": adv, **internal}.items()}
+        out = parts.G(batch)
+        out["pose"] = out["pose"].float()
+        out["d_fake"] = parts.D(out["pose"])
+        terms = generator_losses(cfg, out, batch, parts.lambda_gan)
+    check_finite({"G": terms["G"]}, gstep)
+    parts.step_G(terms["G"], env)
+    return _floats(terms)
 
 
 def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=None, stop_after=None) -> StepResult:
     """Mix-StAGE on the source speaker's full train split (t1). Best epoch by lowest dev spatialNorm."""
+    check_terms(cfg)
     src = cfg.speaker[:1]
     train = PatsData(cfg.data_dir, src, "train", cfg.window_hop, cfg.time, cfg.fps)
     parts = GanParts(cfg, G, D, G.parameters())
@@ -158,8 +169,7 @@ def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=Non
         G.train()
         D.train()
         coin = _coin(cfg, 1, epoch)
-        sums, counts = dict.fromkeys(("G", "D", "rec", "adv", "cluster", "id_in", "id_out"), 0.0), {}
-        counts = dict.fromkeys(sums, 0)
+        means = Means()
         bar = _bar(cfg, logger, cfg.style_iters, f"t1 {src[0]} epoch {epoch + 1}/{cfg.num_epochs}")
         for it in range(cfg.style_iters):
             idx = torch.randint(len(train), (cfg.batch_size,)).tolist()
@@ -167,9 +177,7 @@ def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=Non
             parts.lam.step()
             gstep = (epoch * cfg.style_iters + it)
             step_fn = t1_d_step if torch.rand((), generator=coin).item() < p_d else t1_g_step
-            for k, v in step_fn(cfg, parts, batch, device, gstep, env).items():
-                sums[k] += v
-                counts[k] += 1
+            means.add(step_fn(cfg, parts, batch, device, gstep, env))
             bar.update(1)
         bar.close()
         parts.epoch_end()
@@ -177,8 +185,8 @@ def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=Non
         score = dev["_overall"]["spatialNorm"]
         is_best = score < best
         best = min(best, score)
-        _log_means(logger, (epoch + 1) * cfg.style_iters, sums, counts, dev_spatialNorm=score,
-                   dev_FID=dev["_overall"]["FID"], dev_pck=dev["_overall"]["pck"])
+        means.log(logger, (epoch + 1) * cfg.style_iters, dev_spatialNorm=score, dev_FID=dev["_overall"]["FID"],
+                  dev_pck=dev["_overall"]["pck"])
         ck.save(epoch + 1, parts.modules(), extra={"best": best}, is_best=is_best)
         if stop_after is not None and epoch + 1 >= stop_after:
             return StepResult(G, D, logger.history())
@@ -191,50 +199,83 @@ def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=Non
 
 
 # ---------------------------------------------------------------- t >= 2
-def replay_rows(cfg, n_spk: int, k: int, bs: int, gen=None):
-    """Row indices into the few-shot buffer (speaker-major, k rows per speaker; the newest speaker last) and the
-    pivot (first row that D sees). Returns (old_rows, new_rows, pivot)."""
-    new_lo = (n_spk - 1) * k
-    if cfg.replay == "no-replay-fs" or n_spk == 1:
-        return torch.empty(0, dtype=torch.long), new_lo + torch.randint(k, (bs,), generator=gen), 0
+FULL_MODES = ("random-full", "no-replay-full")
+
+
+def replay_rows(cfg, n_spk: int, new_lo: int, n_rows: int, bs: int, gen=None):
+    """Row indices into the replay buffer (speaker-major, the newest speaker's rows new_lo..n_rows-1; a
+    no-replay buffer holds the newest speaker only, new_lo = 0) and the pivot (first row D sees in the align
+    modes). Returns (old_rows, new_rows, pivot), old rows first.
+
+    The original (``gan.py`` ``get_idx_subset``) splits the batch only in ``pseudo-align-fs-src``: bs // n rows of
+    the newest speaker, the rest uniformly from older speakers; every other mode draws rows uniformly from the
+    buffer (``replay_split: original``). ``replay_split: fixed`` (ours before) uses that split in every replay
+    mode. The ``-tgt`` modes always split: their old rows are the new speaker's inputs with old style ids."""
+    if cfg.replay.startswith("no-replay") or n_spk == 1 or new_lo == 0:
+        return torch.empty(0, dtype=torch.long), new_lo + torch.randint(n_rows - new_lo, (bs,), generator=gen), 0
+    if cfg.replay_split == "original" and cfg.replay in ("random-fs", "pseudo-fs-src", "random-full"):
+        rows = torch.randint(n_rows, (bs,), generator=gen)
+        return rows[rows < new_lo], rows[rows >= new_lo], 0
     bs_r = max(bs // n_spk, 1)
     bs_l = bs - bs_r
-    new = new_lo + torch.randint(k, (bs_r,), generator=gen)
+    new = new_lo + torch.randint(n_rows - new_lo, (bs_r,), generator=gen)
     if cfg.replay.endswith("-tgt"):
-        old = new_lo + torch.randint(k, (bs_l,), generator=gen)      # new speaker's inputs, old styles
+        old = new_lo + torch.randint(n_rows - new_lo, (bs_l,), generator=gen)   # new speaker's inputs, old styles
     else:
-        old = torch.randint(new_lo, (bs_l,), generator=gen)          # old speakers' real k-shot windows
+        old = torch.randint(new_lo, (bs_l,), generator=gen)          # old speakers' real windows
     pivot = bs_l if "align" in cfg.replay else 0
     return old, new, pivot
 
 
 class FewshotBuffer:
-    """The k-shot windows of every speaker so far, read once and kept as one batch (original fewshot_x/y)."""
+    """The replay buffer of a step: the k-shot windows of every speaker so far (original fewshot_x/y), read once
+    and kept as one batch; in the ``*-full`` modes every train window, read on demand. Rows are speaker-major,
+    the newest speaker's from ``new_lo`` on; the ``no-replay`` modes hold the newest speaker only."""
 
     def __init__(self, cfg, pre: Preprocessor, speakers, device):
-        data = PatsData(cfg.data_dir, speakers, "train", cfg.window_hop, cfg.time, cfg.fps)
-        self.indices = fewshot_indices(data.ranges, speakers, cfg.k_shot, cfg.fewshot_seed)
-        style = np.repeat(np.arange(len(speakers)), cfg.k_shot)
-        self.batch = pre.make_batch([data.item(i) for i in self.indices], style, device)
+        self.pre, self.device, self.batch = pre, device, None
+        sampled = speakers[-1:] if cfg.replay.startswith("no-replay") else speakers
+        data = self.data = PatsData(cfg.data_dir, sampled, "train", cfg.window_hop, cfg.time, cfg.fps)
+        self.full = cfg.replay in FULL_MODES
+        if self.full:
+            self.indices = list(range(len(data)))
+        else:
+            self.indices = fewshot_indices(data.ranges, sampled, cfg.k_shot, cfg.fewshot_seed, cfg.fewshot_sampler)
+        first = len(speakers) - len(sampled)
+        self.style = np.array([first + sampled.index(data.windows[i].speaker) for i in self.indices])
+        self.new_lo = int(np.searchsorted(self.style, len(speakers) - 1))
+        self.batch = None if self.full else self.rows(torch.arange(len(self.indices)))
         self.items = [(data.windows[i].speaker, data.windows[i].interval_id, data.windows[i].pose_start)
                       for i in self.indices]
 
+    def __len__(self):
+        return len(self.indices)
+
+    def rows(self, rows: torch.Tensor) -> dict:
+        """The batch of buffer rows `rows` (B,)."""
+        if self.batch is not None:
+            return select(self.batch, rows.to(self.device))
+        idx = rows.tolist()
+        return self.pre.make_batch([self.data.item(self.indices[i]) for i in idx], self.style[idx], self.device)
+
 
 def build_replay_batch(cfg, model: StyleDiffGAN, buf: FewshotBuffer, pre, n_spk, device, cache=None):
-    """One training batch of the DiffGAN step. Old rows get G_src targets (pseudo labels; real poses in random-fs),
-    new rows keep GT. Returns (batch with 'target', pivot, rows)."""
-    old, new, pivot = replay_rows(cfg, n_spk, cfg.k_shot, cfg.batch_size_tn)
+    """One training batch of a step t>=2. Old rows get G_src targets (pseudo labels; real poses in the random
+    modes), new rows keep GT. Returns (batch with 'target', pivot, rows)."""
+    old, new, pivot = replay_rows(cfg, n_spk, buf.new_lo, len(buf), cfg.batch_size_tn)
+    if cfg.gan == "gan":
+        pivot = 0
     rows = torch.cat([old, new])
-    batch = select(buf.batch, rows.to(device))
+    batch = buf.rows(rows)
     target = batch["pose"].clone()
     n_old = len(old)
-    if n_old and cfg.replay != "random-fs":
+    if n_old and not cfg.replay.startswith("random"):
         if cfg.replay.endswith("-tgt"):
             style = torch.randint(n_spk - 1, (n_old,)).to(device)
             batch["style"] = torch.cat([style, batch["style"][n_old:]])
             with autocast(cfg, device):
                 if cache is not None:
-                    pseudo = model.G_src.head(cache["h"][rows[:n_old].to(device)], style, with_id_out=False)[0]
+                    pseudo = model.G_src.head(cache["h"][rows[:n_old].to(device)], style, with_id_out=False)["pose"]
                 else:
                     pseudo = model.pseudo_labels(select(batch, slice(0, n_old)), style_from_pose=False)
             pseudo = pseudo.float()
@@ -251,49 +292,55 @@ def build_replay_batch(cfg, model: StyleDiffGAN, buf: FewshotBuffer, pre, n_spk,
 
 
 def _trunk(G, batch, rows, cache, cfg, device):
-    """Frozen trunk features: from the cache, or recomputed (no grad: its parameters are frozen)."""
+    """Trunk features: from the cache, or recomputed (no grad while the trunk is frozen, i.e. gan: diffgan)."""
     if cache is not None:
         return cache["h"][rows.to(device)]
-    with torch.no_grad(), autocast(cfg, device):
+    grad = torch.enable_grad() if cfg.gan != "diffgan" else torch.no_grad()
+    with grad, autocast(cfg, device):
         return G.trunk(batch)
 
 
 def diffgan_d_step(cfg, model, parts, batch, pivot, rows, cache, device, gstep=0, env=None) -> dict:
-    """D step of the aligned DiffGAN: real and fake restricted to rows pivot: (the new speaker in align modes)."""
+    """D step: real and fake restricted to rows pivot: (the new speaker in the align modes)."""
     G, D = parts.G, parts.D
     G.eval()
     with torch.no_grad(), autocast(cfg, device):
         h = _trunk(G, batch, rows, cache, cfg, device)
-        fake = G.head(h, batch["style"], y=batch["target"], with_id_out=False)[0].float()
+        fake = G.head(h, batch["style"], y=batch["target"], with_id_out=False)["pose"].float()
     model.train()
     if cache is not None:
         trunk_eval(G)
     with autocast(cfg, device):
-        lossD = discriminator_loss(D(batch["target"][pivot:]), D(fake[pivot:]), parts.lam.value)
-    check_finite({"D": lossD}, gstep)
-    parts.step_D(lossD, env)
-    return {"D": lossD.item()}
+        terms = discriminator_losses(D(batch["target"][pivot:]), D(fake[pivot:]), parts.lambda_D)
+    check_finite({"D": terms["D"]}, gstep)
+    parts.step_D(terms["D"], env)
+    return _floats(terms)
 
 
 def diffgan_g_step(cfg, model, parts, batch, pivot, rows, cache, device, gstep=0, env=None) -> dict:
-    """G step: cross-modal grounding shift (L_diff) + output-domain shift (L_rec over all rows, L_adv on rows
-    pivot:) + L_cluster + id terms. Total = L_rec + L_adv + L_cluster + 0.1 id_in + 0.1 id_out + L_diff."""
+    """G step: cross-modal grounding shift (L_diff; DiffGAN only) + output-domain shift (L_rec over all rows,
+    L_adv on rows pivot:) + L_cluster + id terms, all from cdiffgan.losses."""
     G, D = parts.G, parts.D
-    h = _trunk(G, batch, rows, cache, cfg, device)
-    with autocast(cfg, device):
-        ldiff, inner, _ = model.grounding_shift(h, batch["style"], batch["target"], cfg.inner_steps, cfg.inner_lr,
-                                                cfg.topk, cfg.inner_loop, cfg.lambda_diff)
+    grounding = None
+    if cfg.gan == "diffgan":
+        h = _trunk(G, batch, rows, cache, cfg, device)
+        with autocast(cfg, device):
+            grounding = model.grounding_shift(h, batch["style"], batch["target"], cfg.inner_steps, cfg.inner_lr,
+                                              cfg.topk, cfg.inner_loop)
     h2 = _trunk(G, batch, rows, cache, cfg, device)        # the original ran the trunk again for the full forward
     with autocast(cfg, device):
-        out, internal, _ = G.head(h2, batch["style"], y=batch["target"], labels=batch["labels"])
-        out = out.float()
-        rec = reconstruction_loss(out, batch["target"])
-        adv = generator_adversarial_loss(D(out[pivot:]), parts.lam.value)
-    loss = rec + adv + sum(internal.values()) + ldiff
-    check_finite({"G": loss}, gstep)
-    parts.step_G(loss, env)
-    return {k: float(v.detach()) for k, v in
-            {"G": loss, "rec": rec, "adv": adv, "diff": ldiff, "inner": inner, **internal}.items()}
+        out = G.head(h2, batch["style"], y=batch["target"])
+        out["pose"] = out["pose"].float()
+        out["d_fake"] = D(out["pose"][pivot:])
+        if grounding is not None:
+            out["grounding"] = grounding
+        terms = generator_losses(cfg, out, batch, parts.lambda_gan)
+    check_finite({"G": terms["G"]}, gstep)
+    parts.step_G(terms["G"], env)
+    logged = _floats(terms)
+    if grounding is not None:
+        logged["inner"] = float(grounding["inner"])
+    return logged
 
 
 def trunk_eval(G):
@@ -302,11 +349,17 @@ def trunk_eval(G):
 
 
 def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logger=None, stop_after=None):
-    """One DiffGAN-aligned few-shot step on `speakers` (all so far; the newest last). Final = last epoch."""
+    """One few-shot step on `speakers` (all so far; the newest last). Final = last epoch (-overfit 1).
+    gan: diffgan trains the big modules of StyleDiffGAN; gan / align_gan fine-tune all of Mix-StAGE
+    (StyleAdaptiveGAN baselines)."""
+    check_terms(cfg)
     n_spk = len(speakers)
     model = StyleDiffGAN(G_prev).to(device)
     G = model.G
-    D = D_prev if (cfg.get_pretrained_D and D_prev is not None) else VelocityPatchD(G.P).to(device)
+    if cfg.gan != "diffgan":
+        for p in G.parameters():
+            p.requires_grad_(True)
+    D = D_prev if (cfg.get_pretrained_D and D_prev is not None) else build_discriminator(cfg).to(device)
     big = [p for p in G.parameters() if p.requires_grad]
     parts = GanParts(cfg, G, D, big, lr=cfg.lr_tn or cfg.lr)
     is_main = env is None or env.is_main
@@ -318,7 +371,7 @@ def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logg
         logger.info(f"resumed t{n_spk} from {ck.latest_path()} after epoch {start}")
     buf = FewshotBuffer(cfg, pre, speakers, device)
     cache = None
-    if cfg.cache_frozen:
+    if cfg.cache_frozen and cfg.gan == "diffgan" and not buf.full:
         # frozen trunk in eval mode: its features of the fixed buffer and G_src's pseudo labels never change
         model.train()
         trunk_eval(G)
@@ -329,28 +382,24 @@ def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logg
     for epoch in range(start, cfg.num_epochs_tn):
         model.train()
         D.train()
-        if cfg.cache_frozen:
+        if cache is not None:
             trunk_eval(G)
         coin = _coin(cfg, n_spk, epoch)
-        keys = ("G", "D", "rec", "adv", "diff", "inner", "cluster", "id_in", "id_out")
-        sums, counts = dict.fromkeys(keys, 0.0), dict.fromkeys(keys, 0)
+        means = Means()
         bar = _bar(cfg, logger, cfg.num_training_iters,
                    f"t{n_spk} {speakers[-1]} epoch {epoch + 1}/{cfg.num_epochs_tn}")
         for it in range(cfg.num_training_iters):
             gstep = epoch * cfg.num_training_iters + it
             batch, pivot, rows = build_replay_batch(cfg, model, buf, pre, n_spk, device, cache)
             parts.lam.step()
-
             step_fn = diffgan_d_step if torch.rand((), generator=coin).item() < p_d else diffgan_g_step
-            for k, v in step_fn(cfg, model, parts, batch, pivot, rows, cache, device, gstep, env).items():
-                sums[k] += v
-                counts[k] += 1
+            means.add(step_fn(cfg, model, parts, batch, pivot, rows, cache, device, gstep, env))
             bar.update(1)
         bar.close()
         parts.epoch_end()
         dev = evaluate_model(G, pre, cfg, speakers, "dev", device)
-        _log_means(logger, (epoch + 1) * cfg.num_training_iters, sums, counts, dev_FID=dev["_overall"]["FID"],
-                   dev_pck=dev["_overall"]["pck"])
+        means.log(logger, (epoch + 1) * cfg.num_training_iters, dev_FID=dev["_overall"]["FID"],
+                  dev_pck=dev["_overall"]["pck"])
         ck.save(epoch + 1, parts.modules())
         if stop_after is not None and epoch + 1 >= stop_after:
             break

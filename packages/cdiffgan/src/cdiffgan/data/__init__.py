@@ -21,7 +21,7 @@ for _spk in PATS_SPEAKERS:
     register(DatasetSpec(
         name=f"pats-{_spk}", description=f"PATS speaker '{_spk}' (pose/normalize, audio/log_mel_400, text/tokens)",
         homepage="https://chahuja.com/pats/", licence="CC BY-NC-ND 4.0 (non-commercial; not redistributed)",
-        redistributable=False, loader="cdiffgan.data:load_pats",
+        redistributable=False, loader=load_pats,
         citation="Ahuja et al. Style transfer for co-speech gesture animation. ECCV 2020.",
         how_to_get=f"download the '{_spk}' archive from https://chahuja.com/pats/ and unpack it next to "
                    "cmu_intervals_df.csv (processed/<speaker>/<interval>.h5); pass that folder as data_dir"),

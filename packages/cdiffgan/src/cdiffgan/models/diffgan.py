@@ -6,8 +6,9 @@
 
 Cross-modal grounding shift (DiffGAN "timing"): z_l = decoder[-1](z_{l-1}) is the last sub-generator layer
 (B, C*K, T). A free copy z* of z_l is optimised for ``inner_steps`` SGD steps (lr ``inner_lr``) to minimise
-mean |mix(logits(z*)) - y|; the time mask M keeps the top-k frames of mean_c |z_l - z*|; then
-L_diff = mean(M * (z* - decoder[-1](z_{l-1}.detach()))^2) trains the last decoder layer towards the shifted z.
+mean |mix(logits(z*)) - y|; the time mask M keeps the top-k frames of mean_c |z_l - z*|. The model returns z*, the
+recomputed z_hat_l = decoder[-1](z_{l-1}.detach()) and M; ``cdiffgan.losses.diff_loss`` turns them into L_diff,
+which trains the last decoder layer towards the shifted z.
 """
 
 from __future__ import annotations
@@ -17,8 +18,14 @@ import copy
 import torch
 from torch import nn
 
-from ..losses import diff_loss, topk_time_mask
 from .mixstage import BIG_MODULES, MixStAGE
+
+
+def topk_time_mask(z_l: torch.Tensor, z_star: torch.Tensor, k: int) -> torch.Tensor:
+    """Grounding mask M (B, 1, T): 1 at the k time steps with the largest mean-over-channels |z_l - z*|."""
+    score = (z_l - z_star).abs().mean(1)                       # (B, T)
+    idx = score.topk(min(k, score.shape[1]), dim=1).indices
+    return torch.zeros_like(score).scatter_(1, idx, 1.0)[:, None]
 
 
 def freeze_trunk(G: MixStAGE) -> None:
@@ -96,11 +103,12 @@ class StyleDiffGAN(nn.Module):
         """G_src's output (B,T,P): style from its pose-style encoder on the stored real pose ("-src" modes) or
         from the batch's style ids ("-tgt" modes, where the inputs belong to the new speaker)."""
         y = batch["pose"] if style_from_pose else None
-        return self.G_src.head(self.G_src.trunk(batch), batch["style"], y=y, with_id_out=False)[0]
+        return self.G_src.head(self.G_src.trunk(batch), batch["style"], y=y, with_id_out=False)["pose"]
 
-    def grounding_shift(self, h, style, y, steps, lr, topk, inner="analytic", weight=1.0):
+    def grounding_shift(self, h, style, y, steps, lr, topk, inner="analytic") -> dict:
         """h (B,C,T) trunk features, style ids (B,), y (B,T,P) targets (GT / pseudo labels).
-        Returns (L_diff, inner-loop loss (detached), mask (B,1,T))."""
+        Returns {"z_star" (B,CK,T), "z_hat" (B,CK,T) with grad to decoder[-1], "mask" (B,1,T), "inner" (detached
+        inner-loop loss)}."""
         G = self.G
         with torch.no_grad():
             f, _ = G.style_features(h, style, y)
@@ -111,5 +119,5 @@ class StyleDiffGAN(nn.Module):
             fn = inner_optimise_analytic if inner == "analytic" else inner_optimise_autograd
             z_star, inner_loss = fn(G, z_l.float(), soft.float(), y.float(), steps, lr)
         mask = topk_time_mask(z_l.float(), z_star, topk)
-        z_hat = G.decoder[-1](z_prev.detach())
-        return diff_loss(z_star, z_hat.float(), mask, weight), inner_loss, mask
+        z_hat = G.decoder[-1](z_prev.detach()).float()
+        return {"z_star": z_star, "z_hat": z_hat, "mask": mask, "inner": inner_loss}

@@ -61,10 +61,17 @@ class AudioEncoder(nn.Module):
 class TextEncoder(nn.Module):
     """Token ids (B, L) -> (B, C, L): learned embedding (default) or BERT + Linear(768->C); + sinusoidal PE."""
 
-    def __init__(self, C=256, vocab_size=30522, kind="embedding", bert_path=""):
+    def __init__(self, C=256, vocab_size=30522, kind="embedding", bert_path="", bert_config=None,
+                 bert_padding="attention_mask"):
         super().__init__()
         self.kind = kind
-        if kind == "bert":
+        self.bert_padding = bert_padding
+        if kind == "bert" and bert_config is not None:
+            # architecture only (weights come from a checkpoint, e.g. the original's _weights.p): no download
+            from transformers import BertConfig, BertModel
+            self.bert = BertModel(BertConfig(**bert_config))
+            self.proj = nn.Linear(self.bert.config.hidden_size, C)
+        elif kind == "bert":
             try:
                 from transformers import BertModel
             except ImportError as e:  # pragma: no cover - optional extra
@@ -86,9 +93,14 @@ class TextEncoder(nn.Module):
 
     def forward(self, tokens, pad_mask):
         if self.kind == "bert":
-            # The original passed the padding mask as the 3rd positional arg (token_type_ids in transformers
-            # 2.5); we pass it as attention_mask, which is what was meant.
-            h = self.proj(self.bert(input_ids=tokens, attention_mask=(~pad_mask).long()).last_hidden_state)
+            # The original passed its mask (1 = real token, 0 = padding) as the 3rd positional arg, which is
+            # token_type_ids in transformers 2.5: padding is attended to and real tokens get segment embedding 1
+            # (bert_padding: token_type_ids reproduces that); attention_mask is what was meant.
+            if self.bert_padding == "token_type_ids":
+                out = self.bert(input_ids=tokens, token_type_ids=(~pad_mask).long())
+            else:
+                out = self.bert(input_ids=tokens, attention_mask=(~pad_mask).long())
+            h = self.proj(out.last_hidden_state)
         else:
             h = self.embed(tokens)
         h = h + sinusoidal_pe(tokens.shape[1], h.shape[-1], h.device)

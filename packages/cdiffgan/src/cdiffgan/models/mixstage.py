@@ -6,14 +6,14 @@ head:   style embedding (B,style_dim) from the pose-style encoder's argmax (trai
         f = [h; style] (B,C+sd,64); ClusterClassify(f) -> cluster logits (B,K,64), soft = softmax;
         mixture of K sub-generators: decoder(f repeated K times, grouped convs) -> z (B,C*K,64)
         -> logits (grouped 1x1 conv) -> (B,K,P,64), weighted by soft and summed over K -> pose (B,64,P=96).
-Internal losses: L_cluster = CE(cluster logits, k-means labels), id_in = CE(style_enc(y), id),
-id_out = CE(style_enc(G(x)), id) with the style encoder's parameters frozen; weighted [1, lambda_id, lambda_id].
+Raw outputs only (the losses are computed in ``cdiffgan.losses``): the pose, the cluster logits and soft
+probabilities, the style logits of the pose-style encoder on the GT pose (training) and on the generated pose with
+the encoder's parameters frozen (the original's ``some_grad``).
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
@@ -26,10 +26,10 @@ BIG_MODULES = ("decoder", "pose_style_encoder", "logits", "classify_cluster", "s
 class MixStAGE(nn.Module):
     def __init__(self, P=96, C=256, K=8, S=25, style_dim=10, vocab_size=30522, text_encoder="embedding",
                  bert_path="", layers=2, heads=8, ff=2, dropout=0.1, cluster_layers=5, decoder_layers=4,
-                 lambda_id=0.1):
+                 bert_config=None, bert_padding="attention_mask"):
         super().__init__()
-        self.P, self.C, self.K, self.S, self.lambda_id = P, C, K, S, lambda_id
-        self.text_encoder = TextEncoder(C, vocab_size, text_encoder, bert_path)
+        self.P, self.C, self.K, self.S = P, C, K, S
+        self.text_encoder = TextEncoder(C, vocab_size, text_encoder, bert_path, bert_config, bert_padding)
         self.audio_encoder = AudioEncoder(C)
         self.fusion = CrossModalFusion(C, layers, heads, ff, dropout)
         self.unet = UNet1D(C)
@@ -52,18 +52,18 @@ class MixStAGE(nn.Module):
 
     # ---- head pieces ----
     def style_features(self, h, style, y=None):
-        """[h; style embedding] (B, C+sd, T) and id_in. With y (training) the style is the argmax of the
-        pose-style encoder on y (``argmax=1``); otherwise the embedding of the given ids (B,) or soft (B,S)."""
-        id_in = h.new_zeros(())
+        """[h; style embedding] (B, C+sd, T) and the style logits (B, S) or None. With y (training) the style is the
+        argmax of the pose-style encoder on y (``argmax=1``); otherwise the embedding of the given ids (B,) or of
+        soft weights (B, S)."""
+        logits = None
         if y is not None:
             logits = self.pose_style_encoder(y)
-            id_in = F.cross_entropy(logits, style)
             emb = self.style_emb(logits.argmax(-1))
         elif style.dtype.is_floating_point:
             emb = style @ self.style_emb.weight
         else:
             emb = self.style_emb(style)
-        return torch.cat([h, emb[:, :, None].expand(-1, -1, h.shape[-1])], 1), id_in
+        return torch.cat([h, emb[:, :, None].expand(-1, -1, h.shape[-1])], 1), logits
 
     def mix(self, z: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
         """Sub-generator outputs logits(z) (B, K*P, T) weighted by soft (B, K, T) -> pose (B, T, P)."""
@@ -71,41 +71,31 @@ class MixStAGE(nn.Module):
         o = self.logits(z).view(B, self.K, self.P, T)
         return (o * soft[:, :, None]).sum(1).transpose(1, 2)
 
-    def id_out(self, out: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        """CE of the style encoder on the generated pose with the encoder's parameters frozen (``some_grad``)."""
+    def style_logits_frozen(self, pose: torch.Tensor) -> torch.Tensor:
+        """Pose-style encoder logits (B, S) of a generated pose with the encoder's parameters frozen
+        (``some_grad``): gradients reach the generator only."""
         params = {k: v.detach() for k, v in self.pose_style_encoder.named_parameters()}
-        return F.cross_entropy(functional_call(self.pose_style_encoder, params, (out,)), style)
+        return functional_call(self.pose_style_encoder, params, (pose,))
 
-    def head(self, h, style, y=None, labels=None, with_id_out=True):
-        """h (B,C,T) -> pose (B,T,P), losses dict, soft cluster probabilities (B,K,T)."""
-        f, id_in = self.style_features(h, style, y)
+    def head(self, h, style, y=None, with_id_out=True) -> dict:
+        """h (B,C,T) -> {"pose" (B,T,P), "soft" (B,K,T), "cluster_logits" (B,K,T), "style_logits" (B,S) from y,
+        "style_logits_out" (B,S) of the output}; the style logits only with y (training)."""
+        f, style_logits = self.style_features(h, style, y)
         cl = self.classify_cluster(f)
         soft = cl.softmax(1)
         z = self.decoder(f.repeat(1, self.K, 1))
-        out = self.mix(z, soft)
-        losses = {}
-        if labels is not None:
-            losses["cluster"] = F.cross_entropy(cl, labels)
+        out = {"pose": self.mix(z, soft), "soft": soft, "cluster_logits": cl}
         if y is not None:
-            losses["id_in"] = self.lambda_id * id_in
-        if with_id_out and not style.dtype.is_floating_point and y is not None:
-            losses["id_out"] = self.lambda_id * self.id_out(out, style)
-        return out, losses, soft
+            out["style_logits"] = style_logits
+            if with_id_out and not style.dtype.is_floating_point:
+                out["style_logits_out"] = self.style_logits_frozen(out["pose"])
+        return out
 
-    def forward(self, batch: dict, train_style: bool = True):
+    def forward(self, batch: dict, train_style: bool = True) -> dict:
         """Training forward (style from the GT pose) or sampling (train_style=False, style from the id)."""
-        y = batch["pose"] if train_style else None
-        return self.head(self.trunk(batch), batch["style"], y=y, labels=batch.get("labels") if train_style else None)
+        return self.head(self.trunk(batch), batch["style"], y=batch["pose"] if train_style else None)
 
     @torch.no_grad()
     def sample(self, batch: dict, style=None) -> torch.Tensor:
         """Poses (B, T, P) for the batch's inputs in the given style ids (default: the batch's own)."""
-        return self.head(self.trunk(batch), batch["style"] if style is None else style)[0]
-
-
-def build_generator(cfg) -> MixStAGE:
-    return MixStAGE(P=2 * (52 - len(cfg.mask)), C=cfg.hidden, K=cfg.num_clusters, S=cfg.max_num_speakers,
-                    style_dim=cfg.style_dim, vocab_size=cfg.vocab_size, text_encoder=cfg.text_encoder,
-                    bert_path=cfg.bert_path, layers=cfg.transformer_layers, heads=cfg.transformer_heads,
-                    ff=cfg.transformer_ff, dropout=cfg.dropout, cluster_layers=cfg.cluster_layers,
-                    decoder_layers=cfg.decoder_layers, lambda_id=cfg.lambda_id)
+        return self.head(self.trunk(batch), batch["style"] if style is None else style)["pose"]
