@@ -22,7 +22,7 @@ def test_torchrun_two_processes_gloo(tmp_path, model):
            "--run-name=ddp"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    run = tmp_path / "ddp"
+    run = tmp_path / "deepnag" / "ddp"
     log = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2]  # only rank 0 logs
     state = load_checkpoint(run / "last.pt")

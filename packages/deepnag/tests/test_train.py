@@ -71,7 +71,7 @@ def test_bf16_precision_is_deepnag_only(tmp_path):
 def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
     full = train(small_cfg(tmp_path, epochs=3, run_name="full"))
     train(small_cfg(tmp_path, epochs=1, run_name="cut"))  # "killed" after epoch 1 (its checkpoint is epoch 1)
-    cut = train(small_cfg(tmp_path, epochs=3, run_name="cut"))  # same command again: resumes
+    cut = train(small_cfg(tmp_path, epochs=3, run_name="cut"), resume="")  # --resume: continues the latest "cut"
     assert [r["loss"] for r in rows(full)] == [r["loss"] for r in rows(cut)]
     a, b = load_checkpoint(full / "last.pt"), load_checkpoint(cut / "last.pt")
     for key, value in a["modules"]["generator"].items():
@@ -87,8 +87,8 @@ def test_evaluate_renders_and_prints_metrics(tmp_path, capsys):
                  f"--log-dir={tmp_path / 'logs'}", "--device=cpu"]) == 0
     out = capsys.readouterr().out
     assert "synthetic->real" in out and "realism" in out
-    ev = tmp_path / "logs" / "eval-ev-last"
-    assert (ev / "samples.png").is_file()
+    ev = tmp_path / "logs" / "deepnag" / "eval-ev-last"
+    assert (ev / "samples.png").is_file() and (ev / "original_grid.png").is_file()
     m = json.loads((ev / "metrics.json").read_text())
     for key in ("real->real", "synthetic->real", "real->synthetic", "real+synthetic->real"):
         assert 0.0 <= m[key] <= 1.0
@@ -114,6 +114,6 @@ def test_bad_config_key_is_one_line(tmp_path):
 def test_deepgan_resume_is_exact(tmp_path):
     full = train(small_cfg(tmp_path, model="DeepGAN", epochs=2, run_name="gfull", checkpoint_every=1))
     train(small_cfg(tmp_path, model="DeepGAN", epochs=1, run_name="gcut", checkpoint_every=1))
-    cut = train(small_cfg(tmp_path, model="DeepGAN", epochs=2, run_name="gcut", checkpoint_every=1))
+    cut = train(small_cfg(tmp_path, model="DeepGAN", epochs=2, run_name="gcut", checkpoint_every=1), resume="")
     assert [r["loss_d"] for r in rows(full)] == [r["loss_d"] for r in rows(cut)]
     assert [r["loss_g"] for r in rows(full)] == [r["loss_g"] for r in rows(cut)]

@@ -250,3 +250,33 @@ def to_our_state(conv: ConvertedCheckpoint, resample_n: int = 64, note: str = ""
              "n_features": int(conv.normalizer.lo.size), "normalizer": conv.normalizer.state_dict(),
              "note": note or "converted from the original DeepNAG's checkpoint format"}
     return {"step": 0, "modules": modules, "extra": extra}
+
+
+# ------------------------------------------------------------------------- configs stored in checkpoints
+
+# what a user may change when using a checkpoint (the rest comes from the checkpoint)
+USE_OVERRIDES = ("dataset", "data_root", "datapath", "log_dir", "run_name", "eval_seed", "eval_samples_per_class",
+                 "seed", "resample_n", "synthetic_subjects", "synthetic_repetitions", "synthetic_seed",
+                 "dollar_speed", "gif_classes", "device")
+
+
+def config_from_checkpoint(stored: dict, overrides: dict) -> Config:
+    """The Config of a checkpoint's saved config dict, with the user's overrides for data and evaluation.
+
+    Our files written before beta0/beta1 took the original's names stored Adam's betas as beta1/beta2; keys
+    this version does not know are dropped (they cannot change what the generator computes).
+    """
+    from dataclasses import fields
+
+    from motionkit.config import load_config
+
+    stored = dict(stored)
+    if "beta2" in stored:
+        stored["beta0"], stored["beta1"] = stored.pop("beta1"), stored.pop("beta2")
+    known = {f.name for f in fields(Config)}
+    stored = {k: v for k, v in stored.items() if k in known}
+    stored["log_dir"] = "runs"  # where the checkpoint was trained is irrelevant here
+    for key in USE_OVERRIDES:
+        if overrides.get(key) is not None:
+            stored[key] = overrides[key]
+    return load_config(Config, None, stored)

@@ -23,12 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from deepnag.compat import config_from_checkpoint
 from deepnag.config import PACKAGE_ROOT, Config
-from deepnag.data import MinMaxNormalizer, PreparedData, display_name, load_gesture_set, prepare
+from deepnag.data import MinMaxNormalizer, PreparedData, load_gesture_set, prepare
 from deepnag.models import DeepNAGNet, load_generator
 from deepnag.recognizer import NearestNeighbourDTW
+from deepnag.render import generate, render_original_views, render_samples
 from motionkit.errors import CheckpointError
-from motionkit.skeletons import get_skeleton
 from motionkit.training import load_checkpoint
 
 __all__ = ["compute_metrics", "evaluate", "export_generator", "generate", "load_generator", "render_samples"]
@@ -45,70 +46,9 @@ def export_generator(src: str | Path, dst: str | Path, note: str = "") -> Path:
 
     state = load_checkpoint(src)
     weights = {k: v.half() for k, v in state["modules"]["generator"].items()}
-    config = dict(state["extra"]["config"], log_dir="logs", data_root=None, run_name=None, device=None)
+    config = dict(state["extra"]["config"], log_dir="runs", data_root=None, run_name=None, device=None)
     extra = dict(state["extra"], config=config, note=note)
     return save_checkpoint(dst, {"step": state["step"], "modules": {"generator": weights}, "extra": extra})
-
-
-def generate(G: DeepNAGNet, labels: np.ndarray, steps: int, seed: int, batch: int = 256) -> np.ndarray:
-    """Samples (N, steps, F) in the normalised space, reproducible for a seed."""
-    gen = torch.Generator().manual_seed(seed)
-    out = [G.generate(torch.as_tensor(labels[i:i + batch]), steps, generator=gen).cpu().numpy()
-           for i in range(0, len(labels), batch)]
-    return np.concatenate(out).astype(np.float64)
-
-
-# ------------------------------------------------------------------------------------------- rendering
-
-
-def render_samples(G: DeepNAGNet, data: PreparedData, out_dir: str | Path, cfg: Config,
-                   n_fakes: int | None = None) -> list[Path]:
-    """Real vs synthetic pictures into out_dir: samples.png (pen) or samples.gif (+ a still) for Kinect."""
-    from motionkit.viz import save_pose_grid, save_skeleton_gif
-
-    out_dir = Path(out_dir)
-    rng = np.random.default_rng(cfg.eval_seed)
-    G = G.eval()
-    labels = data.labels.numpy()
-    C = data.n_classes
-    paths = []
-    if data.kind == "pen":
-        n_fakes = n_fakes or 3
-        fake_labels = np.repeat(np.arange(C), n_fakes)
-        fakes = data.normalizer.unnormalize(generate(G, fake_labels, cfg.resample_n, cfg.eval_seed))
-        polys, titles = [], []
-        for c in range(C):
-            i = rng.choice(np.flatnonzero(labels == c))
-            polys.append(data.normalizer.unnormalize(data.x[i].numpy()))
-            titles.append(f"real {data.class_names[c]}")
-            for k in range(n_fakes):
-                polys.append(fakes[c * n_fakes + k])
-                titles.append(f"{display_name(data.class_names[c])} #{k + 1}")
-        polys = [p * np.array([1.0, -1.0]) for p in polys]  # screen y points down
-        paths.append(save_pose_grid(out_dir / "samples.png", polys, titles=titles, ncols=2 * (n_fakes + 1)))
-        return paths
-    n_fakes = n_fakes or 2
-    skel = get_skeleton("jk2017_kinect_21")
-    fakes = data.normalizer.unnormalize(generate(G, np.repeat(np.arange(C), n_fakes), cfg.resample_n, cfg.eval_seed))
-    seqs, titles = [], []
-    for c in range(C):
-        i = rng.choice(np.flatnonzero(labels == c))
-        real = data.normalizer.unnormalize(data.x[i].numpy()).reshape(cfg.resample_n, -1, 3)
-        seqs.append(real[..., :2])
-        titles.append(f"real {display_name(data.class_names[c])}")
-        for k in range(n_fakes):
-            seqs.append(fakes[c * n_fakes + k].reshape(cfg.resample_n, -1, 3)[..., :2])
-            titles.append(f"fake #{k + 1}")
-    ncols = 2 * (n_fakes + 1)
-    # the GIF shows an evenly spaced subset of classes at every 2nd point (matplotlib animation is slow);
-    # the still shows every class at the middle of the sequence
-    shown = np.linspace(0, C - 1, min(C, cfg.gif_classes)).round().astype(int)
-    keep = [c * (n_fakes + 1) + k for c in shown for k in range(n_fakes + 1)]
-    paths.append(save_skeleton_gif(out_dir / "samples.gif", [seqs[i][::2] for i in keep], skel,
-                                   titles=[titles[i] for i in keep], fps=10, ncols=ncols))
-    mid = cfg.resample_n // 2
-    paths.append(save_pose_grid(out_dir / "samples_mid.png", [s[mid] for s in seqs], skel, titles=titles, ncols=ncols))
-    return paths
 
 
 # --------------------------------------------------------------------------------------------- metrics
@@ -130,7 +70,9 @@ def recognizer_table(real: PreparedData, fake_fn, per_class: int | None = None, 
     per_class = per_class or max(1, int(round((subjects == names[0]).sum() / real.n_classes)))
     rec = NearestNeighbourDTW()
     rr, sr, rs, aug = [], [], [], []
-    for k, s in enumerate(names):
+    from tqdm.auto import tqdm
+
+    for k, s in enumerate(tqdm(names, desc="recogniser, template subjects", leave=False)):
         tmpl, test = subjects == s, subjects != s
         rec.fit(x[tmpl], y[tmpl])
         rr.append(rec.accuracy(x[test], y[test]))
@@ -203,32 +145,42 @@ def format_metrics(m: dict, title: str) -> str:
     return "\n".join(lines)
 
 
-def evaluate(checkpoint: str | Path, overrides: dict, metrics: bool = False, max_subjects: int | None = None) -> dict:
-    """Load a checkpoint, render real vs synthetic samples (and optionally print the metrics table)."""
-    device = overrides.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
-    if not Path(checkpoint).exists() and (PACKAGE_ROOT / checkpoint).exists():
-        checkpoint = PACKAGE_ROOT / checkpoint  # `--evaluate=pretrained/...` from anywhere, as in the original README
-    G, extra = load_generator(checkpoint, device)
-    stored = dict(extra["config"])
-    stored["log_dir"] = "logs"  # where the checkpoint was trained is irrelevant here
-    for key in ("dataset", "data_root", "log_dir", "run_name", "eval_seed", "eval_samples_per_class", "seed"):
-        if overrides.get(key) is not None:
-            stored[key] = overrides[key]
-    from motionkit.config import load_config
+def _out_dir(cfg: Config, checkpoint, run_name: str | None) -> Path:
+    """<log_dir>/deepnag/eval-<checkpoint's folder>-<stem> (or --run-name)."""
+    text = str(checkpoint)
+    if text.startswith("original:"):
+        name = "original-" + text[len("original:"):].replace("/", "-")
+    else:
+        name = f"{Path(text).parent.name}-{Path(text).stem}"
+    return Path(cfg.log_dir) / "deepnag" / (run_name or f"eval-{name}")
 
-    cfg = load_config(Config, None, stored)
-    gs = load_gesture_set(cfg)
-    data = prepare(gs, cfg.resample_n, MinMaxNormalizer.from_state_dict(extra["normalizer"]))
+
+def evaluate(checkpoint: str | Path, overrides: dict, metrics: bool = False, max_subjects: int | None = None) -> dict:
+    """Load a checkpoint (ours, the original's, or `original:<name>`), render real vs synthetic samples (ours
+    and the original's views) and optionally print the metrics table."""
+    from motionkit.training.device import resolve_device
+
+    device = resolve_device(overrides.get("device"))
+    if not str(checkpoint).startswith("original:") and not Path(checkpoint).exists() \
+            and (PACKAGE_ROOT / checkpoint).exists():
+        checkpoint = PACKAGE_ROOT / checkpoint  # `--evaluate=pretrained/...` from anywhere, as in the original README
+    G, extra = load_generator(checkpoint, device, dataset=overrides.get("dataset"),
+                              resample_n=overrides.get("resample_n"))
+    model = extra["config"].get("model")
+    if overrides.get("model") and model and overrides["model"] != model:
+        raise CheckpointError(f"{checkpoint}: holds a {model} model, not {overrides['model']} (drop --model or "
+                              f"pass --model={model})")
+    cfg = config_from_checkpoint(extra["config"], overrides)
+    data = prepare(load_gesture_set(cfg), cfg.resample_n, MinMaxNormalizer.from_state_dict(extra["normalizer"]))
     if data.class_names != list(extra["class_names"]):
         raise CheckpointError(f"{checkpoint}: trained on classes {extra['class_names'][:3]}..., the data set "
                               f"{cfg.dataset} has {data.class_names[:3]}...")
-    checkpoint = Path(checkpoint)
-    out_dir = Path(cfg.log_dir) / (overrides.get("run_name") or f"eval-{checkpoint.parent.name}-{checkpoint.stem}")
+    out_dir = _out_dir(cfg, checkpoint, overrides.get("run_name"))
     G = G.cpu()
-    paths = render_samples(G, data, out_dir, cfg)
+    paths = render_samples(G, data, out_dir, cfg) + render_original_views(G, data, cfg, out_dir)
     for p in paths:
         print(f"rendered {p}")
-    result = {"paths": [str(p) for p in paths]}
+    result = {"paths": [str(p) for p in paths], "out_dir": str(out_dir)}
     if metrics:
         m = compute_metrics(G, data, cfg, max_subjects=max_subjects)
         print(format_metrics(m, f"{checkpoint} on {cfg.dataset} ({len(data.x)} real samples)"))

@@ -106,12 +106,15 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, labels: tor
 
 
 def critic_loss(critic, real, fake, labels, gp_weight: float = 10.0) -> dict[str, torch.Tensor]:
-    """L_D = E[D(fake)] - E[D(real)] + GP. `neg_loss_d` = -L_D (the original's "best" criterion)."""
+    """L_D = E[D(fake)] - E[D(real)] + GP. `neg_loss_d` = -L_D (the original's "best" criterion);
+    `loss_d_real` = E[D(real)], `loss_d_fake` = E[D(fake)] and `wasserstein` = their difference are logged as the
+    original names them (`wassersteind_d`)."""
     d_real = critic(real, labels).mean()
     d_fake = critic(fake, labels).mean()
     gp = gradient_penalty(critic, real, fake, labels, gp_weight)
     loss = d_fake - d_real + gp
-    return {"loss_d": loss, "gp": gp, "wasserstein": d_real - d_fake, "neg_loss_d": -loss.detach()}
+    return {"loss_d": loss, "gp": gp, "wasserstein": d_real - d_fake, "neg_loss_d": -loss.detach(),
+            "loss_d_real": d_real.detach(), "loss_d_fake": d_fake.detach()}
 
 
 def generator_adv_loss(critic, fake, labels) -> torch.Tensor:

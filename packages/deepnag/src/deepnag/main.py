@@ -1,62 +1,127 @@
-"""Command line: parse the flags, load the config, dispatch to training or evaluation.
+"""Command line: parse the flags, build the config, dispatch to train / evaluate / sample / convert.
 
-    python -m deepnag.main --model=DeepNAG --dataset=synthetic-kinect [--epochs N] [--use-tensorboard=1]
-    python -m deepnag.main --evaluate=pretrained/deepnag-synthetic-kinect.pt [--metrics]
-
-The flags are the original README's (`--dataset-name` is accepted as an alias of `--dataset`).
+The original's grammar works as it is (`python main.py` -> `python -m deepnag.main`): flags alone train, and
+`--evaluate=CHECKPOINT` evaluates. The same jobs are also verbs: `train`, `evaluate CHECKPOINT`,
+`sample CHECKPOINT`, `convert SRC DST`. A CHECKPOINT is one of our files, a run folder (its last.pt), the
+original's checkpoint-*.tar, or one of the original's released models by name (`original:DeepNAG/dollar-gds`).
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from deepnag.config import DATASETS, MODELS, PRECISIONS, make_config
-from motionkit.errors import run_cli
+from deepnag.config import CONFIG_DIR, Config, make_config
+from motionkit.cli import add_config_arguments, add_run_arguments, config_overrides, make_parser, resolve_config_path
+from motionkit.errors import CheckpointError, ConfigError, run_cli
+
+VERBS = ("train", "evaluate", "sample", "convert")
+# the original's flag spellings that differ from our field names (options.py; --epoch is its README's spelling)
+ALIASES = {"dataset": ["--dataset-name"], "epochs": ["--epoch"], "critic_iters": ["--deepgan-critic-iters"],
+           "gp_lambda": ["--deepgan-lambda"], "checkpoint_every": ["--checkpoint-frequency"]}
+DESCRIPTION = "DeepNAG (non-adversarial gesture generation with soft-DTW) and DeepGAN (WGAN-GP)."
+EXAMPLES = {
+    "main": [
+        "python -m deepnag.main --model=DeepNAG --dataset=synthetic-kinect        # train (short CPU config)",
+        "python -m deepnag.main --model=DeepNAG --dataset=dollar-gds --use-tensorboard=1   # the original's command",
+        "python -m deepnag.main --model=DeepNAG --dataset=synthetic-kinect --resume   # continue the latest run",
+        "python -m deepnag.main --evaluate=original:DeepNAG/dollar-gds            # the original's released model",
+        "python -m deepnag.main --evaluate=runs/deepnag/DeepNAG-synthetic-kinect --metrics",
+        "python -m deepnag.main sample original:DeepNAG/jk2017-kinect --num-samples 10 --out samples/",
+        "python -m deepnag.main convert checkpoint-best.tar deepnag-dollar-gds.pt",
+    ],
+    "train": ["python -m deepnag.main train --model=DeepGAN --dataset=synthetic-pen --epochs=100 --run-name=gan"],
+    "evaluate": ["python -m deepnag.main evaluate pretrained/deepnag-synthetic-pen.pt --metrics"],
+    "sample": ["python -m deepnag.main sample pretrained/deepnag-synthetic-kinect.pt --num-samples 10 --out out/"],
+    "convert": ["python -m deepnag.main convert pretrained_models/DeepNAG/dollar-gds/checkpoint-best.tar ours.pt"],
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="deepnag", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
-    p.add_argument("--model", choices=MODELS, help="DeepNAG (default) or DeepGAN")
-    p.add_argument("--dataset", "--dataset-name", dest="dataset", choices=DATASETS,
-                   help="data set (default synthetic-kinect; with --evaluate: the checkpoint's)")
-    p.add_argument("--data-root", help="folder of the real data set (default: download to datasets/cache)")
-    p.add_argument("--config", help="YAML config (default configs/<dataset>.yaml)")
-    p.add_argument("--epochs", type=int, help="DeepNAG: epochs; DeepGAN: generator steps")
-    p.add_argument("--use-tensorboard", type=int, choices=(0, 1), help="1: write TensorBoard events")
-    p.add_argument("--evaluate", metavar="CHECKPOINT", help="render real vs synthetic samples of a checkpoint")
-    p.add_argument("--metrics", action="store_true", help="with --evaluate: print the recogniser/soft-DTW table")
-    p.add_argument("--metrics-subjects", type=int, help="with --metrics: use only the first N template subjects")
-    p.add_argument("--latent-dim", type=int)
-    p.add_argument("--resample-n", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--precision", choices=PRECISIONS,
-                   help="DeepNAG generator arithmetic: fp32 (default) or bf16 autocast (faster on bf16 hardware)")
-    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default cuda when available)")
-    p.add_argument("--run-name", help="run folder under --log-dir (default <model>-<dataset>; same name resumes)")
-    p.add_argument("--log-dir", help="default logs")
-    return p
+def _common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    add_config_arguments(parser.add_argument_group("config (every field of deepnag.config.Config)"), Config,
+                         aliases=ALIASES)
+    add_run_arguments(parser)
+    return parser
+
+
+def build_parser(verb: str = "main") -> argparse.ArgumentParser:
+    """The parser of the original grammar ("main") or of one verb."""
+    prog = "deepnag" if verb == "main" else f"deepnag {verb}"
+    p = make_parser(prog, DESCRIPTION + ("\n\n" + __doc__.split("\n\n")[1] if verb == "main" else ""), EXAMPLES[verb])
+    if verb in ("main", "evaluate"):
+        if verb == "main":
+            p.add_argument("--evaluate", metavar="CHECKPOINT", help="evaluate CHECKPOINT instead of training")
+        else:
+            p.add_argument("checkpoint", metavar="CHECKPOINT", help="file, run folder or original:<model>/<dataset>")
+        p.add_argument("--metrics", action="store_true", help="also print the recogniser / soft-DTW table")
+        p.add_argument("--metrics-subjects", type=int, help="with --metrics: only the first N template subjects")
+    if verb == "sample":
+        p.add_argument("checkpoint", metavar="CHECKPOINT", help="file, run folder or original:<model>/<dataset>")
+        p.add_argument("--num-samples", type=int, default=10, help="generated gestures per class (default 10)")
+        p.add_argument("--out", required=True, help="output folder (samples.npz and the data set's own files)")
+        p.add_argument("--formats", default="npz,native", help="npz, native or both (default npz,native)")
+    if verb == "convert":
+        p.add_argument("src", help="a checkpoint (the original's checkpoint-*.tar, or original:<name>)")
+        p.add_argument("dst", help="where to write it in our format")
+    return _common(p)
+
+
+def _checkpoint_path(text: str) -> str:
+    """A run folder means its last.pt."""
+    path = Path(text)
+    if path.is_dir():
+        if not (path / "last.pt").is_file():
+            raise CheckpointError(f"{path}: a folder without last.pt (not a run folder)")
+        return str(path / "last.pt")
+    return text
+
+
+def train_config(args: argparse.Namespace) -> Config:
+    """Defaults -> YAML (--config, else configs/<dataset>.yaml) -> flags. With --resume the run's own saved
+    config.yaml is the YAML, so a resumed run continues with its settings unless a flag changes one."""
+    overrides = config_overrides(args, Config)
+    cfg = make_config(resolve_config_path(args.config, CONFIG_DIR), overrides)
+    if args.resume is not None:
+        from motionkit.runfolder import resolve_run_dir
+
+        run_dir, _ = resolve_run_dir(cfg.log_dir, "deepnag", cfg.resolved_run_name(), args.resume)
+        if (run_dir / "config.yaml").is_file():
+            cfg = make_config(run_dir / "config.yaml", overrides)
+    return cfg
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    overrides = {
-        "model": args.model, "dataset": args.dataset, "data_root": args.data_root, "epochs": args.epochs,
-        "use_tensorboard": args.use_tensorboard, "latent_dim": args.latent_dim, "resample_n": args.resample_n,
-        "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed, "device": args.device,
-        "precision": args.precision,
-        "run_name": args.run_name, "log_dir": args.log_dir,
-    }
-    if args.evaluate:
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verb = argv[0] if argv and argv[0] in VERBS else "main"
+    args = build_parser(verb).parse_args(argv[1:] if verb != "main" else argv)
+    overrides = config_overrides(args, Config)
+    if verb == "evaluate" or (verb == "main" and args.evaluate):
         from deepnag.evaluate import evaluate
 
-        evaluate(args.evaluate, overrides, metrics=args.metrics, max_subjects=args.metrics_subjects)
-        return 0
-    from deepnag.train import train
+        checkpoint = _checkpoint_path(args.checkpoint if verb == "evaluate" else args.evaluate)
+        evaluate(checkpoint, overrides, metrics=args.metrics, max_subjects=args.metrics_subjects)
+    elif verb == "sample":
+        from deepnag.sample import sample
 
-    train(make_config(args.config, overrides))
+        formats = tuple(f.strip() for f in args.formats.split(","))
+        if not formats or set(formats) - {"npz", "native"} or args.num_samples < 1:
+            raise ConfigError(f"sample: --formats must be npz, native or npz,native (got {args.formats!r}) and "
+                              f"--num-samples >= 1 (got {args.num_samples})")
+        for path in sample(_checkpoint_path(args.checkpoint), args.num_samples, args.out, overrides, formats):
+            print(f"wrote {path}")
+    elif verb == "convert":
+        from deepnag.models import load_checkpoint_any
+        from motionkit.training import save_checkpoint
+
+        state = load_checkpoint_any(_checkpoint_path(args.src), overrides.get("dataset"), overrides.get("resample_n"))
+        print(f"wrote {save_checkpoint(args.dst, state)} ({state['extra']['config']['model']}, "
+              f"{state['extra']['config']['dataset']})")
+    else:
+        from deepnag.train import train
+
+        train(train_config(args), resume=args.resume)
     return 0
 
 

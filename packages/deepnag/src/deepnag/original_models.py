@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from motionkit.datasets import DatasetFile, DatasetSpec, default_cache_dir, fetch_file, get_spec, register
@@ -60,6 +61,19 @@ def _register_all() -> None:
 
 
 _register_all()
+
+
+_RELEASED_PATH = re.compile(
+    r"(?:^|.*/)pretrained_models/(DeepNAG|DeepGAN)/(dollar-gds|jk2017-kinect)/checkpoint-best\.tar$")
+
+
+def released_name_for_path(path: str | Path) -> str | None:
+    """"pretrained_models/DeepNAG/dollar-gds/checkpoint-best.tar" (the original README's path) -> its name,
+    when no such file exists here; None otherwise."""
+    match = _RELEASED_PATH.match(str(path))
+    if match is None or Path(path).exists():
+        return None
+    return f"{match.group(1)}/{match.group(2)}"
 
 
 def original_model_url(name: str) -> str:

@@ -1,9 +1,10 @@
 """Training loops of DeepNAG (soft-DTW loss, one Adam step per batch) and DeepGAN (WGAN-GP).
 
-A run lives in `<log_dir>/<run_name>/`: config.yaml, metrics.jsonl (+ tb/ with --use-tensorboard=1),
-ckpt_*.pt / last.pt (every `checkpoint_every` and at the end; re-running the same command resumes from
-last.pt and ends exactly where an uninterrupted run would), best.pt (lowest epoch-mean loss for DeepNAG,
-highest -critic loss for DeepGAN, as the original), loss.png and the rendered samples.
+A run lives in `<log_dir>/deepnag/<run name>/` (a new folder per invocation, `-2`, `-3` ... when the name is
+taken; `--resume` continues one), set up by motionkit's run lifecycle (lock, seeding, config.yaml, logging, DDP
+and its teardown): metrics.jsonl (+ tb/ with --use-tensorboard=1, the original's tags), ckpt_*.pt / last.pt
+every `checkpoint_every` and at the end (all kept unless `keep_checkpoints`), best.pt (lowest epoch-mean loss for
+DeepNAG; DeepGAN: `deepgan_best`), loss.png and the rendered samples.
 Runs under torchrun with DDP: each process takes its shard of every epoch; rank 0 logs and checkpoints.
 """
 
@@ -19,86 +20,98 @@ import torch
 from deepnag.config import Config
 from deepnag.data import PreparedData, epoch_batches, load_gesture_set, pick_partners, prepare
 from deepnag.losses import critic_loss, deepnag_loss, generator_adv_loss
-from deepnag.models import DeepGANCritic, DeepNAGNet
-from motionkit.config import format_config, save_config
-from motionkit.training import Checkpointer, RunLogger, check_finite, save_checkpoint, seed_everything
-from motionkit.training.ddp import all_reduce_mean, barrier, cleanup, init_distributed, wrap_ddp
+from deepnag.models import build_critic, build_generator
+from deepnag.tblog import OriginalTensorBoard
+from motionkit.config import config_to_dict
+from motionkit.run import start_run
+from motionkit.training import check_finite, save_checkpoint
+from motionkit.training.ddp import all_reduce_mean, average_gradients, barrier, wrap_ddp
 from motionkit.viz import plot_curves
 
-
-def build_generator(cfg: Config, n_classes: int, n_features: int) -> DeepNAGNet:
-    return DeepNAGNet(n_classes, n_features, cfg.latent_dim, cfg.generator_hidden)
+# config fields a resumed run may change (anything else would not match the saved weights or data order)
+MUTABLE_ON_RESUME = {
+    "epochs", "checkpoint_every", "keep_checkpoints", "vis_frequency", "log_every", "use_tensorboard",
+    "render_after_training", "device", "data_root", "datapath", "log_dir", "run_name", "experiment_name",
+    "eval_samples_per_class", "eval_seed", "gif_classes",
+}
+KEEP_ALL = 10**9  # motionkit's Checkpointer keeps the newest keep_last files
 
 
 def checkpoint_extra(cfg: Config, data: PreparedData, **more) -> dict:
     """What evaluation needs besides the weights: the config, the class list and the normaliser."""
-    from motionkit.config import config_to_dict
-
     return {"config": config_to_dict(cfg), "class_names": data.class_names, "kind": data.kind,
             "n_features": data.n_features, "normalizer": data.normalizer.state_dict(), **more}
 
 
-def train(cfg: Config) -> Path:
-    """Train cfg.model on cfg.dataset; returns the run folder."""
-    env = init_distributed(device=cfg.device)
-    device = env.device
-    seed_everything(cfg.seed + env.rank)
-    run_dir = Path(cfg.log_dir) / cfg.resolved_run_name()
-    logger = RunLogger(run_dir, use_tensorboard=cfg.use_tensorboard, enabled=env.is_main)
-    logger.info(format_config(cfg))
-    if env.is_main:
-        save_config(cfg, run_dir / "config.yaml")
+def train(cfg: Config, resume: str | None = None) -> Path:
+    """Train cfg.model on cfg.dataset; returns the run folder. resume: None (new run), "" (latest), or a run."""
+    with start_run(cfg, package="deepnag", run_name=cfg.resolved_run_name(), log_root=cfg.log_dir, resume=resume,
+                   device=cfg.device, seed=cfg.seed, use_tensorboard=False, mutable_on_resume=MUTABLE_ON_RESUME,
+                   keep_last=cfg.keep_checkpoints or KEEP_ALL) as run:
+        data = _load_data(cfg, run)
+        generator = build_generator(cfg, data.n_classes, data.n_features).to(run.device)
+        tb = OriginalTensorBoard(run.dir, cfg.model, cfg.use_tensorboard and run.is_main)
+        try:
+            loop = _train_deepnag if cfg.model == "DeepNAG" else _train_deepgan
+            loop(cfg, run, data, generator, tb)
+        finally:
+            tb.close()
+        if run.is_main:
+            _finish(cfg, run, data, generator)
+    return run.dir
 
-    if env.is_main:  # write a synthetic set once before the other ranks read it
+
+def _load_data(cfg: Config, run) -> PreparedData:
+    if run.is_main:  # write a synthetic set once before the other ranks read it
         data = prepare(load_gesture_set(cfg), cfg.resample_n)
-    barrier(env)
-    if not env.is_main:
+    barrier(run.env)
+    if not run.is_main:
         data = prepare(load_gesture_set(cfg), cfg.resample_n)
-    logger.info(f"data: {cfg.dataset}, {len(data.x)} samples, {data.n_classes} classes, "
-                f"{data.n_features} features, resampled to {cfg.resample_n} points; run folder {run_dir}")
-
-    generator = build_generator(cfg, data.n_classes, data.n_features).to(device)
-    ckpt = Checkpointer(run_dir, keep_last=2, enabled=env.is_main)
-    try:
-        if cfg.model == "DeepNAG":
-            _train_deepnag(cfg, env, data, generator, ckpt, logger, run_dir)
-        else:
-            _train_deepgan(cfg, env, data, generator, ckpt, logger, run_dir)
-        if env.is_main:
-            curves = {k: v for k, v in logger.history().items() if k != "epoch_seconds"}
-            plot_curves(run_dir / "loss.png", curves, title=f"{cfg.model} on {cfg.dataset}", logy=True)
-            if cfg.render_after_training:
-                from deepnag.evaluate import render_samples
-
-                for path in render_samples(generator, data, run_dir, cfg):
-                    logger.info(f"rendered {path}")
-            logger.info(f"loss curves: {run_dir / 'loss.png'}; checkpoint: {run_dir / 'last.pt'}")
-    finally:
-        logger.close()
-        cleanup(env)
-    return run_dir
+    run.logger.info(f"data: {cfg.dataset}, {len(data.x)} samples, {data.n_classes} classes, "
+                    f"{data.n_features} features, resampled to {cfg.resample_n} points")
+    return data
 
 
-def _train_deepnag(cfg, env, data, generator, ckpt, logger, run_dir):
-    device = env.device
+def _finish(cfg: Config, run, data: PreparedData, generator) -> None:
+    curves = {k: v for k, v in run.logger.history().items() if k != "epoch_seconds"}
+    plot_curves(run.dir / "loss.png", curves, title=f"{cfg.model} on {cfg.dataset}", logy=True)
+    if cfg.render_after_training:
+        from deepnag.render import render_samples
+
+        for path in render_samples(generator, data, run.dir, cfg):
+            run.logger.info(f"rendered {path}")
+    run.logger.info(f"loss curves: {run.dir / 'loss.png'}; checkpoint: {run.dir / 'last.pt'}")
+
+
+def _const_latent_figure(cfg, data, generator, tb, epoch: int) -> None:
+    """Every vis_frequency epochs: the original's constant-latent figure (pen data only, as the original)."""
+    if tb.writer is None or not cfg.vis_frequency or epoch % cfg.vis_frequency or data.kind != "pen":
+        return
+    from deepnag.render import pen_grid_figure
+
+    tb.figure("const_latent", pen_grid_figure(generator, data, cfg), epoch)
+
+
+def _train_deepnag(cfg, run, data, generator, tb):
+    device = run.device
     opt = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta0, cfg.beta1))
     modules = {"generator": generator, "optimizer": opt}
-    start, extra = ckpt.resume(modules, map_location=device)
+    start, extra = run.checkpointer.resume(modules, map_location=device)
+    run.check_not_finished(start, cfg.epochs)
     best = extra.get("best_loss", float("inf"))
-    if start:
-        logger.info(f"resumed from {ckpt.latest_path()} at epoch {start}")
-    logger.truncate_after(start)
-    model = wrap_ddp(generator, env)
+    run.logger.truncate_after(start)
+    model = wrap_ddp(generator, run.env)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
     x, labels = data.x.to(device), data.labels.to(device)
     labels_np = data.labels.numpy()
-    n_used = len(x) - len(x) % env.world_size  # equal shards, so every rank runs the same number of steps
-    bar = logger.progress(cfg.epochs, desc="DeepNAG epochs", initial=start)
+    n_used = len(x) - len(x) % run.env.world_size  # equal shards, so every rank runs the same number of steps
+    per_epoch = len(epoch_batches(n_used, cfg.batch_size, cfg.seed, 0, run.env.rank, run.env.world_size))
+    bar = run.logger.progress(cfg.epochs * per_epoch, desc="DeepNAG steps", initial=start * per_epoch)
     for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
         partner_rng = random.Random(cfg.seed * 1_000_003 + epoch)  # real2 picking, reproducible per epoch
         sums, steps = defaultdict(float), 0
-        for idx in epoch_batches(n_used, cfg.batch_size, cfg.seed, epoch, env.rank, env.world_size):
+        for idx in epoch_batches(n_used, cfg.batch_size, cfg.seed, epoch, run.env.rank, run.env.world_size):
             partners = torch.as_tensor(pick_partners(idx, labels_np, partner_rng), device=device)
             idx = torch.as_tensor(idx, device=device)
             real1, real2, y = x[idx], x[partners], labels[idx]
@@ -117,47 +130,54 @@ def _train_deepnag(cfg, env, data, generator, ckpt, logger, run_dir):
             for k, v in losses.items():
                 sums[k] += float(v.detach())
             steps += 1
-        means = {k: float(all_reduce_mean(torch.tensor(v / steps), env)) for k, v in sums.items()}
+            bar.update(1)
+        means = {k: float(all_reduce_mean(torch.tensor(v / steps), run.env)) for k, v in sums.items()}
         means["epoch_seconds"] = time.perf_counter() - t0
-        epoch_done = epoch + 1
-        if epoch_done % cfg.log_every == 0 or epoch_done == cfg.epochs:
-            logger.log(epoch_done, **means)
+        done = epoch + 1
+        if done % cfg.log_every == 0 or done == cfg.epochs:
+            run.logger.log(done, **means)
         if means["loss"] < best:
             best = means["loss"]
-            if env.is_main:
-                save_checkpoint(run_dir / "best.pt", {
-                    "step": epoch_done, "modules": {"generator": generator.state_dict()},
+            if run.is_main:
+                save_checkpoint(run.dir / "best.pt", {
+                    "step": done, "modules": {"generator": generator.state_dict()},
                     "extra": checkpoint_extra(cfg, data, best_loss=best)})
-        if epoch_done % cfg.checkpoint_every == 0 or epoch_done == cfg.epochs:
-            ckpt.save(epoch_done, modules, checkpoint_extra(cfg, data, best_loss=best))
-        bar.update(1)
-        bar.set_postfix(loss=f"{means['loss']:.4g}", ed=f"{means['loss_ed']:.4g}", cos=f"{means['loss_cos']:.4g}",
-                        res=f"{means['loss_resample']:.3g}")
+        tb.epoch(epoch, means, "loss", best)
+        _const_latent_figure(cfg, data, generator, tb, epoch)
+        if (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.epochs:
+            run.checkpointer.save(done, modules, checkpoint_extra(cfg, data, best_loss=best))
+        bar.set_postfix(epoch=done, loss=f"{means['loss']:.4g}", ed=f"{means['loss_ed']:.4g}",
+                        cos=f"{means['loss_cos']:.4g}", res=f"{means['loss_resample']:.3g}")
     bar.close()
 
 
-def _train_deepgan(cfg, env, data, generator, ckpt, logger, run_dir):
+def _is_better_deepgan(rule: str, candidate: float, best: float) -> bool:
+    """DeepGAN's best step: "original" = lowest neg_loss_d of the last critic iteration (the original keeps the
+    minimum of its metric); "highest-mean" = highest mean neg_loss_d over the critic iterations."""
+    return candidate < best if rule == "original" else candidate > best
+
+
+def _train_deepgan(cfg, run, data, generator, tb):
     """WGAN-GP: per generator step, `critic_iters` critic updates on the first batches of a freshly shuffled
     epoch (the original re-creates its data iterator every step), then one generator update on the labels of
     the last critic batch. cfg.epochs counts generator steps."""
-    device = env.device
-    critic = DeepGANCritic(data.n_classes, data.n_features, cfg.critic_hidden).to(device)
+    device = run.device
+    critic = build_critic(cfg, data.n_classes, data.n_features).to(device)
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta0, cfg.beta1))
     opt_d = torch.optim.Adam(critic.parameters(), lr=cfg.lr, betas=(cfg.beta0, cfg.beta1))
     modules = {"generator": generator, "critic": critic, "optimizer": opt_g, "optimizer_critic": opt_d}
-    start, extra = ckpt.resume(modules, map_location=device)
-    best = extra.get("best_neg_loss_d", -float("inf"))
-    if start:
-        logger.info(f"resumed from {ckpt.latest_path()} at step {start}")
-    logger.truncate_after(start)
+    start, extra = run.checkpointer.resume(modules, map_location=device)
+    run.check_not_finished(start, cfg.epochs, unit="generator step")
+    best = extra.get("best_neg_loss_d", float("inf") if cfg.deepgan_best == "original" else -float("inf"))
+    run.logger.truncate_after(start)
     # the critic is not DDP-wrapped: DDP does not support the gradient penalty's autograd.grad(create_graph=True);
     # its gradients are averaged over the ranks by hand instead
-    gen, crit = wrap_ddp(generator, env), critic
+    gen = wrap_ddp(generator, run.env)
     x, labels = data.x.to(device), data.labels.to(device)
-    n_used = len(x) - len(x) % env.world_size
-    bar = logger.progress(cfg.epochs, desc="DeepGAN generator steps", initial=start)
+    n_used = len(x) - len(x) % run.env.world_size
+    bar = run.logger.progress(cfg.epochs, desc="DeepGAN generator steps", initial=start)
     for step in range(start, cfg.epochs):
-        batches = epoch_batches(n_used, cfg.batch_size, cfg.seed, step, env.rank, env.world_size)
+        batches = epoch_batches(n_used, cfg.batch_size, cfg.seed, step, run.env.rank, run.env.world_size)
         sums = defaultdict(float)
         for p in critic.parameters():
             p.requires_grad_(True)
@@ -166,14 +186,16 @@ def _train_deepgan(cfg, env, data, generator, ckpt, logger, run_dir):
             real, y = x[idx], labels[idx]
             with torch.no_grad():
                 fake = generator(torch.randn(len(y), cfg.resample_n, cfg.latent_dim, device=device), y)
-            losses = critic_loss(crit, real, fake, y, cfg.gp_lambda)
+            losses = critic_loss(critic, real, fake, y, cfg.gp_lambda)
             check_finite({"loss_d": losses["loss_d"]}, step)
             opt_d.zero_grad(set_to_none=True)
             losses["loss_d"].backward()
-            _average_gradients(critic, env)
+            average_gradients(critic, run.env)
             opt_d.step()
             for k, v in losses.items():
                 sums[k] += float(v.detach()) / cfg.critic_iters
+        last = {k: float(v.detach()) for k, v in losses.items()}  # the original logs the last critic iteration
+        last_neg_loss_d = float(all_reduce_mean(losses["neg_loss_d"].detach(), run.env))
         for p in critic.parameters():
             p.requires_grad_(False)
         fake = gen(torch.randn(len(y), cfg.resample_n, cfg.latent_dim, device=device), y)
@@ -182,30 +204,23 @@ def _train_deepgan(cfg, env, data, generator, ckpt, logger, run_dir):
         loss_g.backward()
         opt_g.step()
         sums["loss_g"] = float(loss_g.detach())
-        means = {k: float(all_reduce_mean(torch.tensor(v), env)) for k, v in sums.items()}
+        means = {k: float(all_reduce_mean(torch.tensor(v), run.env)) for k, v in sums.items()}
         done = step + 1
         if done % cfg.log_every == 0 or done == cfg.epochs:
-            logger.log(done, **means)
-        if means["neg_loss_d"] > best:
-            best = means["neg_loss_d"]
-            if env.is_main:
-                save_checkpoint(run_dir / "best.pt", {
+            run.logger.log(done, **means)
+        candidate = last_neg_loss_d if cfg.deepgan_best == "original" else means["neg_loss_d"]
+        if _is_better_deepgan(cfg.deepgan_best, candidate, best):
+            best = candidate
+            if run.is_main:
+                save_checkpoint(run.dir / "best.pt", {
                     "step": done, "modules": {"generator": generator.state_dict()},
                     "extra": checkpoint_extra(cfg, data, best_neg_loss_d=best)})
-        if done % cfg.checkpoint_every == 0 or done == cfg.epochs:
-            ckpt.save(done, modules, checkpoint_extra(cfg, data, best_neg_loss_d=best))
+        tb.epoch(step, {**last, "loss_g": means["loss_g"]}, "neg_loss_d", best)
+        _const_latent_figure(cfg, data, generator, tb, step)
+        if (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.epochs:
+            run.checkpointer.save(done, modules, checkpoint_extra(cfg, data, best_neg_loss_d=best))
         bar.update(1)
         bar.set_postfix(loss_d=f"{means['loss_d']:.4g}", loss_g=f"{means['loss_g']:.4g}")
     for p in critic.parameters():
         p.requires_grad_(True)
     bar.close()
-
-
-def _average_gradients(module: torch.nn.Module, env) -> None:
-    """All-reduce-mean every parameter gradient over the DDP ranks (no-op in a single process)."""
-    if not env.enabled:
-        return
-    for p in module.parameters():
-        if p.grad is not None:
-            torch.distributed.all_reduce(p.grad)
-            p.grad /= env.world_size

@@ -7,6 +7,8 @@
 `load_generator` reads our checkpoints (run folders' last.pt / best.pt / ckpt_*.pt, the shipped pretrained
 files), the original DeepNAG's `checkpoint-*.tar` files, and the original's four released models by name
 (`original:DeepNAG/dollar-gds`, downloaded once and verified, see deepnag.original_models).
+The original README's paths `pretrained_models/<model>/<dataset>/checkpoint-best.tar` mean the same released
+models when no such file exists here.
 `extra` holds what evaluation needs: the config dict, class names, feature count, normaliser state.
 """
 
@@ -38,10 +40,12 @@ def load_checkpoint_any(path: str | Path, dataset: str | None = None, resample_n
     dataset / resample_n: for original files only (they store neither); None = infer / the original's 64.
     """
     from deepnag import compat
+    from deepnag.original_models import fetch_original_model, released_name_for_path
 
+    released = released_name_for_path(path)  # the original README's pretrained_models/... path, not here
+    if released is not None:
+        path = f"original:{released}"
     if str(path).startswith("original:"):
-        from deepnag.original_models import fetch_original_model
-
         path = fetch_original_model(str(path)[len("original:"):])
     state = compat.read_checkpoint(path)
     if compat.is_original(state):

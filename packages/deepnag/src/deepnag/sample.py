@@ -1,0 +1,73 @@
+"""Generated gestures as files other tools read: arrays and the data set's own format.
+
+`python -m deepnag.main sample CHECKPOINT --num-samples N --out DIR` writes, for N gestures per class:
+
+* `DIR/samples.npz`: `x` (C*N, T, F) float32 un-normalised, in the data set's units ($1 pen: pixels, y down;
+  Kinect: metres, camera space, 21 joints x xyz flattened joint-major), `labels` (C*N,) class indices,
+  `class_names`, `dataset`;
+* the data set's own file format, readable by its readers (ours: deepnag.data.load_dollar_gds / load_jk2017;
+  and the original's, Jackknife's and $1's):
+  - pen: `DIR/xml_logs/synthetic/medium/<gesture><NN>.xml` ($1 XML logs; integer pixels; the generator has no
+    timing, so T advances a nominal 10 ms per point);
+  - Kinect: `DIR/training/Sub_Synthetic/<gesture>/ex_<k>.txt` (JK2017 text, one frame per generated point).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from deepnag.compat import config_from_checkpoint
+from deepnag.data import MinMaxNormalizer, write_dollar_xml, write_jk2017_file
+from deepnag.models import load_generator
+from deepnag.render import generate
+
+NOMINAL_MS_PER_POINT = 10  # $1 logs carry a time stamp per point; generated gestures have none
+
+
+def sample(checkpoint: str | Path, n_per_class: int, out_dir: str | Path, overrides: dict | None = None,
+           formats: tuple[str, ...] = ("npz", "native")) -> list[Path]:
+    """Write n_per_class generated gestures per class (see the module docstring); returns the written paths."""
+    overrides = overrides or {}
+    G, extra = load_generator(checkpoint, "cpu", dataset=overrides.get("dataset"),
+                              resample_n=overrides.get("resample_n"))
+    cfg = config_from_checkpoint(extra["config"], overrides)
+    names = list(extra["class_names"])
+    labels = np.repeat(np.arange(len(names)), n_per_class)
+    normalizer = MinMaxNormalizer.from_state_dict(extra["normalizer"])
+    x = normalizer.unnormalize(generate(G, labels, cfg.resample_n, cfg.eval_seed)).astype(np.float32)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    if "npz" in formats:
+        path = out_dir / "samples.npz"
+        np.savez(path, x=x, labels=labels, class_names=np.asarray(names), dataset=cfg.dataset)
+        written.append(path)
+    if "native" in formats:
+        writer = _write_pen if extra.get("kind", "pen" if x.shape[-1] == 2 else "kinect") == "pen" else _write_kinect
+        written.append(writer(out_dir, x, labels, names))
+    return written
+
+
+def _write_pen(out_dir: Path, x: np.ndarray, labels: np.ndarray, names: list[str]) -> Path:
+    """$1 XML logs under out_dir/xml_logs/synthetic/medium/ (read back by load_dollar_gds(out_dir))."""
+    folder = out_dir / "xml_logs" / "synthetic" / "medium"
+    counts: dict[int, int] = {}
+    for seq, label in zip(x, labels):
+        k = counts[int(label)] = counts.get(int(label), 0) + 1
+        t = np.arange(len(seq)) * NOMINAL_MS_PER_POINT
+        points = np.concatenate([np.round(seq), t[:, None]], axis=1)
+        name = f"{names[label]}{k:02d}"
+        write_dollar_xml(folder / f"{name}.xml", name, 0, "medium", k, points)
+    return folder
+
+
+def _write_kinect(out_dir: Path, x: np.ndarray, labels: np.ndarray, names: list[str]) -> Path:
+    """JK2017 text files under out_dir/training/Sub_Synthetic/<gesture>/ (read back by load_jk2017(out_dir))."""
+    folder = out_dir / "training" / "Sub_Synthetic"
+    counts: dict[int, int] = {}
+    for seq, label in zip(x, labels):
+        k = counts[int(label)] = counts.get(int(label), 0) + 1
+        write_jk2017_file(folder / names[label] / f"ex_{k}.txt", names[label], seq.reshape(len(seq), -1, 3))
+    return folder
