@@ -25,12 +25,11 @@ def small_cfg(small_data_root, tmp_path):
         base = {
             "data_root": str(small_data_root),
             "derived_dir": str(small_data_root / "derived"),
-            "run_dir": str(tmp_path / f"run_{stage}"),
-            "t1_checkpoint": str(tmp_path / "run_t1" / "last.pt"),
-            "classifier_checkpoint": str(tmp_path / "clf" / "last.pt"),
+            "log_dir": str(tmp_path / "runs"),  # run folders: <tmp>/runs/diverse_sampling/<run_name>
             "device": "cpu",
         }
         base.update(overrides)
         return load_config(Config, CONFIG_DIR / f"test_small_{stage}.yaml", base)
 
     return make
+

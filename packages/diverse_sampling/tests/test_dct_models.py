@@ -68,7 +68,7 @@ def test_sampler_paper_size_shapes_and_gumbel_rows():
 def test_t2_step_leaves_frozen_cvae_unchanged():
     from diverse_sampling.config import Config
     from diverse_sampling.losses import t2_loss
-    from diverse_sampling.train import t2_predict
+    from diverse_sampling.models import t2_predict
 
     torch.manual_seed(0)
     cvae = CVAE(16, 10, 20, dct_n=5, hidden=32, z_dim=8, enc_blocks=1, dec_blocks=1)

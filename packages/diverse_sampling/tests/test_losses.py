@@ -87,11 +87,11 @@ def test_t1_total_weights_and_legacy_recoverhis_bug():
     gt, pred = torch.randn(2, 30, 48), torch.randn(2, 30, 48)
     mean, logvar = torch.randn(2, 8), torch.randn(2, 8)
     parents = np.array([-1, 0, 1, -1, 3, 4, -1, 6, 7, 8, 7, 10, 11, 7, 13, 14])
-    cfg = Config(t_his=10, t_pred=20, w_angle=0)
+    cfg = Config(t_his=10, t_pred=20, w_angle=0, legacy_recoverhis_bug=False)  # as intended: w_his multiplies
     total, t = t1_loss(pred, gt, mean, logvar, cfg, parents, None)
     expect = t["recons"] + 1000 * t["vec"] + 0.5 * t["kl"] + 100 * t["his"] + 1000 * t["limb"]
     assert total.item() == pytest.approx(expect, rel=1e-5)
-    cfg.legacy_recoverhis_bug = True
+    cfg = Config(t_his=10, t_pred=20, w_angle=0)  # the default: the original's "+ 100"
     legacy, _ = t1_loss(pred, gt, mean, logvar, cfg, parents, None)
     assert legacy.item() == pytest.approx(expect - 100 * t["his"] + t["his"] + 100, rel=1e-5)
 

@@ -1,13 +1,17 @@
-"""Metrics against hand-worked arrays and against motionkit's per-window reference implementation."""
+"""Metrics (motionkit's batched DLow definitions, driven by metrics.py) against hand-worked arrays and motionkit's
+per-window reference; the lonely-window switch of the original."""
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
 from diverse_sampling.data.dataset import EvalWindows
-from diverse_sampling.evaluate import ade_fde_batch, apd_batch, evaluate_model, frechet_distance, mm_batch
+from diverse_sampling.metrics import evaluate_model, window_metrics
 from diverse_sampling.models import CVAE
 from motionkit import metrics as mk
+from motionkit.metrics import ade_fde_batch, apd_batch, frechet_distance
 
 SAMPLES = np.array([
     [[1.0, 0.0], [1.0, 0.0]],  # per-frame errors to zero GT: 1, 1
@@ -34,11 +38,12 @@ def test_ade_fde_hand_case():
 def test_mmade_uses_the_whole_group():
     group = torch.tensor([[[0.0, 0.0], [0.0, 0.0]], [[0.0, 3.0], [0.0, 3.0]]])[None]  # (1, G=2, T, D)
     mask = torch.ones(1, 2, dtype=torch.bool)
-    mmade, mmfde = mm_batch(torch.tensor(SAMPLES)[None], group, mask)
-    assert mmade.item() == pytest.approx((1.0 + 1.5) / 2)  # best ADE vs g0 = 1, vs g1 = 1.5 (sample 1)
-    assert mmfde.item() == pytest.approx((1.0 + 0.0) / 2)
-    only_own = torch.tensor([[True, False]])
-    assert mm_batch(torch.tensor(SAMPLES)[None], group, only_own)[0].item() == pytest.approx(1.0)
+    gt = torch.zeros(1, 2, 2)
+    v = window_metrics(torch.tensor(SAMPLES)[None], gt, group.numpy(), mask.numpy())
+    assert v["MMADE"][0] == pytest.approx((1.0 + 1.5) / 2)  # best ADE vs g0 = 1, vs g1 = 1.5 (sample 1)
+    assert v["MMFDE"][0] == pytest.approx((1.0 + 0.0) / 2)
+    only_own = np.array([[True, False]])
+    assert window_metrics(torch.tensor(SAMPLES)[None], gt, group.numpy(), only_own)["MMADE"][0] == pytest.approx(1.0)
 
 
 def test_batched_metrics_match_motionkit_reference():
@@ -48,15 +53,13 @@ def test_batched_metrics_match_motionkit_reference():
     groups = rng.normal(size=(3, 7, 4, 6))
     mask = np.ones((3, 7), dtype=bool)
     mask[1, 3:] = False
-    tp = torch.from_numpy(pred)
-    ade, fde = ade_fde_batch(tp, torch.from_numpy(gt))
-    mmade, mmfde = mm_batch(tp, torch.from_numpy(groups), torch.from_numpy(mask))
+    v = window_metrics(torch.from_numpy(pred), torch.from_numpy(gt), groups, mask, mm_chunk=2)
     for i in range(3):
-        assert apd_batch(tp)[i].item() == pytest.approx(mk.apd(pred[i]), rel=1e-7)
-        assert ade[i].item() == pytest.approx(mk.ade(pred[i], gt[i]), rel=1e-7)
-        assert fde[i].item() == pytest.approx(mk.fde(pred[i], gt[i]), rel=1e-7)
-        assert mmade[i].item() == pytest.approx(mk.mmade(pred[i], groups[i][mask[i]]), rel=1e-7)
-        assert mmfde[i].item() == pytest.approx(mk.mmfde(pred[i], groups[i][mask[i]]), rel=1e-7)
+        assert v["APD"][i] == pytest.approx(mk.apd(pred[i]), rel=1e-7)
+        assert v["ADE"][i] == pytest.approx(mk.ade(pred[i], gt[i]), rel=1e-7)
+        assert v["FDE"][i] == pytest.approx(mk.fde(pred[i], gt[i]), rel=1e-7)
+        assert v["MMADE"][i] == pytest.approx(mk.mmade(pred[i], groups[i][mask[i]]), rel=1e-7)
+        assert v["MMFDE"][i] == pytest.approx(mk.mmfde(pred[i], groups[i][mask[i]]), rel=1e-7)
 
 
 def test_frechet_distance():
@@ -75,11 +78,10 @@ def test_lonely_window_averaging_switch(small_cfg):
     groups = [np.array([0, 1]), np.array([1, 0]), np.array([2])]  # window 2 has no neighbour
     test = EvalWindows(windows, np.zeros(3, dtype=np.int64), groups, np.ones((3, 16), np.float32),
                    np.array([-1, 0, 1, -1, 3, 4, -1, 6, 7, 8, 7, 10, 11, 7, 13, 14]))
-    cfg.mm_retarget = False
     per: dict = {}
-    fixed = evaluate_model(cfg, cvae, None, test, "cpu", details=per)
-    cfg.legacy_skip_lonely_windows = True
-    legacy = evaluate_model(cfg, cvae, None, test, "cpu")
+    fixed = evaluate_model(replace(cfg, mm_retarget=False, legacy_skip_lonely_windows=False), cvae, None, test, "cpu",
+                           details=per)
+    legacy = evaluate_model(replace(cfg, mm_retarget=False, legacy_skip_lonely_windows=True), cvae, None, test, "cpu")
     for k in fixed:
         assert fixed[k] == pytest.approx(per[k].mean(), rel=1e-7)
         assert legacy[k] == pytest.approx(per[k][:2].sum() / 3, rel=1e-7)  # skipped, still counted

@@ -1,7 +1,9 @@
-"""Fixed-seed short t1 + t2 runs on synthetic data against golden losses and metrics; resume; CLI."""
+"""Fixed-seed short t1 + t2 runs on synthetic data against golden losses and metrics; run folders, resume, lock."""
 
 import json
-import shutil
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -11,8 +13,7 @@ from diverse_sampling.classifier import train_classifier
 from diverse_sampling.main import main
 from diverse_sampling.train import train
 from motionkit.errors import run_cli
-from motionkit.training import load_checkpoint
-from motionkit.training.ddp import init_distributed
+from motionkit.training import Checkpointer, load_checkpoint
 
 
 def _losses(run_dir):
@@ -22,87 +23,164 @@ def _losses(run_dir):
     return {k: [r[k] for r in rows if k in r] for k in keys}
 
 
+def _status(argv) -> int:
+    """Exit status of the CLI, as a shell sees it (argparse errors exit through SystemExit)."""
+    try:
+        return run_cli(main, argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+
+def _cli_base(cfg, exp="test_small_t1"):
+    return [f"--exp_name={exp}", "--device", "cpu", f"--data-root={cfg.data_root}", f"--log-dir={cfg.log_dir}",
+            f"--derived_dir={cfg.derived_dir}"]
+
+
 def test_short_t1_t2_run_matches_golden(small_cfg, golden, capsys):
-    env = init_distributed(device="cpu")
     cfg1 = small_cfg("t1")
-    m1 = train(cfg1, env)
+    m1 = train(cfg1)
     cfg2 = small_cfg("t2")
-    m2 = train(cfg2, env)
-    train_classifier(cfg2, torch.device("cpu"))
+    m2 = train(cfg2)  # its CVAE: t1_checkpoint "test_small_t1" = that run's last.pt
+    train_classifier(cfg2)
+    run1, run2 = cfg1.runs_root() / "test_small_t1", cfg2.runs_root() / "test_small_t2"
     # evaluation through the CLI, as a user runs it (--is_load=1 --model_path=...)
-    ckpt = cfg2.resolved_run_dir() / "last.pt"
-    argv = ["--exp_name=test_small_t2", "--is_load=1", f"--model_path={ckpt}", "--device", "cpu",
-            f"--data-root={cfg2.data_root}", f"--t1_checkpoint={cfg2.t1_checkpoint}",
-            f"--set=classifier_checkpoint={cfg2.classifier_checkpoint}", f"--set=derived_dir={cfg2.derived_dir}"]
-    assert main(argv) == 0
+    ckpt = run2 / "last.pt"
+    assert main([*_cli_base(cfg2, "test_small_t2"), "--is_load=1", f"--model_path={ckpt}"]) == 0
     out = capsys.readouterr().out
     assert "APD" in out and "MMFDE" in out and "FID" in out and "ACC" in out
-    evaluated = json.loads((ckpt.parent / "eval_last" / "metrics.json").read_text())
-    assert (ckpt.parent / "eval_last" / "futures_overlay.png").is_file()
-    assert (ckpt.parent / "eval_last" / "futures.gif").is_file()
+    evaluated = json.loads((run2 / "eval_last" / "metrics.json").read_text())
+    assert (run2 / "eval_last" / "futures_overlay.png").is_file()
+    assert (run2 / "eval_last" / "futures.gif").is_file()
     # t2 must leave the frozen CVAE untouched
-    t1_state = load_checkpoint(cfg1.resolved_run_dir() / "last.pt")["modules"]["cvae"]
+    t1_state = load_checkpoint(run1 / "last.pt")["modules"]["cvae"]
     t2_state = load_checkpoint(ckpt)["modules"]
     assert set(t2_state) == {"sampler", "optimizer", "scheduler"}
     assert all(torch.isfinite(v).all() for v in t1_state.values() if v.is_floating_point())
+    assert json.loads((run2 / "run.json").read_text())["status"] == "finished"
     golden.check("short_t1_t2", {
-        "t1_losses": _losses(cfg1.resolved_run_dir()), "t1_metrics": m1,
-        "t2_losses": _losses(cfg2.resolved_run_dir()), "t2_metrics": m2, "t2_eval_cli": evaluated,
+        "t1_losses": _losses(run1), "t1_metrics": m1,
+        "t2_losses": _losses(run2), "t2_metrics": m2, "t2_eval_cli": evaluated,
     }, rtol=2e-3, atol=1e-5)
 
 
-def test_resume_ends_where_an_uninterrupted_run_ends(small_cfg, tmp_path):
-    env = init_distributed(device="cpu")
-    cfg = small_cfg("t1", epochs=3, eval_every=0, save_every=1)
-    train(cfg, env)
-    run = cfg.resolved_run_dir()
-    full = load_checkpoint(run / "last.pt")["modules"]["cvae"]
-    shutil.copy(run / "ckpt_00000002.pt", run / "last.pt")  # as if killed after epoch 2
-    (run / "ckpt_00000003.pt").unlink()
-    train(cfg, env)
-    resumed = load_checkpoint(run / "last.pt")["modules"]["cvae"]
-    for k in full:
-        assert torch.equal(full[k], resumed[k]), k
+def test_resume_after_kill_is_bit_identical(small_cfg, monkeypatch):
+    base = {"epochs": 3, "eval_every": 0, "save_every": 1}
+    cfg_a, cfg_b = small_cfg("t1", run_name="whole", **base), small_cfg("t1", run_name="killed", **base)
+    train(cfg_a)
+    save = Checkpointer.save
+
+    def save_then_die(self, step, *args, **kwargs):
+        out = save(self, step, *args, **kwargs)
+        if step == 2:
+            raise KeyboardInterrupt  # as if killed right after the epoch-2 checkpoint
+        return out
+
+    monkeypatch.setattr(Checkpointer, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg_b)
+    killed = cfg_b.runs_root() / "killed"
+    assert json.loads((killed / "run.json").read_text())["status"] == "failed"
+    monkeypatch.setattr(Checkpointer, "save", save)
+    train(cfg_b, resume="")  # --resume: the latest run called "killed"
+    whole = load_checkpoint(cfg_a.runs_root() / "whole" / "last.pt")["modules"]["cvae"]
+    resumed = load_checkpoint(killed / "last.pt")["modules"]["cvae"]
+    assert whole.keys() == resumed.keys()
+    for k in whole:
+        assert torch.equal(whole[k], resumed[k]), k
+    assert not (cfg_b.runs_root() / "killed-2").exists()
 
 
-def test_cli_missing_data_is_one_line(tmp_path, capsys):
+def test_rerun_starts_a_new_folder_and_a_finished_run_is_not_resumed(small_cfg, capsys):
+    cfg = small_cfg("t1")
+    argv = [*_cli_base(cfg), "--is_train=1", "--epochs=1", "--eval_every=0"]
+    assert run_cli(main, argv) == 0
+    assert run_cli(main, argv) == 0
+    root = cfg.runs_root()
+    assert (root / "test_small_t1" / "last.pt").is_file() and (root / "test_small_t1-2" / "last.pt").is_file()
+    capsys.readouterr()
+    assert run_cli(main, [*argv, "--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "already finished" in err and "--epochs" in err
+    assert not (root / "test_small_t1-3").exists()
+
+
+def test_second_process_on_the_same_run_folder_is_refused(small_cfg, capsys):
+    cfg = small_cfg("t1")
+    argv = [*_cli_base(cfg), "--is_train=1", "--epochs=1", "--eval_every=0"]
+    assert run_cli(main, argv) == 0
+    folder = cfg.runs_root() / "test_small_t1"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from motionkit.runfolder import open_run_folder; "
+        f"f = open_run_folder({str(folder)!r}, True); print('locked', flush=True); time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        capsys.readouterr()
+        assert run_cli(main, [*argv, "--epochs=2", "--resume", str(folder)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "in use by another process" in err and str(folder) in err
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.parametrize("flag,value,message", [
+    ("--stage", "t3", "'t3'"), ("--dataset", "mocap", "'mocap'"), ("--epochs", "abc", "abc"),
+    ("--batch_size", "1", "batch_size"), ("--device", "gpu0", "gpu0"), ("--tau", "0", "tau"),
+])
+def test_bad_value_or_unknown_choice_is_one_line_before_any_work(small_cfg, capsys, flag, value, message):
+    cfg = small_cfg("t1")
+    assert _status([*_cli_base(cfg), "--is_train=1", flag, value]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("error: ") and message in err
+    assert not cfg.runs_root().exists()  # nothing was started
+
+
+def test_cli_missing_data_is_one_line(small_cfg, tmp_path, capsys):
+    cfg = small_cfg("t1")
     code = run_cli(main, ["--exp_name=test_small_t1", "--is_train=1", "--device", "cpu",
-                          f"--data-root={tmp_path / 'nowhere'}", f"--run-dir={tmp_path / 'run'}"])
+                          f"--data-root={tmp_path / 'nowhere'}", f"--log-dir={cfg.log_dir}"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0
     assert err.startswith("error: ") and "data_3d_h36m.npz not found" in err and "--make-synthetic" in err
 
 
 def test_cli_unknown_config_and_key(capsys):
-    assert run_cli(main, ["--exp_name=nope"]) == 2
-    assert "must be one of" in capsys.readouterr().err
+    assert run_cli(main, ["--exp_name=nope", "--is_train=1"]) == 2
+    assert "h36m_t2" in capsys.readouterr().err  # the one line lists the configs that exist
     assert run_cli(main, ["--exp_name=test_small_t1", "--set=not_a_field=1"]) == 2
     assert "not_a_field" in capsys.readouterr().err
 
 
+def test_help_lists_every_config_field(capsys):
+    import dataclasses
+
+    from diverse_sampling.config import Config
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    missing = [f.name for f in dataclasses.fields(Config) if f"--{f.name}" not in out]
+    assert not missing and "examples:" in out and "--resume" in out
+
+
 @pytest.mark.ddp
 def test_ddp_two_process_gloo(small_cfg, tmp_path):
-    import os
-    import subprocess
-    import sys
-
     cfg = small_cfg("t1", epochs=1)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "diverse_sampling.main", "--exp_name=test_small_t1", "--is_train=1", "--device", "cpu",
-           f"--data-root={cfg.data_root}", f"--run-dir={tmp_path / 'ddp'}", "--epochs=1",
-           f"--set=derived_dir={cfg.derived_dir}", "--set=windows_per_epoch=16"]
+           "-m", "diverse_sampling.main", *_cli_base(cfg), "--is_train=1", "--epochs=1", "--windows_per_epoch=16"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert (tmp_path / "ddp" / "last.pt").is_file()
-    rows = (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()
+    folder = cfg.runs_root() / "test_small_t1"
+    assert (folder / "last.pt").is_file() and not (cfg.runs_root() / "test_small_t1-2").exists()
+    rows = (folder / "metrics.jsonl").read_text().splitlines()
     assert len([r for r in rows if "loss/total" in r]) == 1  # only rank 0 logs
 
 
 @pytest.mark.cuda
 def test_short_t1_t2_on_cuda(small_cfg):
-    env = init_distributed(device="cuda")
-    m1 = train(small_cfg("t1", device="cuda"), env)
-    m2 = train(small_cfg("t2", device="cuda"), env)
+    m1 = train(small_cfg("t1", device="cuda"))
+    m2 = train(small_cfg("t2", device="cuda"))
     for m in (m1, m2):
         assert all(np.isfinite(v) for v in m.values()) and m["APD"] > 0

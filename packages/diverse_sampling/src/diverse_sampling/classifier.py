@@ -6,14 +6,17 @@ its test accuracy on ground-truth test futures is printed (the ceiling for ACC).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
-from diverse_sampling.config import Config
+from diverse_sampling import paths
+from diverse_sampling.config import PACKAGE, Config
 from diverse_sampling.data.dataset import TrainWindows, build_test_set, load_split
-from diverse_sampling.data.layout import get_layout
-from diverse_sampling.models import ActionClassifier
-from motionkit.training import Checkpointer, RunLogger, check_finite, seed_everything
+from diverse_sampling.models import ActionClassifier, build_classifier
+from motionkit.run import start_run
+from motionkit.training import check_finite
 
 
 @torch.no_grad()
@@ -26,42 +29,47 @@ def gt_accuracy(clf: ActionClassifier, futures: np.ndarray, labels: np.ndarray, 
     return hits / max(len(futures), 1)
 
 
-def train_classifier(cfg: Config, device) -> dict:
-    layout = get_layout(cfg.dataset)
-    run_dir = cfg.resolved_classifier_checkpoint().parent
-    log = RunLogger(run_dir)
-    seed_everything(cfg.seed)
-    data = load_split(cfg, "train")
-    test = build_test_set(cfg)
-    clf = ActionClassifier(layout.n_nodes * 3, len(layout.labels), cfg.cls_hidden, cfg.cls_layers, cfg.cls_feat,
-                           random_h0=False).to(device)
-    opt = torch.optim.Adam(clf.parameters(), lr=cfg.cls_lr)
-    ckpt = Checkpointer(run_dir)
-    start, _ = ckpt.resume({"classifier": clf, "optimizer": opt}, map_location=device)
-    train_cfg = Config(**{**cfg.__dict__, "windows_per_epoch": cfg.cls_windows_per_epoch, "seed": cfg.seed + 7})
-    dataset = TrainWindows(data, train_cfg)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=cfg.cls_batch, shuffle=False, drop_last=True)
-    test_fut = test.windows[:, cfg.t_his :]
-    acc = 0.0
-    for epoch in range(start, cfg.cls_epochs):
-        dataset.set_epoch(epoch)
-        torch.manual_seed(cfg.seed + epoch)
-        clf.train()
-        total, n = 0.0, 0
-        for window, label in loader:
-            keep = label >= 0
-            logits = clf(window[keep, cfg.t_his :].to(device))
-            loss = torch.nn.functional.cross_entropy(logits, label[keep].to(device))
-            check_finite({"ce": loss}, epoch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total, n = total + float(loss.detach()), n + 1
-        acc = gt_accuracy(clf, test_fut, test.labels, device)
-        log.log(epoch + 1, ce=total / max(n, 1), test_gt_acc=acc)
-        log.info(f"classifier epoch {epoch + 1}: ce {total / max(n, 1):.4f}, test GT accuracy {acc:.3f}")
-        ckpt.save(epoch + 1, {"classifier": clf, "optimizer": opt},
-                  extra={"cls_hidden": cfg.cls_hidden, "cls_layers": cfg.cls_layers, "cls_feat": cfg.cls_feat,
-                         "test_gt_acc": acc})
-    log.close()
+def train_classifier(cfg: Config, resume: str | None = None) -> dict:
+    """Train the classifier in a new run folder named after ``classifier_checkpoint`` (default
+    ``<dataset>_classifier``); ``cls_epochs`` epochs of ``cls_windows_per_epoch`` windows, a progress bar per step."""
+    name = cfg.run_name or paths.classifier_run_name(cfg)
+    with start_run(cfg, package=PACKAGE, run_name=name, log_root=cfg.log_dir, resume=resume, device=cfg.device,
+                   seed=cfg.seed, use_tensorboard=cfg.tensorboard) as run:
+        device, log = run.device, run.logger
+        data = load_split(cfg, "train")
+        test = build_test_set(cfg)
+        clf = build_classifier(cfg)
+        clf.random_h0 = False  # trained with a zero initial state; evaluation follows classifier_random_h0
+        clf.to(device)
+        opt = torch.optim.Adam(clf.parameters(), lr=cfg.cls_lr)
+        start, _ = run.checkpointer.resume({"classifier": clf, "optimizer": opt}, map_location=device)
+        run.check_not_finished(start, cfg.cls_epochs, flag="--cls_epochs")
+        train_cfg = dataclasses.replace(cfg, windows_per_epoch=cfg.cls_windows_per_epoch, seed=cfg.seed + 7)
+        dataset = TrainWindows(data, train_cfg)
+        loader = torch.utils.data.DataLoader(dataset, batch_size=cfg.cls_batch, shuffle=False, drop_last=True)
+        test_fut = test.windows[:, cfg.t_his :]
+        acc = 0.0
+        bar = log.progress(cfg.cls_epochs * len(loader), desc=run.dir.name, initial=start * len(loader))
+        for epoch in range(start, cfg.cls_epochs):
+            dataset.set_epoch(epoch)
+            torch.manual_seed(cfg.seed + epoch)
+            clf.train()
+            total, n = 0.0, 0
+            for window, label in loader:
+                keep = label >= 0
+                logits = clf(window[keep, cfg.t_his :].to(device))
+                loss = torch.nn.functional.cross_entropy(logits, label[keep].to(device))
+                check_finite({"ce": loss}, epoch)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total, n = total + float(loss.detach()), n + 1
+                bar.update(1)
+            acc = gt_accuracy(clf, test_fut, test.labels, device)
+            log.log(epoch + 1, ce=total / max(n, 1), test_gt_acc=acc)
+            log.info(f"classifier epoch {epoch + 1}: ce {total / max(n, 1):.4f}, test GT accuracy {acc:.3f}")
+            run.checkpointer.save(epoch + 1, {"classifier": clf, "optimizer": opt},
+                                  extra={"cls_hidden": cfg.cls_hidden, "cls_layers": cfg.cls_layers,
+                                         "cls_feat": cfg.cls_feat, "test_gt_acc": acc})
+        bar.close()
     return {"test_gt_acc": acc}

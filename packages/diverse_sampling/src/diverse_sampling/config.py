@@ -1,30 +1,42 @@
 """Every hyperparameter of Diverse Sampling in one dataclass.
 
 Values come from the dataclass defaults (the paper's H36M t1 setting), then ``configs/<exp_name>.yaml``, then
-command-line overrides. Names follow the original code where it had one (``nk``, ``t_his``, ``dct_n``...).
-The switches under "quirks of the original code" (paper notes section 9) default to the faithful-but-fixed
-behaviour; set them to reproduce the original exactly.
+command-line overrides (every field is a flag: ``--batch_size 8`` or ``--batch-size 8``); the result is checked
+when it is built (``__post_init__``: one line naming the bad value) and printed at the start of a run. Names
+follow the original code where it had one (``nk``, ``t_his``, ``dct_n``...).
+
+Defaults are the original code's behaviour, including its quirks (paper notes section 9); each deliberate
+deviation is a switch with its reason beside it, and the ``*_corrected`` configs turn them on.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+
+from motionkit.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+PACKAGE = "diverse_sampling"
+DATA_FILES = {"h36m": "data_3d_h36m.npz", "humaneva": "data_3d_humaneva15.npz"}
+ORIGINAL_DATA_DIR = "dataset"  # the original repository's ./dataset folder
 
 
 @dataclass
 class Config:
     # ---- experiment -------------------------------------------------------------------------------------
-    exp_name: str = "h36m_t1"
-    stage: str = "t1"  # t1 (CVAE) | t2 (DiverseSampling sampler)
-    dataset: str = "h36m"  # h36m | humaneva (selects file name, skeleton, angle definitions, labels)
-    data_root: str = "runs/diverse_sampling/data/h36m"  # folder holding data_3d_h36m.npz / data_3d_humaneva15.npz
-    derived_dir: str = ""  # where candidate pool / index / valid angles are cached; "" -> <data_root>/derived
-    run_dir: str = ""  # "" -> runs/diverse_sampling/<exp_name>
-    device: str = ""  # "" -> cuda if available else cpu
-    seed: int = 0
+    exp_name: str = "h36m_t1"  # the original's experiment name; also picks configs/<exp_name>.yaml
+    stage: Literal["t1", "t2"] = "t1"  # t1: the CVAE; t2: the DiverseSampling sampler on the frozen CVAE
+    dataset: Literal["h36m", "humaneva"] = "h36m"  # file name, skeleton, angle definitions, action labels
+    data_root: str = ""  # folder of data_3d_*.npz; "" -> ./dataset if it holds it, else runs/diverse_sampling/data/<ds>
+    derived_dir: str = ""  # where our candidate pool / valid angles are cached; "" -> <data_root>/derived
+    run_name: str = ""  # run folder name under <log_dir>/diverse_sampling; "" -> exp_name
+    log_dir: str = "runs"  # root of every run folder
+    device: str = ""  # cpu, cuda, cuda:N; "" -> cuda if available else cpu
+    seed: int = 0  # random seed (every DDP rank adds its rank)
+    tensorboard: bool = True  # also write TensorBoard events under <run>/tb
 
     # ---- data (notes section 1) ---------------------------------------------------------------------------
     t_his: int = 25
@@ -38,7 +50,9 @@ class Config:
     max_test_windows: int = 0  # 0 -> all test windows; >0 keeps the first N (quick evaluations)
     mm_threshold: float = 0.5  # multimodal GT: L2 between last observed poses below this
     mm_retarget: bool = True  # DS retargets borrowed futures to the window's bone lengths (quirk 6)
-    legacy_skip_lonely_windows: bool = False  # quirk 5: skip windows without neighbours but count them
+    # Original: a window without multimodal neighbour adds 0 yet counts (H36M metrics ~1.4 % low); 0: all count.
+    legacy_skip_lonely_windows: bool = True  # skip windows without neighbours but count them (the original)
+    fid_acc_skip_lonely: bool = False  # FID/ACC skip (but count) lonely windows: the original's HumanEva loop
     pool_stride: int = 20  # candidate pool ("skiprate")
     pool_thre_his: float = 0.5  # GSPS history test: mean per-joint distance of last observed frame <= this
     pool_thre_pred: float = 0.1  # GSPS future test: mean per-joint distance over the future >= this
@@ -77,11 +91,12 @@ class Config:
     w_his: float = 100.0
     w_limb: float = 1000.0
     w_angle: float = 100.0
-    legacy_recoverhis_bug: bool = False  # quirk 1: original adds 100 to the loss instead of multiplying
-    valid_angle_file: str = ""  # "" -> bounds computed from the training data by our code
+    # The original (and its released models) adds recoverhis + w_his to the total: effective weight 1, not 100.
+    legacy_recoverhis_bug: bool = True  # add w_his instead of multiplying (the original); 0: multiply, as intended
+    valid_angle_file: str = ""  # GSPS bounds .p/.json; "" -> <data_root>/<ds>_valid_angle.p if there, else ours
 
     # ---- t2 losses (notes 3.2) ------------------------------------------------------------------------------
-    t1_checkpoint: str = ""  # "" -> runs/diverse_sampling/<dataset>_t1/last.pt
+    t1_checkpoint: str = ""  # t2's CVAE: .pt/.pth or run name; "" -> ckpt/pretrained/<ds>_t1.pth, else run <ds>_t1
     t2_w_kl: float = 0.5
     t2_w_acc: float = 40.0
     t2_w_div: float = 20.0
@@ -98,24 +113,51 @@ class Config:
     cls_batch: int = 64
     cls_lr: float = 1e-3
     cls_windows_per_epoch: int = 5000
-    classifier_random_h0: bool = False  # quirk 8: original draws the GRU's initial state from N(0,1) per call
-    classifier_checkpoint: str = ""  # "" -> runs/diverse_sampling/<dataset>_classifier/last.pt
+    # The original draws the classifier GRU's initial state from N(0, 1) on every call, so FID/ACC vary by run.
+    classifier_random_h0: bool = True  # random GRU state per call (the original); 0: zeros, deterministic FID/ACC
+    classifier_checkpoint: str = ""  # .pt/.pth or run; "" -> ckpt/classifier/<ds>_classifier.pth, else that run
 
     # ---- renders ----------------------------------------------------------------------------------------------
     render_samples: int = 10  # futures drawn in the overlay plot / GIF
 
     # ------------------------------------------------------------------------------------------------------------
-    def resolved_run_dir(self) -> Path:
-        return Path(self.run_dir or f"runs/diverse_sampling/{self.exp_name}")
+    def __post_init__(self) -> None:
+        """Check every value once, when the config is built: a bad one is a one-line ConfigError."""
+        _choice("stage", self.stage, ("t1", "t2"))
+        _choice("dataset", self.dataset, tuple(DATA_FILES))
+        if not re.fullmatch(r"|auto|cpu|cuda(:\d+)?|mps", self.device.strip()):
+            raise ConfigError(f"device {self.device!r}: expected cpu, cuda, cuda:N or empty (auto)")
+        for name in ("t_his", "t_pred", "dct_n", "hidden_dim", "z_dim", "nk", "n_bases", "base_dim", "epochs",
+                     "windows_per_epoch", "ngamma_hidden", "cls_hidden", "cls_layers", "cls_feat", "cls_batch"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} = {getattr(self, name)}: must be at least 1")
+        if self.batch_size < 2:
+            raise ConfigError(f"batch_size = {self.batch_size}: BatchNorm needs at least 2 windows per batch")
+        if self.dct_n > self.t_total:
+            raise ConfigError(f"dct_n = {self.dct_n}: at most t_his + t_pred = {self.t_total} coefficients")
+        for name in ("pseudo_future_prob", "dropout"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} = {getattr(self, name)}: must lie in [0, 1]")
+        for name in ("tau", "mm_threshold", "lr"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} = {getattr(self, name)}: must be positive")
+        for name in ("lr_fix_epochs", "eval_every", "save_every", "max_test_windows", "test_stride", "grad_clip"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} = {getattr(self, name)}: must not be negative")
+        if not self.train_subjects or not self.test_subjects:
+            raise ConfigError("train_subjects and test_subjects must each name at least one subject")
+        if not self.data_root:
+            self.data_root = default_data_root(self.dataset)
+
+    def resolved_run_name(self) -> str:
+        return self.run_name or self.exp_name
+
+    def runs_root(self) -> Path:
+        """``<log_dir>/diverse_sampling``: where every run folder of this package lives."""
+        return Path(self.log_dir) / PACKAGE
 
     def resolved_derived_dir(self) -> Path:
         return Path(self.derived_dir) if self.derived_dir else Path(self.data_root) / "derived"
-
-    def resolved_t1_checkpoint(self) -> Path:
-        return Path(self.t1_checkpoint or f"runs/diverse_sampling/{self.dataset}_t1/last.pt")
-
-    def resolved_classifier_checkpoint(self) -> Path:
-        return Path(self.classifier_checkpoint or f"runs/diverse_sampling/{self.dataset}_classifier/last.pt")
 
     @property
     def t_total(self) -> int:
@@ -124,3 +166,15 @@ class Config:
     @property
     def stride(self) -> int:
         return self.test_stride or self.t_his
+
+
+def _choice(name: str, value, choices: tuple) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} {value!r} is not one of {', '.join(map(repr, choices))}")
+
+
+def default_data_root(dataset: str) -> str:
+    """``./dataset`` when it holds the data set's file (the original's layout), else our synthetic data folder."""
+    if (Path(ORIGINAL_DATA_DIR) / DATA_FILES[dataset]).is_file():
+        return ORIGINAL_DATA_DIR
+    return f"runs/{PACKAGE}/data/{dataset}"
