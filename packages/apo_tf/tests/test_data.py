@@ -102,7 +102,7 @@ def test_malformed_data_file_gives_one_line_error(tmp_path, capsys):
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "synth_tiny.hdf5").write_bytes(b"not hdf5 at all")
     for root in (bad, tmp_path / "junk"):
-        code = run_cli(main, ["--home", str(tmp_path / "home"), "infer", "synth_tiny", "--data_root", str(root)])
+        code = run_cli(main, ["--home", str(tmp_path / "home"), "train", "synth_tiny", "--data_root", str(root)])
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1 and err[0].startswith("error: ") and "synth_tiny.hdf5" in err[0], err
 

@@ -82,11 +82,11 @@ def test_resume_ends_where_an_uninterrupted_run_would(tmp_path, golden):
     cfg = lambda n: load_gan_config("synth_tiny", {"max_steps": n, "iters_per_call": 40, "ckpt_every": 300})  # noqa: E731
     full = train(cfg(603), tmp_path / "a", verbose=False)
     train(cfg(300), tmp_path / "b", verbose=False)
-    resumed = train(cfg(603), tmp_path / "b", verbose=False)
+    resumed = train(cfg(603), tmp_path / "b", resume="", verbose=False)
     assert full["step"] == resumed["step"] == 603 and resumed["start_step"] == 300
-    ga = tf.train.load_checkpoint(str(tmp_path / "a/models/synth_tiny/ckpt-603"))
-    gb = tf.train.load_checkpoint(str(tmp_path / "b/models/synth_tiny/ckpt-603"))
-    names = [n for n, _ in tf.train.list_variables(str(tmp_path / "a/models/synth_tiny/ckpt-603"))
+    ga = tf.train.load_checkpoint(str(tmp_path / "a/gan-synth_tiny/ckpt-603"))
+    gb = tf.train.load_checkpoint(str(tmp_path / "b/gan-synth_tiny/ckpt-603"))
+    names = [n for n, _ in tf.train.list_variables(str(tmp_path / "a/gan-synth_tiny/ckpt-603"))
              if "generator" in n and "VARIABLE_VALUE" in n and "OPTIMIZER" not in n]
     assert names
     for n in names:

@@ -1,5 +1,7 @@
 """Inference recovers generator-made poses; results.hdf5 layout and round trip; golden report errors."""
 
+import json
+
 import h5py
 import numpy as np
 import pytest
@@ -11,12 +13,12 @@ from apo_tf.data.cameras import Camera
 from apo_tf.data.synthetic import make_cameras
 from apo_tf.evaluate import report
 from apo_tf.infer import Objective, infer_sequence, run_inference
-from apo_tf.train import load_generator
+from apo_tf.models import load_gan
 
 
 @pytest.mark.parametrize("solver", ["fast", "lbfgsb"])
 def test_inference_recovers_a_pose_the_generator_can_make(tiny_home, solver):
-    _, G, C, step = load_generator(tiny_home, "synth_tiny")
+    _, G, C, step = load_gan(tiny_home / "gan-synth_tiny")
     assert step == 3000
     cfg = load_inference_config("synth_tiny", {"tol": 1e-12, "maxiter": 3000, "solver": solver, "dtype": "float64",
                                                    "fast_iters": [2000, 8, 300, 2000]})
@@ -43,9 +45,10 @@ def test_inference_recovers_a_pose_the_generator_can_make(tiny_home, solver):
 
 def test_results_file_round_trip_skip_and_overwrite(tiny_home, golden):
     cfg = load_inference_config("synth_tiny")
-    first = run_inference(cfg, tiny_home, verbose=False)
+    first = run_inference(cfg, tiny_home, run_name="infer-round-trip", verbose=False)
     assert first["sequences"] == 2 and first["skipped"] == 0
-    with h5py.File(tiny_home / "results.hdf5", "r") as f:
+    results = first["results"]
+    with h5py.File(results, "r") as f:
         grp = f["synth_tiny"]
         assert grp.attrs["gan_id"] == "synth_tiny" and grp.attrs["consistency_weight"] == 1.0
         keys = sorted(grp)
@@ -54,16 +57,16 @@ def test_results_file_round_trip_skip_and_overwrite(tiny_home, golden):
         p3w = grp[keys[0]]["p3w"][()]
         assert p3w.shape == (20, 24, 3) and p3w.dtype == np.float32
         assert {"inference_time", "inference_fps"} <= set(grp[keys[0]].attrs)
-    again = run_inference(cfg, tiny_home, verbose=False)
-    assert again["sequences"] == 0 and again["skipped"] == 2
-    table = report(cfg, tiny_home, verbose=False)
-    with h5py.File(tiny_home / "results.hdf5", "r") as f:
+    again = run_inference(cfg, tiny_home, run_name="infer-round-trip", resume="", verbose=False)
+    assert again["sequences"] == 0 and again["skipped"] == 2 and again["results"] == results
+    table = report(cfg, tiny_home, run="infer-round-trip", verbose=False)
+    with h5py.File(results, "r") as f:
         e = f["synth_tiny"][keys[0]]["proc_error"][()]
         assert e.shape == (20, 24) and f["synth_tiny"][keys[0]]["sequence_proc_error"].shape == (20, 24)
         np.testing.assert_array_equal(f["synth_tiny"][keys[0]]["p3w"][()], p3w)
     assert set(table) == {"Phone", "Walk", "Total (frames)", "Total (categories)"}
     golden.check("report_synth_tiny", {m: table["Total (frames)"][m] for m in table["Walk"]}, rtol=2e-2, atol=1e-3)
-    redo = run_inference(cfg, tiny_home, overwrite=True, verbose=False)
+    redo = run_inference(cfg, tiny_home, run_name="infer-round-trip", resume="", overwrite=True, verbose=False)
     assert redo["sequences"] == 2
 
 
@@ -78,7 +81,7 @@ def test_s24_gan_on_s14_data(tiny_home, tmp_path):
     assert summary["sequences"] == 1
     table = report(cfg, tiny_home, verbose=False)
     assert np.isfinite(table["Total (frames)"]["pa_mpjpe"])
-    with h5py.File(tiny_home / "results.hdf5", "r") as f:
+    with h5py.File(summary["results"], "r") as f:
         assert next(iter(f["tiny_inf-s14"].values()))["p3w"].shape == (20, 14, 3)
 
 
@@ -87,7 +90,8 @@ def test_interrupted_inference_leaves_results_intact_and_resumes(tiny_home, tmp_
     import shutil
 
     home = tmp_path / "home"
-    shutil.copytree(tiny_home, home, ignore=shutil.ignore_patterns("results.hdf5*"))
+    shutil.copytree(tiny_home / "gan-synth_tiny", home / "gan-synth_tiny")
+    shutil.copytree(tiny_home / "data", home / "data")
     cfg = load_inference_config("synth_tiny")
     original = h5py.Group.create_dataset
     calls = {"n": 0}
@@ -102,7 +106,8 @@ def test_interrupted_inference_leaves_results_intact_and_resumes(tiny_home, tmp_
     with pytest.raises(KeyboardInterrupt):
         run_inference(cfg, home, verbose=False)
     monkeypatch.setattr(h5py.Group, "create_dataset", original)
-    with h5py.File(home / "results.hdf5", "r") as f:
+    assert json.loads((home / "infer-synth_tiny/run.json").read_text())["status"] == "failed"
+    with h5py.File(home / "infer-synth_tiny/results.hdf5", "r") as f:
         assert len(f["synth_tiny"]) == 1  # the first sequence survived, the torn write never replaced the file
-    resumed = run_inference(cfg, home, verbose=False)
+    resumed = run_inference(cfg, home, resume="", verbose=False)
     assert resumed["sequences"] == 1 and resumed["skipped"] == 1

@@ -83,6 +83,7 @@ class InferenceConfig:
     inference_id: str = ""  # the inference's id (default: the config file's name)
     dataset: str = "synth_consistent_scaled_c1_10fps"  # evaluation dataset id
     gan_id: str = "synth_big"  # the GAN whose generator is searched
+    gan_run: str = ""  # that GAN's run folder: a name under <log-dir>/apo_tf or a path (default: latest gan-<gan_id>)
     critic_weight: float = 0.0  # weight of the critic ("feasibility") term
     smoothness_weight: float = 0.0  # weight of the smoothness term
     glide_weight: float = 0.0  # weight of the glide term

@@ -22,6 +22,8 @@ import numpy as np
 
 from apo_tf.config import InferenceConfig
 from apo_tf.data import eva, h3m, registry
+from apo_tf.infer import RESULTS, find_inference_run, load_results
+from apo_tf.runs import data_root, locked
 from motionkit.errors import DataFormatError
 from motionkit.metrics import procrustes_align
 
@@ -63,23 +65,18 @@ def format_table(table: dict[str, dict[str, float]], title: str) -> str:
     return "\n".join(lines)
 
 
-def load_results(path: Path, inference_id: str) -> dict[str, np.ndarray]:
-    if not path.exists():
-        raise DataFormatError(f"{path}: no results file (run `python -m apo_tf.main infer {inference_id}` first)")
-    with h5py.File(path, "r") as f:
-        if inference_id not in f:
-            raise DataFormatError(f"{path}: no results for {inference_id!r}")
-        return {k: f[inference_id][k]["p3w"][()] for k in f[inference_id]}
+def report(cfg: InferenceConfig, root: Path, run: str = "", verbose: bool = True) -> dict:
+    """Compute, store (``proc_error``, ``sequence_proc_error`` datasets, as the original's reports did) and print
+    the tables for one inference run; also writes ``<run>/report.json``."""
+    run_dir = find_inference_run(cfg, root, run)
+    with locked(run_dir):
+        return _report(cfg, run_dir, data_root(cfg, root), verbose)
 
 
-def report(cfg: InferenceConfig, home: Path, verbose: bool = True) -> dict:
-    """Compute, store (``proc_error``, ``sequence_proc_error`` datasets) and print the tables for one inference."""
-    from apo_tf.infer import results_path
-
-    path = results_path(home)
+def _report(cfg: InferenceConfig, run_dir: Path, data_dir: str, verbose: bool) -> dict:
+    path = run_dir / RESULTS
     preds = load_results(path, cfg.inference_id)
-    data_root = cfg.data_root or str(Path(home) / "data")
-    gts = {s.key: s for s in registry.load(cfg.dataset, "eval", data_root, cfg.eva_split) if s.key in preds}
+    gts = {s.key: s for s in registry.load(cfg.dataset, "eval", data_dir, cfg.eva_split) if s.key in preds}
     missing = sorted(set(preds) - set(gts))
     if missing:
         raise DataFormatError(f"{path}: {len(missing)} results have no ground truth in {cfg.dataset} "
@@ -103,20 +100,18 @@ def report(cfg: InferenceConfig, home: Path, verbose: bool = True) -> dict:
     if verbose:
         print(format_table(table, f"{cfg.inference_id}: errors in mm over {len(errors)} sequences, "
                                   f"{sum(len(s.p3w) for s in gts.values())} frames"))
-    out = Path(home) / "reports" / f"{cfg.inference_id}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(table, indent=1))
+    (run_dir / "report.json").write_text(json.dumps(table, indent=1))
     return table
 
 
-def mean_pose_baseline(cfg: InferenceConfig, gan_dataset: str, home: Path) -> dict[str, float]:
+def mean_pose_baseline(cfg: InferenceConfig, gan_dataset: str, root: Path) -> dict[str, float]:
     """Sanity baseline (apo_tf.md §8.1): predict the training-mean normalised pose for every frame."""
     from apo_tf.data import normalize
 
-    data_root = cfg.data_root or str(Path(home) / "data")
-    train = registry.load(gan_dataset, "train", data_root, cfg.eva_split)
+    data_dir = data_root(cfg, root)
+    train = registry.load(gan_dataset, "train", data_dir, cfg.eva_split)
     mean = normalize.training_poses(train).mean(0).astype(np.float64)
-    seqs = registry.load(cfg.dataset, "eval", data_root, cfg.eva_split)
+    seqs = registry.load(cfg.dataset, "eval", data_dir, cfg.eva_split)
     if cfg.max_sequences:
         seqs = seqs[:cfg.max_sequences]
     if seqs[0].skeleton != train[0].skeleton:

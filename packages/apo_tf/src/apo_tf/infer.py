@@ -40,8 +40,9 @@ from tqdm import tqdm
 from apo_tf import losses
 from apo_tf.config import InferenceConfig
 from apo_tf.data import registry
-from apo_tf.models import Critic, Generator
-from motionkit.config import config_to_dict, format_config
+from apo_tf.models import Critic, Generator, load_gan
+from apo_tf.runs import data_root, find_run, start_run
+from motionkit.config import config_to_dict
 from motionkit.errors import ConfigError, DataFormatError
 
 
@@ -338,17 +339,41 @@ def infer_sequence(obj: Objective, seq: registry.Sequence, solver: str) -> dict:
     return res
 
 
-def results_path(home: Path) -> Path:
-    return Path(home) / "results.hdf5"
+RESULTS = "results.hdf5"  # in the inference run folder; group /<inference_id>, one subgroup per sequence key
 
 
-def build_objective(cfg: InferenceConfig, home: Path, target_skeleton: str) -> Objective:
-    from apo_tf.train import load_generator
+def inference_run_name(inference_id: str) -> str:
+    """Default run-folder name of an inference: ``infer-<inference_id>``."""
+    return f"infer-{inference_id}"
 
-    gcfg, G, C, _ = load_generator(home, cfg.gan_id)
+
+def find_gan_run(cfg: InferenceConfig, root: Path) -> Path:
+    """The GAN run this inference searches: ``cfg.gan_run``, else the latest ``gan-<gan_id>`` with a checkpoint."""
+    return find_run(Path(root), f"gan-{cfg.gan_id}", cfg.gan_run, need="checkpoint",
+                    what=f"trained GAN (run `python -m apo_tf.main train {cfg.gan_id}`)")
+
+
+def find_inference_run(cfg: InferenceConfig, root: Path, run: str = "") -> Path:
+    """The inference run to report on: ``run`` (name or path), else the latest ``infer-<inference_id>``."""
+    return find_run(Path(root), inference_run_name(cfg.inference_id), run, need=RESULTS,
+                    what=f"inference results (run `python -m apo_tf.main infer {cfg.inference_id}`)")
+
+
+def build_objective(cfg: InferenceConfig, gan_dir: Path, target_skeleton: str) -> Objective:
+    """The compiled objective for the GAN in ``gan_dir`` on data of ``target_skeleton``."""
+    gcfg, G, C, _ = load_gan(gan_dir)
     gan_skeleton = registry.parse_id(gcfg.dataset).skeleton
     dtype = tf.float64 if cfg.dtype == "float64" else tf.float32
     return Objective(G, C, gan_skeleton, target_skeleton, cfg, dtype)
+
+
+def load_results(path: Path, inference_id: str) -> dict[str, np.ndarray]:
+    if not path.exists():
+        raise DataFormatError(f"{path}: no results file (run `python -m apo_tf.main infer {inference_id}` first)")
+    with h5py.File(path, "r") as f:
+        if inference_id not in f:
+            raise DataFormatError(f"{path}: no results for {inference_id!r}")
+        return {k: f[inference_id][k]["p3w"][()] for k in f[inference_id]}
 
 
 def _existing_keys(path: Path, inference_id: str) -> set[str]:
@@ -388,25 +413,38 @@ def _store_sequence(path: Path, cfg: InferenceConfig, key: str, res: dict) -> No
     os.replace(tmp, path)
 
 
-def run_inference(cfg: InferenceConfig, home: Path, overwrite: bool = False, verbose: bool = True) -> dict:
-    """Infer every eval sequence of ``cfg.dataset`` into ``results.hdf5`` group ``/<inference_id>``."""
-    if verbose:
-        print(format_config(cfg), flush=True)
-    data_root = cfg.data_root or str(Path(home) / "data")
-    seqs = registry.load(cfg.dataset, "eval", data_root, cfg.eva_split)
+def run_inference(cfg: InferenceConfig, root: Path, run_name: str | None = None, resume: str | None = None,
+                  overwrite: bool = False, verbose: bool = True) -> dict:
+    """Infer every eval sequence of ``cfg.dataset`` into ``<run>/results.hdf5`` group ``/<inference_id>``.
+
+    A new run folder ``infer-<inference_id>[-N]`` unless ``resume``; a resumed run skips the sequences it holds
+    (``overwrite`` redoes them).
+    """
+    root = Path(root)
+    gan_dir = find_gan_run(cfg, root)
+    with start_run(cfg, root, run_name or inference_run_name(cfg.inference_id), resume, verbose) as run:
+        if verbose:
+            print(f"GAN: {gan_dir}", flush=True)
+        return _infer_all(cfg, gan_dir, data_root(cfg, root), run.path / RESULTS, overwrite, verbose)
+
+
+def _infer_all(cfg: InferenceConfig, gan_dir: Path, data_dir: str, path: Path, overwrite: bool,
+               verbose: bool) -> dict:
+    seqs = registry.load(cfg.dataset, "eval", data_dir, cfg.eva_split)
     if cfg.max_sequences:
         seqs = seqs[:cfg.max_sequences]
-    obj = build_objective(cfg, home, seqs[0].skeleton)
-    path = results_path(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    obj = build_objective(cfg, gan_dir, seqs[0].skeleton)
     existing = _existing_keys(path, cfg.inference_id)
     done, frames, seconds = 0, 0, 0.0
-    for seq in tqdm(seqs, desc=f"infer {cfg.inference_id}", disable=not verbose):
-        if seq.key in existing and not overwrite:
-            continue
-        res = infer_sequence(obj, seq, cfg.solver)
-        _store_sequence(path, cfg, seq.key, res)
-        done, frames, seconds = done + 1, frames + len(seq.p2), seconds + res["seconds"]
+    bar = tqdm(total=sum(len(s.p2) for s in seqs), desc=f"infer {cfg.inference_id}", unit="frame",
+               disable=not verbose)
+    for seq in seqs:
+        if seq.key not in existing or overwrite:
+            res = infer_sequence(obj, seq, cfg.solver)
+            _store_sequence(path, cfg, seq.key, res)
+            done, frames, seconds = done + 1, frames + len(seq.p2), seconds + res["seconds"]
+        bar.update(len(seq.p2))
+    bar.close()
     summary = {"inference_id": cfg.inference_id, "sequences": done, "skipped": len(seqs) - done,
                "frames": frames, "fps": frames / seconds if seconds else 0.0, "results": str(path)}
     if verbose:

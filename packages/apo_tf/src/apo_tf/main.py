@@ -1,7 +1,9 @@
-"""Command line: ``python -m apo_tf.main {make-data,train,infer,report,vis} ID [--flags]``.
+"""Command line of apo_tf: parse, load the config, dispatch. ``python -m apo_tf.main COMMAND [ID] [--flags]``.
 
-Keeps the original's commands (``train.py gan_id --max_steps``, ``generate_inferences.py inference_id``,
-``h3m_report.py``/``eva_report.py``) as subcommands. Only parses, loads the config and dispatches.
+The original's scripts are subcommands with their arguments (``train.py gan_id --max_steps``,
+``generate_inferences.py inference_id [-o]``, ``h3m_report.py`` / ``eva_report.py inference_id``,
+``gan_generator_vis.py gan_id``, ``vis_sequence.py inference_id [-e example_id]``); ``infer``, ``report``, ``vis``
+are the same commands under the verbs every motionzoo package uses. Every config field is a flag.
 """
 
 from __future__ import annotations
@@ -14,82 +16,182 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import argparse  # noqa: E402
 import sys  # noqa: E402
 
-from motionkit.errors import run_cli  # noqa: E402
+from apo_tf.config import CONFIG_DIR, GanConfig, InferenceConfig  # noqa: E402
+from motionkit.cli import add_config_arguments, add_run_arguments, config_overrides, make_parser  # noqa: E402
+from motionkit.errors import ConfigError, run_cli  # noqa: E402
+
+P = "python -m apo_tf.main"
+COMMANDS = {  # name: (help, config class, examples)
+    "train": ("train a pose-prior GAN (the original's train.py)", GanConfig,
+              [f"{P} train synth_tiny --max_steps 3000", f"{P} train h3m_big --max_steps=1e7",
+               f"{P} train synth_big --resume            # continue the latest gan-synth_big run"]),
+    "infer": ("fit every eval sequence through the GAN (the original's generate_inferences.py)", InferenceConfig,
+              [f"{P} infer synth_tiny", f"{P} infer h3m_big --solver fast", f"{P} infer h3m_big --resume"]),
+    "report": ("error tables of an inference run (the original's h3m_report.py / eva_report.py)",
+               InferenceConfig, [f"{P} report synth_tiny", f"{P} report h3m_big --run infer-h3m_big-2"]),
+    "vis": ("GIF of an inferred sequence beside its ground truth (the original's vis_sequence.py)",
+            InferenceConfig, [f"{P} vis synth_tiny", f"{P} vis h3m_big -e 'subjects__S9__sequences__Walking 1"
+                                                     "__views__55011271'"]),
+    "gan_generator_vis": ("a grid of generator samples (the original's gan_generator_vis.py)", GanConfig,
+                          [f"{P} gan_generator_vis synth_tiny"]),
+    "fit": ("fit your own 2-D keypoints (a .npy of frames x joints x 2, pixels) and render them", InferenceConfig,
+            [f"{P} fit keypoints.npy --gan_id synth_big --image_size 1000,1000"]),
+}
+ALIASES = {"generate_inferences": "infer", "h3m_report": "report", "eva_report": "report", "vis_sequence": "vis"}
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="apo_tf", description=__doc__.splitlines()[0])
-    p.add_argument("--home", default=None, help="models/, data/, results.hdf5 (default $APO_TF_HOME or runs/apo_tf)")
-    sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train a pose-prior GAN")
-    t.add_argument("gan_id")
-    t.add_argument("--max_steps", type=float, default=None, help="global steps (critic + generator updates)")
-    t.add_argument("--seed", type=int, default=None)
-    t.add_argument("--strategy", choices=["default", "mirrored"], default=None)
-    t.add_argument("--wgan_type", choices=["weight_clipped", "gradient_penalized"], default=None)
-    t.add_argument("--iters_per_call", type=int, default=None)
-    t.add_argument("--data_root", default=None)
-    for name in ("infer", "report", "vis"):
-        q = sub.add_parser(name, help={"infer": "fit poses to 2D observations", "report": "print error tables",
-                                       "vis": "GIF of an inferred sequence beside the ground truth"}[name])
-        q.add_argument("inference_id")
-        q.add_argument("--data_root", default=None)
-        q.add_argument("--max_sequences", type=int, default=None, help="only the first N eval sequences")
-    inf = sub.choices["infer"]
-    inf.add_argument("--overwrite", action="store_true", help="redo sequences already in results.hdf5")
-    inf.add_argument("--solver", choices=["fast", "lbfgsb"], default=None)
-    inf.add_argument("--dtype", choices=["float32", "float64"], default=None)
-    inf.add_argument("--tol", type=float, default=None)
-    vis = sub.choices["vis"]
-    vis.add_argument("--key", default=None, help="example key (default: the first)")
-    vis.add_argument("--out", default=None, help="GIF path")
-    mk = sub.add_parser("make-data", help="write a synthetic dataset in the converted-H3.6M layout")
+    p = make_parser("apo_tf", __doc__.split("\n\n")[0], [ex for c in COMMANDS.values() for ex in c[2][:1]]
+                    + [f"{P} make-data synth_tiny", f"{P} convert-h3m /data/h36m --out runs/apo_tf/data/h3m.hdf5"])
+    p.add_argument("--home", default=None, help="the package's run root (default: $APO_TF_HOME, else "
+                                                "<log-dir>/apo_tf)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (text, cls, examples) in COMMANDS.items():
+        for alias in [name] + [a for a, target in ALIASES.items() if target == name]:
+            _job_parser(sub, alias, text if alias == name else f"= {name}: {text}", cls, examples)
+    mk = sub.add_parser("make-data", help="write a synthetic data set in the converted-H3.6M layout",
+                        epilog=f"example:\n  {P} make-data synth_tiny", formatter_class=p.formatter_class)
     mk.add_argument("size", choices=["synth", "synth_tiny"])
-    mk.add_argument("--out", default=None)
-    mk.add_argument("--seed", type=int, default=0)
+    mk.add_argument("--out", default=None, help="output file (default: <root>/data/<size>.hdf5)")
+    mk.add_argument("--seed", type=int, default=0, help="generator seed")
     mk.add_argument("--pixel_noise", type=float, default=0.0, help="Gaussian 2D noise, pixels")
+    mk.add_argument("--log-dir", "--log_dir", dest="log_dir", default=None, help="root of every run folder")
+    cv = sub.add_parser("convert-h3m", help="official Human3.6M pose CDFs -> the data.hdf5 that train/infer read",
+                        epilog=f"example:\n  {P} convert-h3m /data/h36m  # S1/MyPoseFeatures/D3_Positions/*.cdf ...",
+                        formatter_class=p.formatter_class)
+    cv.add_argument("cdf_root", help="folder of the unpacked official archives, or the original's $H3M_PATH")
+    cv.add_argument("--out", default=None, help="output file (default: <root>/data/h3m.hdf5, where h3m_* ids look)")
+    cv.add_argument("--joints", type=int, choices=[24, 32], default=24,
+                    help="24: human_pose_util's file (s24, int32) | 32: every raw joint, float32")
+    cv.add_argument("--log-dir", "--log_dir", dest="log_dir", default=None, help="root of every run folder")
     return p
+
+
+def _job_parser(sub, name: str, text: str, cls, examples: list[str]) -> None:
+    q = sub.add_parser(name, help=text, description=text, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n" + "\n".join(f"  {e}" for e in examples))
+    kind = "gan" if cls is GanConfig else "inference"
+    if name == "fit":
+        q.add_argument("keypoints", help="a .npy (T, J, 2) in pixels, joints in apo_s24 or apo_s14 order (README)")
+        q.add_argument("--focal", type=float, nargs=2, default=None, metavar=("FX", "FY"), help="pixels")
+        q.add_argument("--center", type=float, nargs=2, default=None, metavar=("CX", "CY"), help="pixels")
+        q.add_argument("--image_size", "--image-size", type=_pair, default=(1000, 1000), metavar="W,H",
+                       help="image size in pixels, for the default intrinsics (default: 1000,1000)")
+        q.add_argument("--fps", type=float, default=10.0, help="frame rate of the keypoints (default: 10)")
+    else:
+        q.add_argument("config_id", nargs="?", metavar=f"{kind.upper()}_ID",
+                       help=f"a configs/{kind}/ name ({', '.join(_ids(kind))}) or a YAML path")
+    add_config_arguments(q, cls, aliases={"max_steps": ["-s"]} if cls is GanConfig else None)
+    if name in ("infer", "generate_inferences"):
+        q.add_argument("-o", "--overwrite", action="store_true", help="redo sequences already in results.hdf5")
+    if name in ("report", "h3m_report", "eva_report", "vis", "vis_sequence", "gan_generator_vis"):
+        q.add_argument("--run", default="", help="the run folder to read (name or path; default: the latest)")
+        q.add_argument("--config", help="a config by name or YAML path (same as the ID)")
+        q.add_argument("--log-dir", "--log_dir", dest="log_dir", default=None, help="root of every run folder")
+    else:
+        add_run_arguments(q)
+    if name in ("report", "h3m_report", "eva_report"):
+        q.add_argument("-o", "--overwrite", action="store_true",
+                       help="the original's flag; stored errors are always recomputed")
+    if name in ("vis", "vis_sequence"):
+        q.add_argument("-e", "--example_id", "--key", dest="key", default=None, help="sequence key (default: first)")
+        q.add_argument("-p", "--use_plt", action="store_true", help="the original's flag; a GIF is always written")
+        q.add_argument("--out", default=None, help="GIF path (default: <run>/vis/<key>.gif)")
+
+
+def _pair(text: str) -> tuple[float, float]:
+    parts = text.replace(",", " ").split()
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"expected W,H, got {text!r}")
+    return float(parts[0]), float(parts[1])
+
+
+def _ids(kind: str) -> list[str]:
+    return sorted(p.stem for p in (CONFIG_DIR / kind).glob("*.yaml"))
+
+
+def load_job_config(args, cls):
+    """The subcommand's config: its ID (or --config) file, then every flag the user gave."""
+    from apo_tf.config import load_gan_config, load_inference_config
+
+    config_id = getattr(args, "config_id", None)
+    if config_id and args.config and config_id != args.config:
+        raise ConfigError(f"give the config once: {config_id!r} or --config {args.config!r}")
+    config_id = config_id or args.config
+    over = config_overrides(args, cls)
+    if cls is GanConfig:
+        if not config_id:
+            raise ConfigError("train: which GAN? give a GAN_ID (e.g. synth_tiny) or --config FILE")
+        return load_gan_config(config_id, over)
+    if not config_id:
+        if args.command == "fit":
+            from motionkit.config import load_config
+
+            return load_config(InferenceConfig, None, {"inference_id": "fit", **over})
+        raise ConfigError(f"{args.command}: which inference? give an INFERENCE_ID (e.g. synth_tiny) or --config")
+    return load_inference_config(config_id, over)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from apo_tf.config import home_dir, load_gan_config, load_inference_config
+    from apo_tf.runs import package_root, select_device
 
-    home = home_dir(args.home)
+    root = package_root(getattr(args, "log_dir", None), args.home)
+    command = ALIASES.get(args.command, args.command)
+    if command in ("make-data", "convert-h3m"):
+        return _data_command(args, root)
+    cls = COMMANDS[command][1]
+    cfg = load_job_config(args, cls)  # every value checked here, before any work
+    select_device(getattr(args, "device", None))
+    if command == "train":
+        from apo_tf.train import train
+
+        train(cfg, root, run_name=args.run_name, resume=args.resume)
+    elif command == "infer":
+        from apo_tf.infer import run_inference
+
+        run_inference(cfg, root, run_name=args.run_name, resume=args.resume, overwrite=args.overwrite)
+    elif command == "report":
+        _report(cfg, root, args.run)
+    elif command == "vis":
+        from apo_tf.viz import render
+
+        print(f"wrote {render(cfg, root, args.run, args.key, args.out)}")
+    elif command == "gan_generator_vis":
+        from apo_tf.runs import find_run
+        from apo_tf.viz import render_samples
+
+        gan_dir = find_run(root, f"gan-{cfg.gan_id}", args.run, need="checkpoint", what="trained GAN")
+        print(f"wrote {render_samples(gan_dir, seed=cfg.seed)}")
+    else:
+        from apo_tf.fit import fit_keypoints
+
+        fit_keypoints(cfg, root, args.keypoints, args.image_size, args.focal, args.center, args.fps,
+                      run_name=args.run_name, resume=args.resume)
+    return 0
+
+
+def _report(cfg: InferenceConfig, root, run: str) -> None:
+    from apo_tf.evaluate import mean_pose_baseline, report
+    from apo_tf.infer import find_gan_run
+    from apo_tf.models import load_gan
+
+    report(cfg, root, run)
+    gan_dataset = load_gan(find_gan_run(cfg, root))[0].dataset
+    base = mean_pose_baseline(cfg, gan_dataset, root)
+    print("mean-pose baseline (Total, frames): " + ", ".join(f"{k} {v:.2f}" for k, v in base.items()))
+
+
+def _data_command(args, root) -> int:
     if args.command == "make-data":
         from apo_tf.data import synthetic
 
-        out = synthetic.write(args.out or home / "data" / f"{args.size}.hdf5", args.size, args.seed, args.pixel_noise)
-        print(f"wrote {out}")
-        return 0
-    if args.command == "train":
-        from apo_tf.train import train
-
-        over = {"max_steps": int(args.max_steps) if args.max_steps is not None else None, "seed": args.seed,
-                "strategy": args.strategy, "wgan_type": args.wgan_type, "iters_per_call": args.iters_per_call,
-                "data_root": args.data_root}
-        train(load_gan_config(args.gan_id, over), home)
-        return 0
-    over = {"data_root": args.data_root, "max_sequences": args.max_sequences}
-    if args.command == "infer":
-        over.update(solver=args.solver, dtype=args.dtype, tol=args.tol)
-    cfg = load_inference_config(args.inference_id, over)
-    if args.command == "infer":
-        from apo_tf.infer import run_inference
-
-        run_inference(cfg, home, overwrite=args.overwrite)
-    elif args.command == "report":
-        from apo_tf.evaluate import mean_pose_baseline, report
-        from apo_tf.train import load_generator
-
-        report(cfg, home)
-        gan_dataset = load_generator(home, cfg.gan_id)[0].dataset
-        base = mean_pose_baseline(cfg, gan_dataset, home)
-        print("mean-pose baseline (Total, frames): " + ", ".join(f"{k} {v:.2f}" for k, v in base.items()))
+        out = synthetic.write(args.out or root / "data" / f"{args.size}.hdf5", args.size, args.seed, args.pixel_noise)
     else:
-        from apo_tf.viz import render
+        from apo_tf.data.h3m_convert import convert
 
-        print(f"wrote {render(cfg, home, args.key, args.out)}")
+        out = convert(args.cdf_root, args.out or root / "data" / "h3m.hdf5", joints=args.joints)
+    print(f"wrote {out}")
     return 0
 
 

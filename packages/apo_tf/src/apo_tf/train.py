@@ -22,10 +22,11 @@ from tqdm import tqdm
 from apo_tf import losses
 from apo_tf.config import GanConfig
 from apo_tf.data import normalize, registry
-from apo_tf.models import Critic, Generator
+from apo_tf.models import build_critic, build_generator
 from apo_tf.optim import Adam, RMSProp
-from motionkit.config import format_config, save_config
+from apo_tf.runs import data_root, start_run
 from motionkit.errors import ConfigError, NonFiniteLossError
+from motionkit.runfolder import check_not_finished
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -54,8 +55,8 @@ class WGAN(tf.Module):
             raise ConfigError(f"batch_size {cfg.batch_size} not divisible by {self.strategy.num_replicas_in_sync} "
                              "replicas")
         with self.strategy.scope():
-            self.generator = Generator(cfg.n_z, cfg.n_g, n_joints, cfg.activation, seed=2 * cfg.seed)
-            self.critic = Critic(cfg.n_c, n_joints, cfg.activation, seed=2 * cfg.seed + 1)
+            self.generator = build_generator(cfg, n_joints)
+            self.critic = build_critic(cfg, n_joints)
             gv, cv = self.generator.weights, self.critic.weights
             if cfg.wgan_type == "weight_clipped":
                 self.g_opt = RMSProp(gv, cfg.lr, cfg.rms_decay, cfg.rms_eps, cfg.rmsprop, name="g_rmsprop")
@@ -175,29 +176,35 @@ def checkpoint_for(gan: WGAN) -> tf.train.Checkpoint:
                                step=gan.step, rng=gan.rng, **extra)
 
 
-def run_dir(home: Path, gan_id: str) -> Path:
-    return Path(home) / "models" / gan_id
+def gan_run_name(gan_id: str) -> str:
+    """Default run-folder name of a GAN: ``gan-<gan_id>`` (inference runs are ``infer-<inference_id>``)."""
+    return f"gan-{gan_id}"
 
 
-def train(cfg: GanConfig, home: Path, verbose: bool = True) -> dict:
-    """Train (or resume) ``cfg.gan_id`` until ``cfg.max_steps`` global steps; returns a summary dict."""
-    out = run_dir(home, cfg.gan_id)
-    out.mkdir(parents=True, exist_ok=True)
-    if verbose:
-        print(format_config(cfg), flush=True)
-    save_config(cfg, out / "config.yaml")
-    data_root = cfg.data_root or str(Path(home) / "data")
-    real = normalize.training_poses(registry.load(cfg.dataset, "train", data_root, cfg.eva_split))
+def train(cfg: GanConfig, root: Path, run_name: str | None = None, resume: str | None = None,
+          verbose: bool = True) -> dict:
+    """Train ``cfg.gan_id`` until ``cfg.max_steps`` global steps in a new run folder under ``root`` (or continue
+    the run ``resume`` names, see :mod:`apo_tf.runs`); returns a summary dict (with ``run_dir``)."""
+    with start_run(cfg, Path(root), run_name or gan_run_name(cfg.gan_id), resume, verbose) as run:
+        summary = _train_in(cfg, run.path, data_root(cfg, root), run.resuming, verbose)
+    return summary
+
+
+def _train_in(cfg: GanConfig, out: Path, data_dir: str, resuming: bool, verbose: bool) -> dict:
+    """The loop, in the locked run folder ``out``: restore (when resuming), train, log, checkpoint."""
+    real = normalize.training_poses(registry.load(cfg.dataset, "train", data_dir, cfg.eva_split))
     strategy = make_strategy(cfg.strategy)
     gan = WGAN(cfg, real, strategy)
     ckpt = checkpoint_for(gan)
     manager = tf.train.CheckpointManager(ckpt, str(out), max_to_keep=cfg.keep_last, step_counter=gan.step)
-    if manager.latest_checkpoint:
+    if resuming and manager.latest_checkpoint:
         ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        check_not_finished(out, int(gan.step.numpy()), cfg.max_steps, unit="global step", flag="--max_steps")
+    log_path = out / "metrics.jsonl"
+    _drop_log_lines_after(log_path, int(gan.step.numpy()))
     start = int(gan.step.numpy())
     per_iter = cfg.n_critic + 1
     writer = tf.summary.create_file_writer(str(out / "tb"))
-    log_path = out / "metrics.jsonl"
     t0, step = time.perf_counter(), start
     bar = tqdm(total=cfg.max_steps, initial=start, desc=f"train {cfg.gan_id}", disable=not verbose,
                unit="step", mininterval=2.0)
@@ -230,13 +237,20 @@ def train(cfg: GanConfig, home: Path, verbose: bool = True) -> dict:
     elapsed = time.perf_counter() - t0
     if manager.latest_checkpoint is None or int(manager.latest_checkpoint.rsplit("-", 1)[-1]) != step:
         manager.save(checkpoint_number=step)
-    summary = {"gan_id": cfg.gan_id, "start_step": start, "step": step, "seconds": elapsed,
+    summary = {"gan_id": cfg.gan_id, "run_dir": str(out), "start_step": start, "step": step, "seconds": elapsed,
                "steps_per_s": (step - start) / elapsed if elapsed > 0 and step > start else 0.0,
                "n_train_poses": int(real.shape[0]), **losses_now}
     if verbose:
         print(json.dumps(summary), flush=True)
         _save_samples(gan, out / "samples.png", real.shape[1])
     return summary
+
+
+def _drop_log_lines_after(path: Path, step: int) -> None:
+    """A resumed run repeats the steps after its checkpoint: drop their old metrics.jsonl lines first."""
+    if path.exists():
+        lines = [ln for ln in path.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
+        path.write_text("".join(ln + "\n" for ln in lines))
 
 
 def _scalar_summary(tag: str, value: float) -> None:
@@ -257,26 +271,3 @@ def _save_samples(gan: WGAN, path: Path, n_joints: int) -> None:
         save_pose_grid(str(path), gan.sample(8), skeleton=skel, ncols=4, dims=3)
     except Exception as e:  # a plot must never fail a finished training run
         print(f"warning: could not save {path}: {e}")
-
-
-def load_generator(home: Path, gan_id: str) -> tuple[GanConfig, Generator, Critic, int]:
-    """Rebuild G and C of a trained GAN from ``models/<gan_id>/`` (its config.yaml and latest checkpoint)."""
-    from motionkit.config import load_config
-    from motionkit.errors import CheckpointError
-
-    out = run_dir(home, gan_id)
-    if not (out / "config.yaml").exists():
-        raise CheckpointError(f"{out}: no trained GAN {gan_id!r} (run `python -m apo_tf.main train {gan_id}`)")
-    cfg = load_config(GanConfig, out / "config.yaml")
-    latest = tf.train.latest_checkpoint(str(out))
-    if latest is None:
-        raise CheckpointError(f"{out}: no checkpoint for GAN {gan_id!r}")
-    n_joints = 24 if registry.parse_id(cfg.dataset).skeleton == "apo_s24" else 14
-    G = Generator(cfg.n_z, cfg.n_g, n_joints, cfg.activation)
-    C = Critic(cfg.n_c, n_joints, cfg.activation)
-    step = tf.Variable(0, dtype=tf.int64)
-    try:
-        tf.train.Checkpoint(generator=G, critic=C, step=step).restore(latest).expect_partial()
-    except (tf.errors.OpError, ValueError, AssertionError) as e:
-        raise CheckpointError(f"{latest}: cannot restore ({str(e).splitlines()[0]})") from None
-    return cfg, G, C, int(step.numpy())

@@ -1,4 +1,5 @@
-"""Pictures: an inferred sequence beside its ground truth as a 3D skeleton GIF (motionkit.viz)."""
+"""Pictures: an inferred sequence beside its ground truth (the original's ``vis_sequence.py``), and generator
+samples (its ``gan_generator_vis.py``), through motionkit.viz."""
 
 from __future__ import annotations
 
@@ -8,26 +9,41 @@ import numpy as np
 
 from apo_tf.config import InferenceConfig
 from apo_tf.data import registry
-from apo_tf.evaluate import load_results
+from apo_tf.infer import RESULTS, find_inference_run, load_results
+from apo_tf.runs import data_root
 from motionkit.errors import DataFormatError
 from motionkit.skeletons import get_skeleton
 from motionkit.viz import save_skeleton_gif
 
 
-def render(cfg: InferenceConfig, home: Path, key: str | None = None, out: str | None = None) -> Path:
-    """GIF of one example (default: the first) of ``cfg.inference_id``: inferred (world frame) | ground truth."""
-    from apo_tf.infer import results_path
-
-    preds = load_results(results_path(home), cfg.inference_id)
+def render(cfg: InferenceConfig, root: Path, run: str = "", key: str | None = None, out: str | None = None) -> Path:
+    """GIF of one example (default: the first) of an inference run: inferred (world frame) | ground truth."""
+    run_dir = find_inference_run(cfg, root, run)
+    preds = load_results(run_dir / RESULTS, cfg.inference_id)
     key = key or sorted(preds)[0]
     if key not in preds:
         raise DataFormatError(f"no example {key!r} in {cfg.inference_id}; known: {', '.join(sorted(preds)[:5])} ...")
-    data_root = cfg.data_root or str(Path(home) / "data")
-    seq = next((s for s in registry.load(cfg.dataset, "eval", data_root, cfg.eva_split) if s.key == key), None)
+    seq = next((s for s in registry.load(cfg.dataset, "eval", data_root(cfg, root), cfg.eva_split)
+                if s.key == key), None)
     if seq is None:
         raise DataFormatError(f"{cfg.dataset}: no ground truth for {key!r}")
-    path = Path(out or Path(home) / "vis" / f"{cfg.inference_id}__{key.replace(' ', '_')}.gif")
+    path = Path(out or run_dir / "vis" / f"{key.replace(' ', '_')}.gif")
     path.parent.mkdir(parents=True, exist_ok=True)
     save_skeleton_gif(path, [np.asarray(preds[key]), seq.p3w], get_skeleton(seq.skeleton),
                       titles=["inferred", "ground truth"], fps=min(int(seq.fps), 20))
+    return path
+
+
+def render_samples(gan_dir: Path, n: int = 8, seed: int = 0, out: str | None = None) -> Path:
+    """A grid of ``n`` generator samples G(z), z ~ N(0, I) with a fixed seed, of the GAN in ``gan_dir``."""
+    import tensorflow as tf
+
+    from apo_tf.models import load_gan
+    from motionkit.viz import save_pose_grid
+
+    cfg, G, _, step = load_gan(gan_dir)
+    poses = G(tf.random.stateless_normal([n, cfg.n_z], seed=(seed, 7))).numpy()
+    skel = get_skeleton("apo_s24" if poses.shape[1] == 24 else "apo_s14")
+    path = Path(out or Path(gan_dir) / f"samples-{step}.png")
+    save_pose_grid(str(path), poses, skeleton=skel, ncols=4, dims=3)
     return path

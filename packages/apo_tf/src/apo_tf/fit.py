@@ -1,0 +1,86 @@
+"""Fit your own 2-D keypoints: APO on a user's detections, without converting them to the Human3.6M layout.
+
+Input: a ``.npy`` array (T, J, 2) in pixels, one sequence of frames, joints in ``apo_s24`` order (J = 24) or
+``apo_s14`` order (J = 14: head, neck, r_shoulder, r_elbow, r_wrist, l_shoulder, l_elbow, l_wrist, r_hip,
+r_knee, r_ankle, l_hip, l_knee, l_ankle). The camera: intrinsics ``focal`` (fx, fy) and ``center`` (cx, cy) in
+pixels, by default fx = fy = 1.15 max(W, H) (Human3.6M-like) and the image centre; extrinsics: a level camera
+0.9 m above the floor, 5 m from the person (the world is z-up with the floor at z = 0; only the pose's shape, its
+scale-free position and the yaw are recovered, as in the paper). The objective and solver are those of
+``infer`` (:mod:`apo_tf.infer`), with the inference config's weights and solver.
+
+Output in the run folder ``fit-<file stem>``: ``poses3d.npy`` (T, J, 3) world metres, ``fit.json`` (scale, loss,
+time), ``fit.gif`` (the 3-D poses).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from apo_tf.config import InferenceConfig
+from apo_tf.data.cameras import Camera, look_at
+from apo_tf.data.registry import Sequence
+from apo_tf.infer import build_objective, find_gan_run, infer_sequence
+from apo_tf.runs import start_run
+from motionkit.errors import DataFormatError
+from motionkit.skeletons import get_skeleton
+
+SKELETON_BY_JOINTS = {24: "apo_s24", 14: "apo_s14"}
+
+
+def default_camera(image_size: tuple[float, float] = (1000, 1000), focal: tuple[float, float] | None = None,
+                   center: tuple[float, float] | None = None, distance: float = 5.0, height: float = 0.9) -> Camera:
+    """The camera in the scaled units of the objective: R (3, 3), t (3,) in m; f, c (2,) in kilo-pixels."""
+    W, H = image_size
+    f = np.asarray(focal if focal is not None else (1.15 * max(W, H),) * 2, dtype=float)
+    c = np.asarray(center if center is not None else (W / 2, H / 2), dtype=float)
+    R, t = look_at(np.array([0.0, -distance, height]), np.array([0.0, 0.0, height]))
+    return Camera(R, t, f / 1000.0, c / 1000.0)
+
+
+def read_keypoints(path: str | Path) -> np.ndarray:
+    """(T, J, 2) float pixels from a .npy file; one-line errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(f"{path}: no such keypoint file")
+    try:
+        p2 = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as e:
+        raise DataFormatError(f"{path}: not a .npy array ({e})") from None
+    if p2.ndim != 3 or p2.shape[2] != 2 or p2.shape[1] not in SKELETON_BY_JOINTS or not np.isfinite(p2).all():
+        raise DataFormatError(f"{path}: keypoints have shape {p2.shape}, expected finite (T, 24 or 14, 2) pixels")
+    return p2.astype(np.float64)
+
+
+def fit_keypoints(cfg: InferenceConfig, root: Path, keypoints: str | Path, image_size=(1000, 1000), focal=None,
+                  center=None, fps: float = 10.0, run_name: str | None = None, resume: str | None = None,
+                  verbose: bool = True) -> dict:
+    """Fit one sequence of 2-D keypoints; returns ``infer_sequence``'s result plus ``run_dir``."""
+    p2 = read_keypoints(keypoints)
+    skeleton = SKELETON_BY_JOINTS[p2.shape[1]]
+    camera = default_camera(image_size, focal, center)
+    gan_dir = find_gan_run(cfg, root)
+    stem = Path(keypoints).stem
+    with start_run(cfg, Path(root), run_name or f"fit-{stem}", resume, verbose) as run:
+        obj = build_objective(cfg, gan_dir, skeleton)
+        seq = Sequence(stem, "", stem, "", "user", fps, np.zeros(p2.shape[:2] + (3,), np.float32),
+                       (p2 / 1000.0).astype(np.float32), camera, skeleton)
+        res = infer_sequence(obj, seq, cfg.solver)
+        np.save(run.path / "poses3d.npy", res["p3w"])
+        info = {k: res[k] for k in ("scale", "loss", "consistency", "iterations", "seconds")}
+        (run.path / "fit.json").write_text(json.dumps({"gan_run": str(gan_dir), **info}, indent=1))
+        _render(run.path / "fit.gif", res["p3w"], skeleton, fps)
+        if verbose:
+            print(json.dumps({"run_dir": str(run.path), **info}), flush=True)
+    return {**res, "run_dir": run.path}
+
+
+def _render(path: Path, p3w: np.ndarray, skeleton: str, fps: float) -> None:
+    from motionkit.viz import save_skeleton_gif
+
+    try:
+        save_skeleton_gif(path, [p3w], get_skeleton(skeleton), titles=["fit"], fps=max(1, min(int(fps), 20)))
+    except Exception as e:  # a picture must never lose a finished fit
+        print(f"warning: could not save {path}: {e}")

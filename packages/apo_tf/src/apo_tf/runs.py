@@ -1,0 +1,114 @@
+"""Run folders of apo_tf: the conventions of ``motionkit.run.start_run``, without torch.
+
+Every job (``train``, ``infer``, ``fit``) writes a new folder ``<log-dir>/apo_tf/<name>`` (``<name>-2``, ``-3`` ...
+when that exists) unless the user resumes (``--resume``: the latest run of that name; ``--resume RUN``: a run
+name or folder). The folder is locked while a process writes it (a second process gets one line), holds
+``run.json`` (status, command line, pid) and ``config.yaml``, and the config is printed at start. Folder
+resolution and the lock come from :mod:`motionkit.runfolder`; this module adds the TensorFlow device choice and
+the look-ups between runs (an inference finds its GAN run, a report finds its inference run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from motionkit.config import config_to_dict, format_config, save_config
+from motionkit.errors import CheckpointError, ConfigError
+from motionkit.runfolder import (
+    RunFolder,
+    RunLockedError,
+    _numbered,
+    config_changes,
+    open_run_folder,
+    resolve_run_dir,
+)
+
+PACKAGE = "apo_tf"
+
+
+def package_root(log_dir: str | None = None, home: str | None = None) -> Path:
+    """``<log-dir>/apo_tf`` (default ``runs/apo_tf``); ``--home`` or ``$APO_TF_HOME`` name that folder directly."""
+    if home or os.environ.get("APO_TF_HOME"):
+        return Path(home or os.environ["APO_TF_HOME"])
+    return Path(log_dir or "runs") / PACKAGE
+
+
+def data_root(cfg, root: Path) -> str:
+    """The folder of the dataset files: ``cfg.data_root``, else ``<root>/data``."""
+    return cfg.data_root or str(Path(root) / "data")
+
+
+@contextlib.contextmanager
+def start_run(cfg, root: Path, name: str, resume: str | None, verbose: bool = True) -> Iterator[RunFolder]:
+    """Resolve, create and lock the run folder; print and save the config; record finished/failed on exit."""
+    path, resuming = resolve_run_dir(root.parent, root.name, name, resume)
+    folder = open_run_folder(path, resuming)
+    status = "failed"
+    try:
+        _save_config(cfg, path, resuming, verbose)
+        yield folder
+        status = "finished"
+    finally:
+        folder.close(status)
+
+
+def _save_config(cfg, path: Path, resuming: bool, verbose: bool) -> None:
+    import yaml
+
+    if verbose:
+        print(f"run folder: {path}" + (" (resumed)" if resuming else ""), flush=True)
+        print(format_config(cfg), flush=True)
+    saved_file = path / "config.yaml"
+    if resuming and saved_file.exists():
+        saved = yaml.safe_load(saved_file.read_text()) or {}
+        for key, (old, new) in config_changes(saved, config_to_dict(cfg)).items():
+            if verbose:
+                print(f"config change on resume: {key}: {old!r} -> {new!r}", flush=True)
+    save_config(cfg, saved_file)
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold ``path``'s run lock (without touching ``run.json``): a reader that also writes, like ``report``."""
+    with open(Path(path) / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunLockedError(f"{path}: in use by another process; wait for it to end") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def find_run(root: Path, name: str, run: str = "", need: str = "config.yaml", what: str = "run") -> Path:
+    """A finished-or-not run folder: ``run`` (a name under ``root`` or a path), else the latest run called
+    ``name`` that holds ``need``. One-line error saying which command makes one."""
+    if run:
+        for candidate in (Path(run), root / run):
+            if (candidate / need).exists():
+                return candidate
+        raise CheckpointError(f"{run}: no {what} there (no {need} in {Path(run)} or {root / run})")
+    for _, path in reversed(_numbered(root, name)):
+        if (path / need).exists():
+            return path
+    raise CheckpointError(f"{root}: no {what} called {name!r} yet (looked for {root / name}[-N]/{need})")
+
+
+def select_device(name: str | None) -> None:
+    """``cpu`` hides the GPUs from TensorFlow; ``cuda``/``gpu`` requires one; ``auto``/None leaves TF's choice."""
+    if not name or name == "auto":
+        return
+    import tensorflow as tf
+
+    if name == "cpu":
+        tf.config.set_visible_devices([], "GPU")
+    elif name.split(":")[0] in ("cuda", "gpu"):
+        if not tf.config.list_physical_devices("GPU"):
+            raise ConfigError(f"--device {name}: TensorFlow sees no GPU (tensorflow-cpu is installed by default)")
+    else:
+        raise ConfigError(f"--device {name!r}: expected cpu, cuda (or gpu) or auto")
