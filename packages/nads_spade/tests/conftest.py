@@ -23,7 +23,7 @@ def tiny_data(tmp_path_factory):
 def tiny_cfg(tiny_data, tmp_path):
     def make(**overrides):
         base = {"train_root": str(tiny_data / "train"), "val_root": str(tiny_data / "val"),
-                "test_root": str(tiny_data / "test_wide"), "run_dir": str(tmp_path / "run")}
+                "test_root": str(tiny_data / "test_wide"), "log_dir": str(tmp_path / "runs")}
         base.update(overrides)
         return load_config(Config, CONFIGS / "test_tiny.yaml", base)
     return make

@@ -90,7 +90,7 @@ def test_train_evaluate_generate_from_the_project_files(tiny_cfg, tmp_path):
     nads_file = save_project_weights(build_nads(cfg), "nads", tmp_path / "traditionally_trained_NADS_Net_with_PVT.pth")
     g_file = save_project_weights(build_generator(cfg), "G", tmp_path / "latest_net_G.pth")
     run = train_nads(tiny_cfg(**PROJECT, nads_init=str(nads_file), gan_augment=True, gan_checkpoint=str(g_file),
-                              max_steps=1, run_dir=str(tmp_path / "run")))
+                              max_steps=1))
     assert run["steps"] == 1
     metrics = evaluate_nads(cfg, str(nads_file), "test")
     assert 0 <= metrics["pck_mean"] <= 1

@@ -82,7 +82,7 @@ def test_cli_reports_malformed_file_in_one_line(tmp_path, capsys):
     (tmp_path / "Raw_Images").mkdir()
     bad = tmp_path / "x_keypoint_Annotation.json"
     bad.write_text("[1, 2")
-    code = run_cli(main, ["train-nads", "--train_root", str(tmp_path), "--run_dir", str(tmp_path / "run"),
+    code = run_cli(main, ["train-nads", "--train_root", str(tmp_path), "--log_dir", str(tmp_path / "runs"),
                           "--tensorboard", "0", "--device", "cpu"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and err.startswith("error:") and str(bad) in err

@@ -19,32 +19,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
+from tqdm import tqdm
 
+from motionkit.errors import ConfigError
+from motionkit.runfolder import resolve_run_dir
 from motionkit.training.device import resolve_device
 from nads_spade import labels as L
 from nads_spade.augment import augment_arms
 from nads_spade.data.dataset import build_dataset, imagenet_normalize
 from nads_spade.gallery import render_condition, to_uint8
 from nads_spade.losses import nads_loss
-from nads_spade.models import load_generator, load_nads
-
-
-def decode_peaks(heat: torch.Tensor, size: int, threshold: float = 0.1, max_peaks: int = 4):
-    """heat (B, 9, h, w) -> list over batch of list over keypoints of (K, 3) arrays (x, y, score) at ``size`` px."""
-    up = F.interpolate(heat[:, :9].float(), size=(size, size), mode="bilinear", align_corners=False)
-    is_max = (up == F.max_pool2d(up, 3, stride=1, padding=1)) & (up > threshold)
-    out = []
-    for b in range(up.shape[0]):
-        per = []
-        for k in range(up.shape[1]):
-            ys, xs = torch.nonzero(is_max[b, k], as_tuple=True)
-            scores = up[b, k, ys, xs]
-            order = scores.argsort(descending=True)[:max_peaks]
-            per.append(torch.stack([xs[order].float(), ys[order].float(), scores[order]], 1).cpu().numpy())
-        out.append(per)
-    return out
+from nads_spade.metrics import decode_peaks
+from nads_spade.models import PACKAGE, checkpoint_or_latest, load_generator, load_nads
 
 
 def torso_length(person: np.ndarray) -> float:
@@ -130,7 +117,7 @@ def evaluate_nads(cfg, checkpoint: str, split: str = "test") -> dict:
     dev = resolve_device(cfg.net_device or cfg.device)
     net = load_nads(checkpoint, cfg, dev)
     meter = Meter(cfg)
-    for batch in _loader(cfg, split):
+    for batch in tqdm(_loader(cfg, split), desc=f"evaluate NADS-Net ({split})", unit="batch"):
         joints = batch["joints"]
         heat_t, paf_t = L.nads_targets(joints, cfg.image_size, cfg.sigma, cfg.paf_width_cells, cfg.heatmap_background)
         belt_t = L.belt_target(batch["belt"], cfg.image_size, cfg.belt_threshold_bug)
@@ -149,7 +136,7 @@ def evaluate_gan(cfg, g_checkpoint: str, nads_checkpoint: str, split: str = "val
     net = load_nads(nads_checkpoint, cfg, ndev)
     m_fake, m_real, m_aug = Meter(cfg), Meter(cfg), Meter(cfg)
     l1s, psnrs = [], []
-    for batch in _loader(cfg, split):
+    for batch in tqdm(_loader(cfg, split), desc=f"evaluate GAN ({split})", unit="batch"):
         joints = batch["joints"]
         belt_t = L.belt_target(batch["belt"], cfg.image_size, cfg.belt_threshold_bug)
         real01 = batch["image"]
@@ -174,10 +161,16 @@ def evaluate_gan(cfg, g_checkpoint: str, nads_checkpoint: str, split: str = "val
 
 
 def evaluate_command(cfg) -> dict:
-    """`evaluate`: NADS-Net on the test split (default run_dir/nads/best.pt) and, if a G exists, the GAN."""
-    ckpt = cfg.eval_checkpoint or str(Path(cfg.run_dir) / "nads" / "best.pt")
+    """`evaluate`: NADS-Net on the test split and, when a G exists, the GAN's pose consistency on val.
+
+    NADS-Net: ``eval_checkpoint`` or the latest ``<name>-nads`` run's best.pt; G: ``gan_checkpoint`` or the
+    latest ``<name>-gan`` run's last.pt (skipped when there is none)."""
+    ckpt = checkpoint_or_latest(cfg.eval_checkpoint, cfg, "nads", "best.pt")
     result = {"nads_test": evaluate_nads(cfg, ckpt, "test")}
-    g = cfg.gan_checkpoint or str(Path(cfg.run_dir) / "gan" / "last.pt")
+    try:
+        g = checkpoint_or_latest(cfg.gan_checkpoint, cfg, "gan", "last.pt")
+    except ConfigError:
+        return result
     if Path(g).is_file():
         result["gan_val"] = evaluate_gan(cfg, g, ckpt, "val")
     return result
@@ -185,13 +178,14 @@ def evaluate_command(cfg) -> dict:
 
 @torch.no_grad()
 def generate(cfg, out_dir: str | None = None, n: int = 8) -> Path:
-    """`generate`: G paints the first ``n`` val conditions with augmented arms; writes condition/fake/real PNGs."""
-    out = Path(out_dir or Path(cfg.run_dir) / "generated")
+    """`generate`: G paints the first ``n`` val conditions with augmented arms; writes condition/fake/real PNGs
+    into ``out_dir`` (default: a new ``<log_dir>/nads_spade/<name>-generated[-N]`` folder)."""
+    out = Path(out_dir) if out_dir else resolve_run_dir(cfg.log_dir, PACKAGE, f"{cfg.name}-generated", None)[0]
     out.mkdir(parents=True, exist_ok=True)
     dev = resolve_device(cfg.gan_device or cfg.device)
-    G = load_generator(cfg.gan_checkpoint or str(Path(cfg.run_dir) / "gan" / "last.pt"), cfg, dev)
+    G = load_generator(checkpoint_or_latest(cfg.gan_checkpoint, cfg, "gan", "last.pt"), cfg, dev)
     ds = build_dataset(cfg, "val")
-    for i in range(min(n, len(ds))):
+    for i in tqdm(range(min(n, len(ds))), desc="generate", unit="image"):
         item = ds[i]
         joints = augment_arms(item["joints"][None], cfg.arm_augment_type, cfg.image_size, cfg.arm_min_torso_px,
                               cfg.torso_bug, cfg.arm_length_mode)

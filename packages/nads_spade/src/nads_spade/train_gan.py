@@ -3,26 +3,27 @@
 Per iteration (SPADE's pix2pix_trainer): one G step (hinge + feature matching + VGG + frozen-NADS-Net losses),
 then one D step on a freshly generated fake (no grad). TTUR Adam: G lr/2, D 2 lr, betas (0, 0.9); ``no_TTUR``:
 both lr, betas (beta1, 0.999). LR constant for ``niter`` epochs, then linearly to 0 over ``niter_decay``.
-Random horizontal flip swaps left/right (labels are re-rendered from the flipped joints). Resumable: checkpoints
-every ``save_latest_freq`` steps and every ``save_epoch_freq`` epochs in ``<run_dir>/gan``.
+``flip`` (off, as the project) adds a random horizontal flip that swaps left/right. Run folder, lock, seeding,
+logging and DDP teardown come from motionkit.run.start_run (``runs/nads_spade/<name>-gan[-2 ...]``);
+checkpoints every ``save_latest_freq`` steps and ``save_epoch_freq`` epochs; ``--resume`` continues mid-epoch.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 import torch
 
-from motionkit.config import format_config
 from motionkit.errors import ConfigError
-from motionkit.training import Checkpointer, RunLogger, check_finite, seed_everything
-from motionkit.training.ddp import all_reduce_mean, cleanup, init_distributed, make_loader, wrap_ddp
+from motionkit.run import start_run
+from motionkit.training import check_finite
+from motionkit.training.ddp import all_reduce_mean, make_loader, wrap_ddp
 from motionkit.training.device import resolve_device
 from nads_spade import labels as L
 from nads_spade.data.dataset import build_dataset, seed_loader_epoch
 from nads_spade.gallery import Gallery, render_condition, to_uint8
 from nads_spade.losses import VGGLoss, feature_matching_loss, frozen_nads_losses, hinge_d_loss, hinge_g_loss
-from nads_spade.models import build_discriminator, build_generator, load_into, load_nads
+from nads_spade.models import PACKAGE, build_discriminator, build_generator, load_into, load_nads
 
 
 def make_condition(cfg, joints: torch.Tensor, belt: torch.Tensor) -> torch.Tensor:
@@ -51,27 +52,31 @@ def lr_factor(cfg, epoch: int) -> float:
     return max(0.0, 1.0 - (epoch - cfg.niter + 1) / (cfg.niter_decay + 1))
 
 
-def train_gan(cfg) -> dict:
-    """Train G and D as configured; returns {'last': {loss: value}, 'steps': n, 'checkpoint': path}."""
-    env = init_distributed(device=None if cfg.device == "auto" else (cfg.gan_device or cfg.device))
-    seed_everything(cfg.seed + env.rank, cfg.deterministic)
-    gdev = env.device if env.enabled else resolve_device(cfg.gan_device or cfg.device)
-    ndev = env.device if env.enabled else resolve_device(cfg.net_device or cfg.device)
-    run_dir = Path(cfg.run_dir) / "gan"
-    log = RunLogger(run_dir, use_tensorboard=cfg.tensorboard, enabled=env.is_main)
-    log.info(format_config(cfg))
+def train_gan(cfg, resume: str | None = None) -> dict:
+    """Train G and D in a new run folder (or the one ``resume`` names, see motionkit.run.start_run).
 
+    Returns {'last': {loss: value}, 'steps': n, 'checkpoint': path, 'dir': run folder}."""
+    if cfg.norm_G == "syncbatch" and "WORLD_SIZE" not in os.environ:
+        raise ConfigError("norm_G syncbatch needs a torchrun launch; use batch")
+    with start_run(cfg, package=PACKAGE, run_name=cfg.run_name or f"{cfg.name}-gan", log_root=cfg.log_dir,
+                   resume=resume, device=cfg.gan_device or cfg.device, seed=cfg.seed,
+                   use_tensorboard=cfg.tensorboard, deterministic=cfg.deterministic, keep_last=cfg.keep_last) as run:
+        return _train(cfg, run)
+
+
+def _train(cfg, run) -> dict:
+    env, log, ckpt, run_dir = run.env, run.logger, run.checkpointer, run.dir
+    gdev = run.device
+    ndev = env.device if env.enabled else resolve_device(cfg.net_device or cfg.device)
     dataset = build_dataset(cfg, "train")
     loader = make_loader(dataset, cfg.gan_batch_size, env, shuffle=True, seed=cfg.seed, drop_last=True,
                          num_workers=cfg.num_workers)
     G, D = build_generator(cfg).to(gdev), build_discriminator(cfg).to(gdev)
-    if cfg.norm_G == "syncbatch" and not env.enabled:
-        raise ConfigError("norm_G syncbatch needs a torchrun launch; use batch")
     vgg = VGGLoss(cfg.vgg_weights, cfg.vgg_imagenet_norm).to(gdev) if not cfg.no_vgg_loss else None
     nads = load_nads(cfg.nads_checkpoint, cfg, ndev) if cfg.nads_checkpoint else None
-    if cfg.gan_init_G:  # fine-tune like the project (continue_train): ours or its latest_net_G.pth
+    if cfg.gan_init_G and not run.resuming:  # fine-tune like the project (continue_train): ours or latest_net_G
         load_into(cfg.gan_init_G, G, "G", cfg)
-    if cfg.gan_init_D:
+    if cfg.gan_init_D and not run.resuming:
         load_into(cfg.gan_init_D, D, "D", cfg)
     Gd, Dd = wrap_ddp(G, env), wrap_ddp(D, env)
     if cfg.no_TTUR:
@@ -81,7 +86,6 @@ def train_gan(cfg) -> dict:
     opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas)
 
-    ckpt = Checkpointer(run_dir, keep_last=cfg.keep_last, enabled=env.is_main)
     modules = {"G": G, "D": D, "opt_G": opt_g, "opt_D": opt_d}
     step, extra = ckpt.resume(modules, map_location=gdev)
     epoch0, skip = extra.get("epoch", 0), extra.get("iter", 0)
@@ -90,6 +94,7 @@ def train_gan(cfg) -> dict:
     n_epochs = cfg.niter + cfg.niter_decay
     last: dict[str, float] = dict(extra.get("last", {}))
     total = n_epochs * len(loader) if not cfg.max_steps else cfg.max_steps
+    run.check_not_finished(step, total, unit="step", flag="--niter (or --max_steps)")
     bar = log.progress(total, "train-gan", initial=step)
     done = bool(cfg.max_steps) and step >= cfg.max_steps
 
@@ -169,12 +174,7 @@ def train_gan(cfg) -> dict:
             if (epoch + 1) % cfg.save_epoch_freq == 0:
                 save(pos)
     save(pos)
-    save_path = None
-    if env.is_main:
-        save_path = str(ckpt.latest_path())
-        log.info(f"train-gan: {step} steps, last losses {last}; checkpoint {save_path}; "
-                 f"gallery {run_dir / 'web' / 'index.html'}")
     bar.close()
-    log.close()
-    cleanup(env)
-    return {"last": last, "steps": step, "checkpoint": save_path}
+    log.info(f"train-gan: {step} steps, last losses {last}; checkpoint {run_dir / 'last.pt'}; "
+             f"gallery {run_dir / 'web' / 'index.html'}")
+    return {"last": last, "steps": step, "checkpoint": str(run_dir / "last.pt"), "dir": str(run_dir)}

@@ -7,31 +7,30 @@ Per batch of B (RGB in [0, 1], joints, belt):
   2. ImageNet normalisation (fakes: (x+1)/2 first), joint random resize/translate of images, joints and belt;
   3. targets rendered from the (moved) joints at S/4 and the belt at S; loss heat + PAF + 500 DiceBCE.
 SGD (lr 1e-5, momentum 0.9, wd 5e-7), ReduceLROnPlateau(0.8, patience 4) on the validation loss each epoch,
-``best.pt`` on the best validation loss. Checkpoints in ``<run_dir>/nads`` (resumable mid-epoch).
+``best.pt`` on the best validation loss. The run folder, lock, seeding, logging and DDP teardown come from
+motionkit.run.start_run: ``runs/nads_spade/<name>-nads[-2 ...]``, a new one per invocation unless resumed
+(mid-epoch, bit-identical to an uninterrupted run).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
-from motionkit.config import format_config
-from motionkit.errors import ConfigError
-from motionkit.training import Checkpointer, RunLogger, check_finite, seed_everything
-from motionkit.training.ddp import all_reduce_mean, cleanup, init_distributed, make_loader, wrap_ddp
+from motionkit.run import start_run
+from motionkit.training import check_finite
+from motionkit.training.ddp import all_reduce_mean, make_loader, wrap_ddp
 from motionkit.training.device import resolve_device
 from nads_spade import labels as L
 from nads_spade.augment import augment_arms, random_resize_translate
 from nads_spade.data.dataset import build_dataset, imagenet_normalize, seed_loader_epoch
 from nads_spade.gallery import Gallery, render_condition, render_maps, to_uint8
 from nads_spade.losses import nads_loss
-from nads_spade.models import build_nads, load_generator, load_into
+from nads_spade.models import PACKAGE, build_nads, checkpoint_or_latest, load_generator, load_into
 
 
 def gan_augment_batch(cfg, G, images, joints, belt, gan_device):
-    """Step 1 above. Returns (images already ImageNet-normalised, joints used as labels, belt, belt_valid index,
-    augmented condition of the painted half (for the gallery))."""
+    """Step 1 above. Returns (images ImageNet-normalised, joints used as labels, augmented condition of the painted
+    half and its painting, for the gallery)."""
     bsz = images.shape[0]
     half = bsz // 2
     aug = augment_arms(joints, cfg.arm_augment_type, cfg.image_size, cfg.arm_min_torso_px, cfg.torso_bug,
@@ -43,10 +42,11 @@ def gan_augment_batch(cfg, G, images, joints, belt, gan_device):
     with torch.no_grad():
         fake = G(cond.to(gan_device)).to(images.device).float()
     fake_in = fake if cfg.fake_norm_bug else imagenet_normalize((fake + 1) / 2)
-    end = bsz - 1 if cfg.half_slice_bug else bsz  # original: reals = batch[B//2:-1]
-    x = torch.cat([fake_in, imagenet_normalize(images[half:end])])
-    j = torch.cat([aug[:half], joints[half:end]])
-    return x, j, belt[:end], end, cond, fake
+    x = torch.cat([fake_in, imagenet_normalize(images[half:])])
+    j = torch.cat([aug[:half], joints[half:]])
+    if cfg.half_slice_bug and bsz - 1 >= half:  # original: labels[B//2:-1] reset, the last one stays augmented
+        j[-1] = aug[-1]
+    return x, j, cond, fake
 
 
 def nads_step_inputs(cfg, images_norm, joints, belt):
@@ -77,47 +77,57 @@ def validation_loss(cfg, net, loader, device, env) -> dict[str, float]:
     return {k: float(all_reduce_mean(v / max(n, 1), env)) for k, v in sums.items()}
 
 
-def train_nads(cfg) -> dict:
-    """Train NADS-Net as configured; returns {'last', 'val', 'best_val', 'steps', 'checkpoint', 'best'}."""
-    env = init_distributed(device=None if cfg.device == "auto" else (cfg.net_device or cfg.device))
-    seed_everything(cfg.seed + env.rank, cfg.deterministic)
-    ndev = env.device if env.enabled else resolve_device(cfg.net_device or cfg.device)
-    gdev = env.device if env.enabled else resolve_device(cfg.gan_device or cfg.device)
-    run_dir = Path(cfg.run_dir) / "nads"
-    log = RunLogger(run_dir, use_tensorboard=cfg.tensorboard, enabled=env.is_main)
-    log.info(format_config(cfg))
+def make_optimizer(cfg, net):
+    """SGD (the project) or Adam over ``net``, and its scheduler (ReduceLROnPlateau or StepLR)."""
+    if cfg.nads_optimizer == "adam":
+        opt = torch.optim.Adam(net.parameters(), lr=cfg.nads_lr, weight_decay=cfg.nads_weight_decay)
+    else:
+        opt = torch.optim.SGD(net.parameters(), lr=cfg.nads_lr, momentum=cfg.nads_momentum,
+                              weight_decay=cfg.nads_weight_decay)
+    if cfg.lr_schedule_type == "fixed":
+        return opt, torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size, gamma=cfg.plateau_factor)
+    return opt, torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=cfg.plateau_factor,
+                                                          patience=cfg.plateau_patience)
 
+
+def train_nads(cfg, resume: str | None = None) -> dict:
+    """Train NADS-Net in a new run folder (or the one ``resume`` names, see motionkit.run.start_run).
+
+    Returns {'last', 'val', 'best_val', 'steps', 'checkpoint', 'best', 'dir'}."""
+    with start_run(cfg, package=PACKAGE, run_name=cfg.run_name or f"{cfg.name}-nads", log_root=cfg.log_dir,
+                   resume=resume, device=cfg.net_device or cfg.device, seed=cfg.seed,
+                   use_tensorboard=cfg.tensorboard, deterministic=cfg.deterministic, keep_last=cfg.keep_last) as run:
+        return _train(cfg, run)
+
+
+def _train(cfg, run) -> dict:
+    env, log, ckpt, run_dir = run.env, run.logger, run.checkpointer, run.dir
+    ndev = run.device
+    gdev = env.device if env.enabled else resolve_device(cfg.gan_device or cfg.device)
     train_set, val_set = build_dataset(cfg, "train"), build_dataset(cfg, "val")
     loader = make_loader(train_set, cfg.nads_batch_size, env, shuffle=True, seed=cfg.seed, drop_last=True,
                          num_workers=cfg.num_workers)
     val_loader = make_loader(val_set, cfg.eval_batch_size, env, shuffle=False, drop_last=False,
                              num_workers=cfg.num_workers)
     net = build_nads(cfg)
-    if cfg.nads_init:  # the project's start_from_pretrained: our checkpoint or its released NADS-Net
+    if cfg.nads_init and not run.resuming:  # the project's start_from_pretrained: ours or its released NADS-Net
         load_into(cfg.nads_init, net, "nads", cfg)
     net = net.to(ndev)
-    G = None
-    if cfg.gan_augment:
-        if not cfg.gan_checkpoint:
-            raise ConfigError("gan_augment needs gan_checkpoint (the last.pt of train-gan)")
-        G = load_generator(cfg.gan_checkpoint, cfg, gdev)
-    netd = wrap_ddp(net, env)
-    if cfg.nads_optimizer == "adam":
-        opt = torch.optim.Adam(net.parameters(), lr=cfg.nads_lr, weight_decay=cfg.nads_weight_decay)
+    if cfg.gan_augment:  # the latest <name>-gan run's G unless gan_checkpoint names one
+        G = load_generator(checkpoint_or_latest(cfg.gan_checkpoint, cfg, "gan", "last.pt"), cfg, gdev)
     else:
-        opt = torch.optim.SGD(net.parameters(), lr=cfg.nads_lr, momentum=cfg.nads_momentum,
-                              weight_decay=cfg.nads_weight_decay)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=cfg.plateau_factor,
-                                                       patience=cfg.plateau_patience)
-    ckpt = Checkpointer(run_dir, keep_last=cfg.keep_last, enabled=env.is_main)
+        G = None
+    netd = wrap_ddp(net, env)
+    opt, sched = make_optimizer(cfg, net)
     modules = {"net": net, "opt": opt, "sched": sched}
     step, extra = ckpt.resume(modules, map_location=ndev)
+    total = cfg.nads_epochs * len(loader) if not cfg.max_steps else cfg.max_steps
+    run.check_not_finished(step, total, unit="step", flag="--nads_epochs (or --max_steps)")
     epoch0, skip = extra.get("epoch", 0), extra.get("iter", 0)
     best_val = extra.get("best_val", float("inf"))
     last, val = dict(extra.get("last", {})), dict(extra.get("val", {}))
     log.truncate_after(step)
     gallery = Gallery(run_dir, f"NADS-Net: {cfg.name}", enabled=env.is_main)
-    total = cfg.nads_epochs * len(loader) if not cfg.max_steps else cfg.max_steps
     bar = log.progress(total, "train-nads", initial=step)
     done = bool(cfg.max_steps) and step >= cfg.max_steps
     pos = (epoch0, skip)
@@ -137,8 +147,7 @@ def train_nads(cfg) -> dict:
             images, joints, belt, valid = batch["image"], batch["joints"], batch["belt"], batch["belt_valid"]
             cond = fake = None
             if G is not None:
-                x, joints, belt, end, cond, fake = gan_augment_batch(cfg, G, images.to(ndev), joints, belt, gdev)
-                valid = valid[:end]
+                x, joints, cond, fake = gan_augment_batch(cfg, G, images.to(ndev), joints, belt, gdev)
             else:
                 x = imagenet_normalize(images.to(ndev))
             x, heat_t, paf_t, belt_t = nads_step_inputs(cfg, x, joints.to(ndev), belt.to(ndev))
@@ -155,15 +164,7 @@ def train_nads(cfg) -> dict:
                 log.log(step, epoch=epoch, lr=opt.param_groups[0]["lr"], **{f"train_{k}": v for k, v in last.items()})
                 bar.set_postfix(loss=f"{last['total']:.3f}")
             if step % cfg.display_freq == 0:
-                mean = torch.tensor((0.485, 0.456, 0.406), device=x.device).view(3, 1, 1)
-                std = torch.tensor((0.229, 0.224, 0.225), device=x.device).view(3, 1, 1)
-                vis = {"input_image": to_uint8(x[0] * std + mean),
-                       "target_maps": render_maps(heat_t[0], paf_t[0], belt_t[0], cfg.image_size),
-                       "predicted_maps": render_maps(out[0][0], out[1][0], out[2][0], cfg.image_size)}
-                if cond is not None and len(cond):
-                    vis["gan_condition"] = render_condition(cond[0].cpu())
-                    vis["gan_painted"] = to_uint8(fake[0], (-1, 1))
-                gallery.add(epoch, step, vis)
+                gallery.add(epoch, step, _visuals(cfg, x, heat_t, paf_t, belt_t, out, cond, fake))
             pos = (epoch, it + 1)
             if step % cfg.save_latest_freq == 0:
                 save(pos)
@@ -172,7 +173,10 @@ def train_nads(cfg) -> dict:
                 break
         else:
             val = validation_loss(cfg, net, val_loader, ndev, env)
-            sched.step(val["total"])
+            if cfg.lr_schedule_type == "metric-based":
+                sched.step(val["total"])
+            else:
+                sched.step()
             is_best = val["total"] < best_val
             best_val = min(best_val, val["total"])
             log.log(step, epoch=epoch, **{f"val_{k}": v for k, v in val.items()})
@@ -187,10 +191,20 @@ def train_nads(cfg) -> dict:
         save(pos, is_best=not (run_dir / "best.pt").exists())
     else:
         save(pos)
-    result = {"last": last, "val": val, "best_val": best_val, "steps": step,
-              "checkpoint": str(run_dir / "last.pt"), "best": str(run_dir / "best.pt")}
-    log.info(f"train-nads: {step} steps, val {val}; checkpoints {run_dir}; gallery {run_dir / 'web' / 'index.html'}")
     bar.close()
-    log.close()
-    cleanup(env)
-    return result
+    log.info(f"train-nads: {step} steps, val {val}; checkpoints {run_dir}; gallery {run_dir / 'web' / 'index.html'}")
+    return {"last": last, "val": val, "best_val": best_val, "steps": step, "dir": str(run_dir),
+            "checkpoint": str(run_dir / "last.pt"), "best": str(run_dir / "best.pt")}
+
+
+def _visuals(cfg, x, heat_t, paf_t, belt_t, out, cond, fake) -> dict:
+    """The gallery row of a display step: input, target and predicted maps, and the painted half."""
+    mean = torch.tensor((0.485, 0.456, 0.406), device=x.device).view(3, 1, 1)
+    std = torch.tensor((0.229, 0.224, 0.225), device=x.device).view(3, 1, 1)
+    vis = {"input_image": to_uint8(x[0] * std + mean),
+           "target_maps": render_maps(heat_t[0], paf_t[0], belt_t[0], cfg.image_size),
+           "predicted_maps": render_maps(out[0][0], out[1][0], out[2][0], cfg.image_size)}
+    if cond is not None and len(cond):
+        vis["gan_condition"] = render_condition(cond[0].cpu())
+        vis["gan_painted"] = to_uint8(fake[0], (-1, 1))
+    return vis

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from motionkit.errors import CheckpointError, ConfigError
+from motionkit.runfolder import resolve_run_dir
 from motionkit.training.checkpoint import restore_modules
 from nads_spade import compat
 from nads_spade.models.discriminator import MultiscaleDiscriminator
@@ -21,6 +22,21 @@ from nads_spade.models.spade import SPADEGenerator
 
 # entry names in our checkpoints, kinds in compat
 _ENTRY = {"G": "G", "D": "D", "nads": "net"}
+PACKAGE = "nads_spade"
+_MAKER = {"gan": "train-gan", "nads": "train-nads"}
+
+
+def checkpoint_or_latest(path: str, cfg, kind: str, filename: str) -> str:
+    """``path`` when given, else ``<log_dir>/nads_spade/<name>-<kind>[-N]/<filename>`` of the latest such run
+    (kind 'gan' | 'nads'); a one-line error when there is none."""
+    if path:
+        return path
+    try:
+        folder, _ = resolve_run_dir(cfg.log_dir, PACKAGE, f"{cfg.name}-{kind}", "")
+    except ConfigError:
+        raise ConfigError(f"no {cfg.name}-{kind} run under {Path(cfg.log_dir) / PACKAGE}: run {_MAKER[kind]} "
+                          "first or name a checkpoint file") from None
+    return str(folder / filename)
 
 
 def build_generator(cfg) -> SPADEGenerator:
