@@ -205,3 +205,28 @@ def read_coco(annotation_json: str | Path, image_dir: str | Path) -> list[Sample
         samples.append(Sample(Path(image_dir) / info["file_name"], None, coco17_to_nads9(kps),
                               int(info["width"]), int(info["height"])))
     return samples
+
+
+def _register_datasets() -> None:
+    """The data sets this package reads, registered beside their reader (motionkit's catalogue)."""
+    from motionkit.datasets.registry import DatasetSpec, register
+
+    register(DatasetSpec(
+        name="nads-project-sample",
+        description="the Pose-Driven Image Generation project's sample: one training and one validation in-car "
+                    "frame (Raw_Images/, Seatbelt_Mask/, Train/Valid_keypoint_Annotation_sample.json)",
+        homepage="https://github.com/ssiemonsma/Pose_Driven_Image_Generation",
+        licence="proprietary NADS-Net data (sample shared by the author); no licence for redistribution",
+        redistributable=False, loader=read_original,
+        how_to_get="download the project's Data_and_Pretrained_Weights folder (OneDrive link in its README) and "
+                   "pass --train_root/--val_root <folder>/NADS_Net_Sample_Data"))
+    register(DatasetSpec(
+        name="nads-synthetic",
+        description="procedural in-cabin frames in the project's layout (train/val narrow arms, test_wide wide)",
+        homepage="https://github.com/ssiemonsma/Pose_Driven_Image_Generation",
+        licence="generated on your machine by this package (no third-party content)",
+        redistributable=True, loader=read_original,
+        how_to_get="python -m nads_spade.main make-synthetic --config cpu_small"))
+
+
+_register_datasets()
