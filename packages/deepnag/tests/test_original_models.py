@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import http.server
 import shutil
@@ -13,7 +14,8 @@ from deepnag_testutils import write_original_checkpoint
 
 from deepnag import original_models
 from deepnag.models import load_generator
-from motionkit.datasets import get_spec
+from motionkit.datasets import get_spec, registry
+from motionkit.datasets.download import git_blob_sha1_of
 from motionkit.errors import ChecksumError, ConfigError
 
 
@@ -43,16 +45,16 @@ def test_git_blob_sha1_is_what_git_computes(tmp_path):
     path.write_bytes(b"hello\x00world\n" * 1000)
     if shutil.which("git"):
         expected = subprocess.run(["git", "hash-object", str(path)], capture_output=True, text=True).stdout.strip()
-        assert original_models.git_blob_sha1(path) == expected
+        assert git_blob_sha1_of(path) == expected
     empty = tmp_path / "empty"
     empty.write_bytes(b"")
-    assert original_models.git_blob_sha1(empty) == EMPTY_BLOB
+    assert git_blob_sha1_of(empty) == EMPTY_BLOB
 
 
 def test_the_four_models_are_registered():
     for name, sha1 in original_models.ORIGINAL_MODELS.items():
         spec = get_spec("deepnag-original/" + name)
-        assert spec.extra["git_blob_sha1"] == sha1
+        assert spec.files[0].git_sha1 == sha1
         assert spec.files[0].url.endswith(f"/pretrained_models/{name}/checkpoint-best.tar")
         assert original_models.ORIGINAL_COMMIT in spec.files[0].url
 
@@ -61,12 +63,12 @@ def test_download_verified_good_file_accepted_altered_refused(tmp_path, server, 
     root, url = server
     served = root / "pretrained_models" / "DeepNAG" / "dollar-gds" / "checkpoint-best.tar"
     write_original_checkpoint(served)
-    good = original_models.git_blob_sha1(served)
+    good = git_blob_sha1_of(served)
     monkeypatch.setenv("DEEPNAG_ORIGINAL_URL", url)
     monkeypatch.setenv("MOTIONZOO_DATA", str(tmp_path / "cache"))
-    monkeypatch.setitem(original_models.ORIGINAL_MODELS, "DeepNAG/dollar-gds", good)
     spec = get_spec("deepnag-original/DeepNAG/dollar-gds")
-    monkeypatch.setitem(spec.extra, "git_blob_sha1", good)
+    good_spec = dataclasses.replace(spec, files=(dataclasses.replace(spec.files[0], git_sha1=good),))
+    monkeypatch.setitem(registry._REGISTRY, spec.name, good_spec)
 
     G, extra = load_generator("original:DeepNAG/dollar-gds")  # downloads, verifies, converts
     assert extra["config"]["dataset"] == "dollar-gds"
@@ -80,7 +82,7 @@ def test_download_verified_good_file_accepted_altered_refused(tmp_path, server, 
     served.write_bytes(bytes(data))
     with pytest.raises(ChecksumError) as err:
         original_models.fetch_original_model("DeepNAG/dollar-gds")
-    assert "\n" not in str(err.value) and "git blob SHA-1" in str(err.value)
+    assert "\n" not in str(err.value) and "git blob SHA-1 mismatch" in str(err.value)
     assert not cached.exists()
 
 

@@ -4,22 +4,22 @@
     original:DeepGAN/dollar-gds      original:DeepGAN/jk2017-kinect
 
 Each is `pretrained_models/<model>/<dataset>/checkpoint-best.tar` of github Maghoumi/DeepNAG (MIT) at the commit
-below. The repository gives no SHA-256 for them, only their git blob ids, so a download is checked against its
-git blob SHA-1: sha1(b"blob <size>\\0" + content), the id `git hash-object` prints (any other file is refused
-and deleted). They are registered in motionkit's registry under `deepnag-original/<model>/<dataset>` and cached
-in motionkit's data cache (`$MOTIONZOO_DATA`, else `datasets/cache/` of the checkout). Set
-`DEEPNAG_ORIGINAL_URL` to a mirror holding the same `pretrained_models/` tree to download from elsewhere.
+below. The repository gives no SHA-256 for them, only their git blob ids, so motionkit's downloader checks each
+download against its git blob SHA-1: sha1(b"blob <size>\\0" + content), the id `git hash-object` prints (any
+other file is refused and deleted). They are registered in motionkit's registry under
+`deepnag-original/<model>/<dataset>` and cached in motionkit's data cache (`$MOTIONZOO_DATA`, else
+`datasets/cache/` of the checkout). Set `DEEPNAG_ORIGINAL_URL` to a mirror holding the same
+`pretrained_models/` tree to download from elsewhere.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
 
 from motionkit.datasets import DatasetFile, DatasetSpec, default_cache_dir, fetch_file, get_spec, register
-from motionkit.errors import ChecksumError, ConfigError
+from motionkit.errors import ConfigError
 
 ORIGINAL_COMMIT = "4b1bac9cf6b7ff74b57210fb07e3bcb60f320ef9"
 ORIGINAL_URL = f"https://raw.githubusercontent.com/Maghoumi/DeepNAG/{ORIGINAL_COMMIT}"
@@ -35,16 +35,6 @@ ORIGINAL_MODELS = {
 REGISTRY_PREFIX = "deepnag-original/"
 
 
-def git_blob_sha1(path: str | Path) -> str:
-    """The git object id of a file's content: sha1(b"blob <size>\\0" + content), as `git hash-object`."""
-    path = Path(path)
-    digest = hashlib.sha1(b"blob %d\0" % path.stat().st_size)
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _register_all() -> None:
     for name, sha1 in ORIGINAL_MODELS.items():
         register(DatasetSpec(
@@ -53,10 +43,10 @@ def _register_all() -> None:
             homepage="https://github.com/Maghoumi/DeepNAG",
             licence="MIT (weights of the JK2017 models derive from JK2017: academic research use)",
             redistributable=False,
-            files=(DatasetFile(f"{ORIGINAL_URL}/pretrained_models/{name}/{FILENAME}", None, FILENAME),),
+            files=(DatasetFile(f"{ORIGINAL_URL}/pretrained_models/{name}/{FILENAME}", None, FILENAME,
+                               git_sha1=sha1),),
             loader="deepnag.models:load_generator",
             citation="Maghoumi, Taranta, LaViola. DeepNAG: Deep Non-Adversarial Gesture Generation. IUI 2021.",
-            extra={"git_blob_sha1": sha1},
         ), replace=True)
 
 
@@ -88,19 +78,11 @@ def fetch_original_model(name: str, cache_dir: str | Path | None = None) -> Path
     """Download (once) and verify the released model `name` (e.g. "DeepNAG/dollar-gds"); returns its path.
 
     A cached or downloaded file whose git blob SHA-1 differs from the registered one is deleted and refused
-    with a one-line ChecksumError.
+    with a one-line ChecksumError (motionkit.datasets.fetch_file).
     """
     if name not in ORIGINAL_MODELS:
         raise ConfigError(f"original:{name}: unknown released model (choose from "
                           f"{', '.join('original:' + n for n in ORIGINAL_MODELS)})")
-    spec = get_spec(REGISTRY_PREFIX + name)
-    expected = spec.extra["git_blob_sha1"]
+    item = get_spec(REGISTRY_PREFIX + name).files[0]
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "deepnag-original" / name
-    url = original_model_url(name)
-    path = fetch_file(url, None, folder, FILENAME)
-    got = git_blob_sha1(path)
-    if got != expected:
-        path.unlink(missing_ok=True)
-        raise ChecksumError(f"{url}: git blob SHA-1 {got[:12]}... differs from the registered {expected[:12]}... "
-                            f"of original:{name}; file discarded")
-    return path
+    return fetch_file(original_model_url(name), None, folder, FILENAME, git_sha1=item.git_sha1)

@@ -34,7 +34,6 @@ MUTABLE_ON_RESUME = {
     "render_after_training", "device", "data_root", "datapath", "log_dir", "run_name", "experiment_name",
     "eval_samples_per_class", "eval_seed", "gif_classes",
 }
-KEEP_ALL = 10**9  # motionkit's Checkpointer keeps the newest keep_last files
 
 
 def checkpoint_extra(cfg: Config, data: PreparedData, **more) -> dict:
@@ -47,7 +46,7 @@ def train(cfg: Config, resume: str | None = None) -> Path:
     """Train cfg.model on cfg.dataset; returns the run folder. resume: None (new run), "" (latest), or a run."""
     with start_run(cfg, package="deepnag", run_name=cfg.resolved_run_name(), log_root=cfg.log_dir, resume=resume,
                    device=cfg.device, seed=cfg.seed, use_tensorboard=False, mutable_on_resume=MUTABLE_ON_RESUME,
-                   keep_last=cfg.keep_checkpoints or KEEP_ALL) as run:
+                   keep_last=cfg.keep_checkpoints or None) as run:
         data = _load_data(cfg, run)
         generator = build_generator(cfg, data.n_classes, data.n_features).to(run.device)
         tb = OriginalTensorBoard(run.dir, cfg.model, cfg.use_tensorboard and run.is_main)
