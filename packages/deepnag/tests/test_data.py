@@ -222,11 +222,12 @@ def test_real_dollar_files_if_present(tmp_path):
     assert [gs.class_names[i] for i in gs.labels] == ["arrow", "pigtail"]
 
 
-def test_registry_loader_paths_resolve_to_our_loaders():
-    import importlib
-
+def test_our_data_sets_are_registered_beside_their_readers():
     from motionkit.datasets import get_spec
+    from motionkit.datasets.registry import load_function
 
-    for name, fn in (("dollar-gds", load_dollar_gds), ("jk2017-kinect", load_jk2017)):
-        module, _, attr = get_spec(name).loader.partition(":")
-        assert getattr(importlib.import_module(module), attr) is fn
+    for name, fn in (("dollar-gds", load_dollar_gds), ("jk2017-kinect", load_jk2017),
+                     ("synthetic-pen", load_dollar_gds), ("synthetic-kinect", load_jk2017)):
+        assert load_function(name) is fn
+    assert get_spec("dollar-gds").manifest and get_spec("jk2017-kinect").manifest
+    assert get_spec("synthetic-pen").extra["writer"] is write_synthetic_pen

@@ -1,8 +1,8 @@
 """Data: readers of the real formats, synthetic stand-ins written in those formats, preprocessing, batching.
 
-Loader entry points registered in motionkit's data set registry:
-  dollar-gds    -> deepnag.data:load_dollar_gds(root)
-  jk2017-kinect -> deepnag.data:load_jk2017(root)
+Importing this package registers deepnag's data sets in motionkit's registry (data/registry.py):
+  dollar-gds, synthetic-pen       -> load_dollar_gds(root)   ($1 XML logs; synthetic writer write_synthetic_pen)
+  jk2017-kinect, synthetic-kinect -> load_jk2017(root)       (JK2017 text; synthetic writer write_synthetic_kinect)
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from deepnag.data.dollar import DOLLAR_CLASSES, load_dollar_gds, read_dollar_xml
 from deepnag.data.gestures import GestureSet
 from deepnag.data.jk2017 import JK2017_CLASSES, display_name, load_jk2017, read_jk2017_file, write_jk2017_file
 from deepnag.data.preprocess import MinMaxNormalizer, resample_path
+from deepnag.data.registry import register_datasets
 from deepnag.data.synthetic_kinect import write_synthetic_kinect
 from deepnag.data.synthetic_pen import write_synthetic_pen
 from motionkit.errors import DatasetMissingError
@@ -27,7 +28,10 @@ __all__ = [
     "DOLLAR_CLASSES", "JK2017_CLASSES", "GestureSet", "MinMaxNormalizer", "PreparedData", "display_name",
     "load_dollar_gds", "load_gesture_set", "load_jk2017", "pick_partners", "prepare", "read_dollar_xml",
     "read_jk2017_file", "resample_path", "write_dollar_xml", "write_jk2017_file", "epoch_batches",
+    "write_synthetic_kinect", "write_synthetic_pen",
 ]
+
+register_datasets()
 
 SYNTHETIC_VERSION = 1  # bump when a generator changes, so cached synthetic sets are rewritten
 
