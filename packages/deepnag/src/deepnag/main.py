@@ -3,7 +3,8 @@
 The original's grammar works as it is (`python main.py` -> `python -m deepnag.main`): flags alone train, and
 `--evaluate=CHECKPOINT` evaluates. The same jobs are also verbs: `train`, `evaluate CHECKPOINT`,
 `sample CHECKPOINT`, `convert SRC DST`. A CHECKPOINT is one of our files, a run folder (its last.pt), the
-original's checkpoint-*.tar, or one of the original's released models by name (`original:DeepNAG/dollar-gds`).
+latest run of a name (`run:DeepNAG-synthetic-kinect`), the original's checkpoint-*.tar, or one of the original's
+released models by name (`original:DeepNAG/dollar-gds`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ EXAMPLES = {
         "python -m deepnag.main --model=DeepNAG --dataset=dollar-gds --use-tensorboard=1   # the original's command",
         "python -m deepnag.main --model=DeepNAG --dataset=synthetic-kinect --resume   # continue the latest run",
         "python -m deepnag.main --evaluate=original:DeepNAG/dollar-gds            # the original's released model",
-        "python -m deepnag.main --evaluate=runs/deepnag/DeepNAG-synthetic-kinect --metrics",
+        "python -m deepnag.main --evaluate=run:DeepNAG-synthetic-kinect --metrics    # the latest run of that name",
         "python -m deepnag.main sample original:DeepNAG/jk2017-kinect --num-samples 10 --out samples/",
         "python -m deepnag.main convert checkpoint-best.tar deepnag-dollar-gds.pt",
     ],
@@ -35,6 +36,10 @@ EXAMPLES = {
     "sample": ["python -m deepnag.main sample pretrained/deepnag-synthetic-kinect.pt --num-samples 10 --out out/"],
     "convert": ["python -m deepnag.main convert pretrained_models/DeepNAG/dollar-gds/checkpoint-best.tar ours.pt"],
 }
+
+
+CHECKPOINT_HELP = ("a checkpoint file (ours or the original's .tar), a run folder, run:<run name> (its latest run) "
+                   "or original:<DeepNAG|DeepGAN>/<dollar-gds|jk2017-kinect> (the original's released model)")
 
 
 def _common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -50,13 +55,14 @@ def build_parser(verb: str = "main") -> argparse.ArgumentParser:
     p = make_parser(prog, DESCRIPTION + ("\n\n" + __doc__.split("\n\n")[1] if verb == "main" else ""), EXAMPLES[verb])
     if verb in ("main", "evaluate"):
         if verb == "main":
-            p.add_argument("--evaluate", metavar="CHECKPOINT", help="evaluate CHECKPOINT instead of training")
+            p.add_argument("--evaluate", metavar="CHECKPOINT", help="evaluate CHECKPOINT instead of training: "
+                           + CHECKPOINT_HELP)
         else:
-            p.add_argument("checkpoint", metavar="CHECKPOINT", help="file, run folder or original:<model>/<dataset>")
+            p.add_argument("checkpoint", metavar="CHECKPOINT", help=CHECKPOINT_HELP)
         p.add_argument("--metrics", action="store_true", help="also print the recogniser / soft-DTW table")
         p.add_argument("--metrics-subjects", type=int, help="with --metrics: only the first N template subjects")
     if verb == "sample":
-        p.add_argument("checkpoint", metavar="CHECKPOINT", help="file, run folder or original:<model>/<dataset>")
+        p.add_argument("checkpoint", metavar="CHECKPOINT", help=CHECKPOINT_HELP)
         p.add_argument("--num-samples", type=int, default=10, help="generated gestures per class (default 10)")
         p.add_argument("--out", required=True, help="output folder (samples.npz and the data set's own files)")
         p.add_argument("--formats", default="npz,native", help="npz, native or both (default npz,native)")
@@ -66,8 +72,17 @@ def build_parser(verb: str = "main") -> argparse.ArgumentParser:
     return _common(p)
 
 
-def _checkpoint_path(text: str) -> str:
-    """A run folder means its last.pt."""
+def _checkpoint_path(text: str, log_dir: str | None = None) -> str:
+    """A run folder means its last.pt; `run:NAME` the latest run called NAME (or NAME-2, ...) under
+    <log_dir>/deepnag."""
+    if text.startswith("run:"):
+        from motionkit.runfolder import resolve_run_dir
+
+        name, root = text[len("run:"):], Path(log_dir or "runs") / "deepnag"
+        try:
+            text = str(resolve_run_dir(root.parent, "deepnag", name, "")[0])
+        except ConfigError:
+            raise CheckpointError(f"{text}: no run called {name!r} under {root}") from None
     path = Path(text)
     if path.is_dir():
         if not (path / "last.pt").is_file():
@@ -100,7 +115,7 @@ def main(argv=None) -> int:
     if verb == "evaluate" or (verb == "main" and args.evaluate):
         from deepnag.evaluate import evaluate
 
-        checkpoint = _checkpoint_path(args.checkpoint if verb == "evaluate" else args.evaluate)
+        checkpoint = _checkpoint_path(args.checkpoint if verb == "evaluate" else args.evaluate, args.log_dir)
         evaluate(checkpoint, overrides, metrics=args.metrics, max_subjects=args.metrics_subjects)
     elif verb == "sample":
         from deepnag.sample import sample
@@ -109,13 +124,15 @@ def main(argv=None) -> int:
         if not formats or set(formats) - {"npz", "native"} or args.num_samples < 1:
             raise ConfigError(f"sample: --formats must be npz, native or npz,native (got {args.formats!r}) and "
                               f"--num-samples >= 1 (got {args.num_samples})")
-        for path in sample(_checkpoint_path(args.checkpoint), args.num_samples, args.out, overrides, formats):
+        for path in sample(_checkpoint_path(args.checkpoint, args.log_dir), args.num_samples, args.out, overrides,
+                           formats):
             print(f"wrote {path}")
     elif verb == "convert":
         from deepnag.models import load_checkpoint_any
         from motionkit.training import save_checkpoint
 
-        state = load_checkpoint_any(_checkpoint_path(args.src), overrides.get("dataset"), overrides.get("resample_n"))
+        state = load_checkpoint_any(_checkpoint_path(args.src, args.log_dir), overrides.get("dataset"),
+                                    overrides.get("resample_n"))
         print(f"wrote {save_checkpoint(args.dst, state)} ({state['extra']['config']['model']}, "
               f"{state['extra']['config']['dataset']})")
     else:
