@@ -125,3 +125,11 @@ def test_humaneva_split_switch_changes_the_eval_frames(tmp_path):
     np.testing.assert_allclose(frames["original"], eva.raw_to_s14(gt).astype(np.float32), atol=1e-6)
     np.testing.assert_allclose(frames["intended"], frames["original"][18:28])
     assert load_gan_config("eva_big").eva_split == "original" == load_inference_config("eva_big").eva_split
+
+
+def test_data_sets_are_registered_beside_their_readers():
+    from motionkit.datasets.registry import get_spec, load_function
+
+    seqs = load_function("apo-synth_tiny")(_tiny_root())
+    assert len(seqs) == 6 and seqs[0].p3w.shape[1:] == (24, 3)
+    assert not get_spec("apo-h3m").redistributable and "convert-h3m" in get_spec("apo-h3m").how_to_get

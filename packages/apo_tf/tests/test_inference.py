@@ -111,3 +111,26 @@ def test_interrupted_inference_leaves_results_intact_and_resumes(tiny_home, tmp_
         assert len(f["synth_tiny"]) == 1  # the first sequence survived, the torn write never replaced the file
     resumed = run_inference(cfg, home, resume="", verbose=False)
     assert resumed["sequences"] == 1 and resumed["skipped"] == 1
+
+
+def test_fit_recovers_poses_projected_from_known_3d(tiny_home, tmp_path):
+    """Keypoints projected (pixels, default camera) from poses the GAN can make are fitted back: PA-MPJPE
+    below 1 mm (the test's bound) with the joint L-BFGS-B solver in float64."""
+    from apo_tf.evaluate import per_joint_errors
+    from apo_tf.fit import default_camera, fit_keypoints
+
+    _, G, C, _ = load_gan(tiny_home / "gan-synth_tiny")
+    cfg = load_inference_config("synth_tiny", {"solver": "lbfgsb", "dtype": "float64", "tol": 1e-12,
+                                               "maxiter": 3000, "inference_id": "fit"})
+    obj = Objective(G, C, "apo_s24", "apo_s24", cfg, tf.float64)
+    rng = np.random.default_rng(1)
+    T = 5
+    cam = default_camera((1280, 720))
+    truth = [tf.constant(a, tf.float64) for a in (0.5 * rng.normal(size=(T, G.n_z)), 1.7, rng.uniform(-1, 1, T),
+                                                   rng.normal(0, .3, T), rng.normal(0, .3, T))]
+    _, p3w, p2 = obj.forward(*truth, *(tf.constant(a, tf.float64) for a in (cam.R, cam.t, cam.f, cam.c)))
+    np.save(tmp_path / "kp.npy", p2.numpy() * 1000.0)  # pixels
+    res = fit_keypoints(cfg, tiny_home, tmp_path / "kp.npy", image_size=(1280, 720), verbose=False)
+    pa = per_joint_errors(res["p3w"], p3w.numpy())["pa_mpjpe"]
+    assert pa.mean() < 1.0, pa.mean()  # mm
+    assert (res["run_dir"] / "poses3d.npy").exists() and (res["run_dir"] / "fit.gif").exists()

@@ -240,8 +240,9 @@ def _camera_tensors(seq: registry.Sequence, dtype):
     return [tf.constant(a, dtype) for a in (cam.R, cam.t, cam.f, cam.c)]
 
 
-def solve_lbfgsb(obj: Objective, seq: registry.Sequence) -> dict:
-    """The original solver: scipy L-BFGS-B over the packed vector [z, s, phi, x, y]."""
+def solve_lbfgsb(obj: Objective, seq: registry.Sequence, on_iteration=None) -> dict:
+    """The original solver: scipy L-BFGS-B over the packed vector [z, s, phi, x, y]; ``on_iteration()`` is
+    called after each iteration (a progress bar)."""
     cfg, T, n = obj.cfg, len(seq.p2), obj.n_z
     x0 = np.concatenate([initial_latents(cfg, T, n).ravel(), [cfg.scale_init], np.zeros(3 * T)])
     p2 = tf.constant(seq.p2, obj.dtype)
@@ -253,7 +254,8 @@ def solve_lbfgsb(obj: Objective, seq: registry.Sequence) -> dict:
         return float(v), g.numpy()
 
     res = scipy.optimize.minimize(fun, x0, jac=True, method="L-BFGS-B", tol=cfg.tol,
-                                  options={"maxiter": cfg.maxiter, "maxfun": cfg.maxiter})
+                                  options={"maxiter": cfg.maxiter, "maxfun": cfg.maxiter},
+                                  callback=(lambda _x: on_iteration()) if on_iteration else None)
     z, s, phi, xx, yy = (np.asarray(a) for a in obj.unpack(res.x, T))
     return {"z": z, "scale": float(s), "phi": phi, "x0": xx, "y0": yy, "loss": float(res.fun),
             "iterations": int(res.nit), "evaluations": int(res.nfev)}
@@ -320,11 +322,16 @@ def solve_fast(obj: Objective, seq: registry.Sequence) -> dict:
             "iterations": iters[0], "evaluations": evals[0]}
 
 
-def infer_sequence(obj: Objective, seq: registry.Sequence, solver: str) -> dict:
+def joint_solver(cfg: InferenceConfig, solver: str | None = None) -> bool:
+    """Whether a sequence is solved by the joint L-BFGS-B: asked for, or smoothness/glide couple the frames."""
+    return (solver or cfg.solver) == "lbfgsb" or cfg.smoothness_weight > 0 or cfg.glide_weight > 0
+
+
+def infer_sequence(obj: Objective, seq: registry.Sequence, solver: str, on_iteration=None) -> dict:
     """Solve one sequence; adds ``p3w`` (T, J, 3), ``seconds``, ``fps`` and the final consistency loss."""
     t0 = time.perf_counter()
-    if solver == "lbfgsb":
-        res = solve_lbfgsb(obj, seq)
+    if joint_solver(obj.cfg, solver):
+        res = solve_lbfgsb(obj, seq, on_iteration)
     elif solver == "fast":
         res = solve_fast(obj, seq)
     else:
@@ -440,7 +447,10 @@ def _infer_all(cfg: InferenceConfig, gan_dir: Path, data_dir: str, path: Path, o
                disable=not verbose)
     for seq in seqs:
         if seq.key not in existing or overwrite:
-            res = infer_sequence(obj, seq, cfg.solver)
+            steps = tqdm(total=cfg.maxiter, desc=f"  {seq.subject} {seq.name}", unit="iter", leave=False,
+                         disable=not verbose or not joint_solver(cfg), mininterval=1.0)
+            res = infer_sequence(obj, seq, cfg.solver, lambda bar=steps: bar.update(1))
+            steps.close()
             _store_sequence(path, cfg, seq.key, res)
             done, frames, seconds = done + 1, frames + len(seq.p2), seconds + res["seconds"]
         bar.update(len(seq.p2))

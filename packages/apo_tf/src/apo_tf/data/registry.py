@@ -129,3 +129,34 @@ def load(dataset_id: str, split: str, data_root: str | Path, eva_split: str = "o
                             (p3w[::step] / 1000.0).astype(np.float32), (p2[::step] / 1000.0).astype(np.float32),
                             camera, did.skeleton))
     return out
+
+
+def _register_datasets() -> None:
+    """apo_tf's data sets in motionkit's catalogue (name -> reader, synthetic writer, how to get the file)."""
+    from motionkit.datasets.registry import DatasetSpec, register
+
+    register(DatasetSpec(
+        name="apo-h3m", description="Human3.6M poses as human_pose_util's data.hdf5 (24 s24 joints, int32) or "
+        "with all 32 raw joints, for apo_tf's h3m_* ids", homepage="http://vision.imar.ro/human3.6m/",
+        licence="academic licence; no redistribution", redistributable=False,
+        loader=lambda root: load("h3m_consistent_scaled_c1", "train", root),
+        citation="Ionescu et al. Human3.6M. TPAMI 2014.",
+        how_to_get="register at vision.imar.ro, download the pose archives (D2/D3 positions), then "
+                   "`python -m apo_tf.main convert-h3m <folder>` writes <log-dir>/apo_tf/data/h3m.hdf5"), replace=True)
+    register(DatasetSpec(
+        name="apo-eva", description="HumanEva-I converted to apo_tf's eva.hdf5 (s20 joints, trial-1 split attrs)",
+        homepage="http://humaneva.is.tue.mpg.de/", licence="registration; no redistribution",
+        redistributable=False, loader=lambda root: load("eva_s14_scaled_c1", "train", root),
+        citation="Sigal, Balan, Black. HumanEva. IJCV 2010.",
+        how_to_get="register at humaneva.is.tue.mpg.de; write eva.hdf5 in the layout of apo_tf.data.eva"),
+        replace=True)
+    for size in ("synth", "synth_tiny"):
+        register(DatasetSpec(
+            name=f"apo-{size}", description=f"apo_tf's synthetic stand-in ({size}) in the converted-H3.6M layout",
+            homepage="", licence="the project's own (generated)", redistributable=True,
+            loader=lambda root, s=size: load(f"{s}_consistent_scaled_c1", "train", root),
+            how_to_get=f"generated on first use, or `python -m apo_tf.main make-data {size}`",
+            extra={"writer": lambda path, s=size: synthetic.write(path, s)}), replace=True)
+
+
+_register_datasets()
