@@ -24,9 +24,9 @@ from pathlib import Path
 import torch
 
 from cdiffgan.config import Config
+from cdiffgan.models import build_generator
 from cdiffgan.models.diffgan import StyleDiffGAN
 from cdiffgan.models.discriminator import VelocityPatchD
-from cdiffgan.models import build_generator
 from cdiffgan.train import GanParts, diffgan_d_step, diffgan_g_step, t1_d_step, t1_g_step, trunk_eval
 
 

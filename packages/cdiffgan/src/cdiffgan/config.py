@@ -152,7 +152,10 @@ def _speaker_list(value) -> list[str]:
                     v = ast.literal_eval(v)
                 except (ValueError, SyntaxError):
                     raise ConfigError(f"speaker: cannot read {v!r} as a list of names") from None
-            lists.append([str(s) for s in (v if isinstance(v, list | tuple) else [v])])
+            if isinstance(v, list | tuple) and v and all(isinstance(x, list | tuple) for x in v):
+                lists += [[str(s) for s in x] for x in v]
+            else:
+                lists.append([str(s) for s in (v if isinstance(v, list | tuple) else [v])])
         full = lists[-1]
         if full[: len(lists[0])] != lists[0]:
             raise ConfigError(f"speaker: the source speakers {lists[0]} must start the full list {full}")

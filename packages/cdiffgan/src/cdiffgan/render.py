@@ -183,6 +183,111 @@ def render_compare(finals, titles, speaker, out, window=0, device="cpu", log=pri
     return path
 
 
+def save_captioned_gif(path, sequences, titles, words, fps=15, dpi=60) -> Path:
+    """Sequences (T, 52, 2) side by side on the PATS skeleton (axes +-500 as the original), with the word spoken
+    at each frame as a caption. words: [(word, start_frame, end_frame)] (``text/meta``). The bones are one
+    LineCollection per panel whose segments are updated per frame (whole intervals render in seconds)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import animation
+    from matplotlib.collections import LineCollection
+
+    parents = get_skeleton("pats_52").parents
+    bones = [(j, p) for j, p in enumerate(parents) if p >= 0]
+    fig, axes = plt.subplots(1, len(sequences), figsize=(2.6 * len(sequences), 3.0), squeeze=False)
+    lines = []
+    for ax, title in zip(axes[0], titles):
+        ax.set_xlim(-500, 500)
+        ax.set_ylim(-500, 500)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(title, fontsize=9)
+        lines.append(ax.add_collection(LineCollection([], linewidths=1.5, colors="tab:blue")))
+    caption = fig.text(0.5, 0.04, "", ha="center", fontsize=10)
+    n = max(len(s) for s in sequences)
+    spoken = [""] * n
+    for w, a, b in words:
+        for t in range(max(a, 0), min(b, n)):
+            spoken[t] = w
+
+    def frame(t):
+        for lc, seq in zip(lines, sequences):
+            pose = seq[min(t, len(seq) - 1)]
+            lc.set_segments([pose[[j, p]] for j, p in bones])
+        caption.set_text(spoken[t])
+        return lines + [caption]
+
+    anim = animation.FuncAnimation(fig, frame, frames=n, blit=False)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    anim.save(str(path), writer=animation.PillowWriter(fps=fps), dpi=dpi)
+    plt.close(fig)
+    return path
+
+
+def write_html_index(folder: Path, renders: list[Path], title: str) -> Path:
+    """``videos.html`` in `folder`: every render (MP4 as <video>, GIF as <img>) with its speaker and interval."""
+    rows = []
+    for p in renders:
+        rel = p.relative_to(folder).as_posix()
+        tag = (f'<video src="{rel}" controls width="480"></video>' if p.suffix == ".mp4"
+               else f'<img src="{rel}" width="480">')
+        rows.append(f"<figure>{tag}<figcaption>{rel}</figcaption></figure>")
+    html = folder / "videos.html"
+    html.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
+                    f"<h1>{title}</h1>\n" + "\n".join(rows) + "\n</body></html>\n")
+    return html
+
+
 def render_original(weights, n=20, device="cpu", log=print) -> list[Path]:
-    from motionkit.errors import ConfigError
-    raise ConfigError("render -load: not implemented yet")
+    """The original's ``render.py -load <..._weights.p> -render N``: for each ``keypoints*/test/<speaker>/`` of the
+    run, N files picked as the original did (numpy seed 0, permutation), prediction beside the ground truth of
+    ``<path2data>/processed/<speaker>/<interval>.h5`` with word captions from ``text/meta``, written to
+    ``render[_style]/test/<speaker>/<interval>.gif`` (+ .mp4 with the interval's audio when ffmpeg exists) and an
+    HTML index ``videos.html``."""
+    import h5py
+
+    from . import compat
+    from .data.pats import read_meta
+    weights = Path(weights)
+    args = compat.read_args(compat.sibling(weights, "args.args"))
+    run_dir = weights.parent / weights.name[: -len("_weights.p")]
+    if not run_dir.is_dir():
+        from motionkit.errors import DatasetMissingError
+        raise DatasetMissingError(f"{run_dir}: no keypoints folder beside {weights.name} (run the training first)")
+    spk = args["speaker"]
+    speakers = [spk] if isinstance(spk, str) else (spk[1] if spk and isinstance(spk[0], list) else spk)
+    gt_root = Path(args["path2data"]) / "processed"
+    renders = []
+    for kdir in sorted(p for p in run_dir.iterdir() if p.name.startswith("keypoints")):
+        sub = "render" + kdir.name[len("keypoints"):]
+        for s in speakers:
+            folder = kdir / "test" / s
+            if not folder.is_dir():
+                continue
+            files = sorted(p.name for p in folder.iterdir())
+            np.random.seed(0)
+            for name in [files[i] for i in np.random.permutation(len(files))[:n]]:
+                with h5py.File(folder / name, "r") as f:
+                    pred = f["pose/normalize"][()]
+                with h5py.File(gt_root / s / name, "r") as f:
+                    gt = f["pose/normalize"][()].reshape(-1, 2, N_JOINTS)[: len(pred)]
+                words = read_meta(gt_root / s / name) if args.get("render_text", 1) else []
+                seqs = [_to_frames(pred), _to_frames(gt)]
+                gif = save_captioned_gif(run_dir / sub / "test" / s / f"{Path(name).stem}.gif", seqs,
+                                         ["generated", "ground truth"], words)
+                mp4 = write_video(gif, interval_audio(args["path2data"], s, Path(name).stem))
+                renders.append(mp4 or gif)
+    html = write_html_index(run_dir, renders, run_dir.name)
+    log(f"wrote {len(renders)} render(s) and {html}")
+    return renders
+
+
+def _to_frames(pose: np.ndarray) -> np.ndarray:
+    """(T, 2, 52) with the root set to 0 -> (T, 52, 2), y flipped for drawing."""
+    p = np.array(pose, dtype=float)
+    p[..., 0] = 0.0
+    out = p.transpose(0, 2, 1)
+    out[..., 1] *= -1
+    return out

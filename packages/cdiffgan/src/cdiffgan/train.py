@@ -9,6 +9,7 @@ and ends where an uninterrupted one would.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -85,8 +86,10 @@ class GanParts:
         self.optD.step()
 
     def epoch_end(self):
-        self.schG.step()
-        self.schD.step()
+        with warnings.catch_warnings():   # an epoch of only G (or only D) steps: the schedule still advances
+            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
+            self.schG.step()
+            self.schD.step()
 
 
 def _coin(cfg, step, epoch):
@@ -186,7 +189,7 @@ def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=Non
         is_best = score < best
         best = min(best, score)
         means.log(logger, (epoch + 1) * cfg.style_iters, dev_spatialNorm=score, dev_FID=dev["_overall"]["FID"],
-                  dev_pck=dev["_overall"]["pck"])
+                  dev_pck=dev["_overall"]["pck"], dev_L1=dev["_overall"]["L1"])
         ck.save(epoch + 1, parts.modules(), extra={"best": best}, is_best=is_best)
         if stop_after is not None and epoch + 1 >= stop_after:
             return StepResult(G, D, logger.history())
@@ -399,7 +402,7 @@ def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logg
         parts.epoch_end()
         dev = evaluate_model(G, pre, cfg, speakers, "dev", device)
         means.log(logger, (epoch + 1) * cfg.num_training_iters, dev_FID=dev["_overall"]["FID"],
-                  dev_pck=dev["_overall"]["pck"])
+                  dev_pck=dev["_overall"]["pck"], dev_L1=dev["_overall"]["L1"])
         ck.save(epoch + 1, parts.modules())
         if stop_after is not None and epoch + 1 >= stop_after:
             break

@@ -58,6 +58,29 @@ class AudioEncoder(nn.Module):
         return F.interpolate(h, size=(T, 1), mode="nearest").squeeze(-1)
 
 
+def load_bert(bert_path="", bert_config=None):
+    """BERT for the text encoder, never downloaded: the architecture alone from ``bert_config`` (weights come
+    from a checkpoint), else the weights in the folder ``bert_path``, else bert-base-uncased from the local
+    Hugging Face cache (as the original's ``from_pretrained('bert-base-uncased')``, offline)."""
+    from motionkit.errors import ConfigError
+    try:
+        from transformers import BertConfig, BertModel
+    except ImportError:
+        raise ConfigError("text_encoder=bert needs the [bert] extra (pip install 'cdiffgan[bert]')") from None
+    if bert_config is not None:
+        return BertModel(BertConfig(**bert_config))
+    if bert_path:
+        if not (Path(bert_path) / "config.json").is_file():
+            raise ConfigError(f"bert_path {bert_path}: not a folder with a BERT config.json and weights "
+                              "(save one with BertModel.save_pretrained)")
+        return BertModel.from_pretrained(bert_path, local_files_only=True)
+    try:
+        return BertModel.from_pretrained("bert-base-uncased", local_files_only=True)
+    except OSError:
+        raise ConfigError("text_encoder=bert: bert-base-uncased is not in the local Hugging Face cache and no "
+                          "bert_path was given (download it once, or use text_encoder: embedding)") from None
+
+
 class TextEncoder(nn.Module):
     """Token ids (B, L) -> (B, C, L): learned embedding (default) or BERT + Linear(768->C); + sinusoidal PE."""
 
@@ -66,24 +89,8 @@ class TextEncoder(nn.Module):
         super().__init__()
         self.kind = kind
         self.bert_padding = bert_padding
-        if kind == "bert" and bert_config is not None:
-            # architecture only (weights come from a checkpoint, e.g. the original's _weights.p): no download
-            from transformers import BertConfig, BertModel
-            self.bert = BertModel(BertConfig(**bert_config))
-            self.proj = nn.Linear(self.bert.config.hidden_size, C)
-        elif kind == "bert":
-            try:
-                from transformers import BertModel
-            except ImportError as e:  # pragma: no cover - optional extra
-                from motionkit.errors import ConfigError
-                raise ConfigError("text_encoder=bert needs the [bert] extra (pip install transformers)") from e
-            from motionkit.errors import ConfigError
-            if not bert_path:
-                raise ConfigError("text_encoder=bert needs bert_path: a local bert-base-uncased folder (no download)")
-            if not (Path(bert_path) / "config.json").is_file():
-                raise ConfigError(f"bert_path {bert_path}: not a folder with a BERT config.json and weights "
-                                  "(save one with BertModel.save_pretrained)")
-            self.bert = BertModel.from_pretrained(bert_path, local_files_only=True)
+        if kind == "bert":
+            self.bert = load_bert(bert_path, bert_config)
             self.proj = nn.Linear(self.bert.config.hidden_size, C)
         elif kind == "embedding":
             self.embed = nn.Embedding(vocab_size, C)
