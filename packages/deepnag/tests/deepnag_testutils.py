@@ -97,9 +97,10 @@ def original_critic_state(n_features, n_classes, hidden=(512, 256, 128)):
 
 
 def write_original_checkpoint(path, model="DeepNAG", n_features=2, n_classes=16, latent_dim=8,
-                              hidden=(8, 8, 16), seed=0):
+                              hidden=(8, 8, 16), seed=0, legacy=False):
     """Write `path` as the original's `torch.save(self._get_state(), ...)` does; returns the generator net
-    (the original's layout) so tests can compare outputs."""
+    (the original's layout) so tests can compare outputs. legacy=True: the pre-1.6 torch.save format (the
+    original's 2020 files may be either)."""
     import numpy as np
     import torch
 
@@ -116,5 +117,5 @@ def write_original_checkpoint(path, model="DeepNAG", n_features=2, n_classes=16,
     if model == "DeepGAN":
         state["discriminator"] = original_critic_state(n_features, n_classes, (16, 8, 8))
         state["optimizer"] = {"g": opt.state_dict(), "d": opt.state_dict()}
-    torch.save(state, path)
+    torch.save(state, path, _use_new_zipfile_serialization=not legacy)
     return net

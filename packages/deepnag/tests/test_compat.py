@@ -35,6 +35,15 @@ def test_original_deepnag_checkpoint_loads_and_generates_identically(tmp_path, n
     assert evaluate_load_generator is load_generator  # deepnag.evaluate.load_generator keeps working
 
 
+def test_original_checkpoint_in_the_legacy_torch_format_loads(tmp_path):
+    path = tmp_path / "checkpoint-best.tar"
+    net = write_original_checkpoint(path, legacy=True)
+    G, _ = load_generator(path)
+    z, y = torch.randn(4, 64, 8), torch.tensor([0, 3, 9, 15])
+    with torch.no_grad():
+        assert torch.equal(G(z, y), net(z, _onehot(y, 16, 64)))
+
+
 def test_original_deepgan_checkpoint_critic_keys(tmp_path):
     path = tmp_path / "checkpoint-best.tar"
     write_original_checkpoint(path, model="DeepGAN")
