@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from motionkit.errors import ConfigError
-from motionkit.runfolder import open_run_folder, resolve_run_dir
+from motionkit.runfolder import latest_run_dir, open_run_folder, resolve_run_dir
 
 WORKER = Path(__file__).with_name("run_worker.py")
 
@@ -36,6 +36,7 @@ def test_new_folder_per_invocation_and_resume_by_name(tmp_path):
     assert resolve_run_dir(root, "pkg", "exp", "") == (third, True)  # latest
     assert resolve_run_dir(root, "pkg", "exp", "exp-2") == (second, True)  # by name
     assert resolve_run_dir(root, "pkg", "other", str(first)) == (first, True)  # by path
+    assert latest_run_dir(root, "pkg", "exp") == third and latest_run_dir(root, "pkg", "nothing") is None
     with pytest.raises(ConfigError, match="no earlier run called 'nothing'"):
         resolve_run_dir(root, "pkg", "nothing", "")
     with pytest.raises(ConfigError, match="no such run folder"):

@@ -26,7 +26,8 @@ from typing import Any
 from motionkit.errors import ConfigError, MotionzooError
 
 __all__ = [
-    "RunLockedError", "RunFolder", "resolve_run_dir", "open_run_folder", "check_not_finished", "config_changes",
+    "RunLockedError", "RunFolder", "resolve_run_dir", "latest_run_dir", "open_run_folder", "check_not_finished",
+    "config_changes",
 ]
 
 
@@ -46,6 +47,13 @@ def _numbered(root: Path, name: str) -> list[tuple[int, Path]]:
             if match and path.is_dir():
                 found.append((int(match.group(1)), path))
     return sorted(found)
+
+
+def latest_run_dir(log_root: str | Path, package: str, name: str) -> Path | None:
+    """The newest run folder called ``name`` (``name``, ``name-2`` ...) under ``<log_root>/<package>``, or None.
+    Only looks; creates nothing (e.g. to find the t1 run a t2 stage builds on)."""
+    existing = _numbered(Path(log_root) / package, name)
+    return existing[-1][1] if existing else None
 
 
 def resolve_run_dir(log_root: str | Path, package: str, name: str, resume: str | None) -> tuple[Path, bool]:
