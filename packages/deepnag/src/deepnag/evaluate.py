@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from deepnag.compat import config_from_checkpoint
-from deepnag.config import PACKAGE_ROOT, Config
+from deepnag.config import Config
 from deepnag.data import MinMaxNormalizer, PreparedData, load_gesture_set, prepare
 from deepnag.models import DeepNAGNet, load_generator
 from deepnag.recognizer import NearestNeighbourDTW
@@ -129,6 +129,20 @@ def compute_metrics(G: DeepNAGNet, data: PreparedData, cfg: Config, max_subjects
     return {**table, **scores}
 
 
+def training_note(extra: dict, cfg: Config) -> str:
+    """One line saying how long the evaluated generator was trained, against the paper's length."""
+    from deepnag.config import DEFAULT_EPOCHS
+
+    unit = "epochs" if cfg.model == "DeepNAG" else "generator steps"
+    step, paper = extra.get("step"), DEFAULT_EPOCHS[cfg.model]
+    if not step:
+        return f"  (trained length not recorded; the paper's runs are {paper} {unit})"
+    if step < paper:
+        return (f"  note: this generator was trained {step} {unit}, the paper's runs {paper}: these numbers measure a "
+                "short demo model, not the paper's result")
+    return f"  trained {step} {unit} (the paper's length: {paper})"
+
+
 def format_metrics(m: dict, title: str) -> str:
     rows = [
         ("real->real (yardstick, user-independent)", m["real->real"]),
@@ -161,9 +175,6 @@ def evaluate(checkpoint: str | Path, overrides: dict, metrics: bool = False, max
     from motionkit.training.device import resolve_device
 
     device = resolve_device(overrides.get("device"))
-    if not str(checkpoint).startswith("original:") and not Path(checkpoint).exists() \
-            and (PACKAGE_ROOT / checkpoint).exists():
-        checkpoint = PACKAGE_ROOT / checkpoint  # `--evaluate=pretrained/...` from anywhere, as in the original README
     G, extra = load_generator(checkpoint, device, dataset=overrides.get("dataset"),
                               resample_n=overrides.get("resample_n"))
     model = extra["config"].get("model")
@@ -184,6 +195,7 @@ def evaluate(checkpoint: str | Path, overrides: dict, metrics: bool = False, max
     if metrics:
         m = compute_metrics(G, data, cfg, max_subjects=max_subjects)
         print(format_metrics(m, f"{checkpoint} on {cfg.dataset} ({len(data.x)} real samples)"))
+        print(training_note(extra, cfg))
         result["metrics"] = m
         import json
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deepnag.config import CONFIG_DIR, Config, make_config
+from deepnag.config import CONFIG_DIR, PACKAGE_ROOT, Config, make_config
 from motionkit.cli import add_config_arguments, add_run_arguments, config_overrides, make_parser, resolve_config_path
 from motionkit.errors import CheckpointError, ConfigError, run_cli
 
@@ -84,11 +84,13 @@ def _checkpoint_path(text: str, log_dir: str | None = None) -> str:
         except ConfigError:
             raise CheckpointError(f"{text}: no run called {name!r} under {root}") from None
     path = Path(text)
+    if not path.exists() and (PACKAGE_ROOT / path).exists():
+        path = PACKAGE_ROOT / path  # `pretrained/...` (the shipped files) from anywhere
     if path.is_dir():
         if not (path / "last.pt").is_file():
             raise CheckpointError(f"{path}: a folder without last.pt (not a run folder)")
         return str(path / "last.pt")
-    return text
+    return str(path) if path.exists() else text
 
 
 def train_config(args: argparse.Namespace) -> Config:

@@ -60,7 +60,7 @@ def load_generator(path: str | Path, device="cpu", dataset: str | None = None,
     from motionkit.errors import CheckpointError
 
     state = load_checkpoint_any(path, dataset, resample_n)
-    extra = state.get("extra", {})
+    extra = dict(state.get("extra", {}), step=state.get("step"))
     weights = state.get("modules", {}).get("generator")
     if weights is None or "config" not in extra:
         raise CheckpointError(f"{path}: not a deepnag checkpoint (no generator weights or config)")
