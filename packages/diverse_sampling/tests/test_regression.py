@@ -184,3 +184,17 @@ def test_short_t1_t2_on_cuda(small_cfg):
     m2 = train(small_cfg("t2", device="cuda"))
     for m in (m1, m2):
         assert all(np.isfinite(v) for v in m.values()) and m["APD"] > 0
+
+
+def test_resume_applies_a_new_lr_and_refuses_a_new_architecture(small_cfg, capsys):
+    cfg = small_cfg("t1")
+    argv = [*_cli_base(cfg), "--is_train=1", "--eval_every=0", "--lr_fix_epochs=1"]
+    assert run_cli(main, [*argv, "--epochs=1"]) == 0
+    capsys.readouterr()
+    assert run_cli(main, [*argv, "--epochs=2", "--lr=0.0005", "--resume"]) == 0
+    assert "learning rate re-based on resume: 0.001 -> 0.0005" in capsys.readouterr().out
+    rows = [json.loads(r) for r in (cfg.runs_root() / "test_small_t1" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["lr"] for r in rows if "lr" in r][-1] == pytest.approx(0.0005 * 0.5)  # the decay continues from it
+    assert run_cli(main, [*argv, "--epochs=3", "--hidden_dim=16", "--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "hidden_dim" in err

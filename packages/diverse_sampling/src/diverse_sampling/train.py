@@ -10,6 +10,7 @@ Under torchrun each rank takes a disjoint shard of the epoch's windows.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -27,6 +28,13 @@ from motionkit.run import Run, start_run
 from motionkit.training import check_finite
 from motionkit.training.ddp import barrier, make_loader, set_loader_epoch, wrap_ddp
 
+# Fields a resumed run may not change: the saved weights (and the data they were shaped by) would not fit them.
+# Any other change applies and is logged ("lr: 0.001 -> 0.0005"); the learning rate is re-based on resume.
+FIXED_ON_RESUME = {
+    "stage", "dataset", "t_his", "t_pred", "dct_n", "hidden_dim", "z_dim", "cvae_enc_blocks", "cvae_dec_blocks",
+    "sampler_enc_blocks", "n_bases", "base_dim", "ngamma_hidden", "dropout", "cls_hidden", "cls_layers", "cls_feat",
+}
+
 
 def lr_lambda(cfg: Config):
     """1 - max(0, e - fix) / (epochs - fix + 1), fix = min(lr_fix_epochs, epochs - 1): the original's linear decay
@@ -41,8 +49,10 @@ def train(cfg: Config, resume: str | None = None, init_from: str | Path | None =
     ``init_from``: a checkpoint (ours or the authors' released ``.pth``) whose weights the model starts from, as
     the original's ``--is_load=1 --is_train=1`` fine-tunes ``./ckpt/pretrained/<exp_name>.pth``.
     """
+    mutable = {f.name for f in dataclasses.fields(cfg)} - FIXED_ON_RESUME
     with start_run(cfg, package=PACKAGE, run_name=cfg.resolved_run_name(), log_root=cfg.log_dir, resume=resume,
-                   device=cfg.device, seed=cfg.seed, use_tensorboard=cfg.tensorboard) as run:
+                   device=cfg.device, seed=cfg.seed, use_tensorboard=cfg.tensorboard,
+                   mutable_on_resume=mutable) as run:
         return _train(cfg, run, init_from)
 
 
@@ -83,6 +93,7 @@ def _train(cfg: Config, run: Run, init_from: str | Path | None) -> dict:
     if start:
         log.truncate_after(start)
         log.info(f"resumed from {run.dir / 'last.pt'} at epoch {start}")
+        _rebase_lr(opt, sched, cfg, log)
 
     dataset = TrainWindows(train_data, cfg, pool)
     loader = make_loader(dataset, cfg.batch_size, run.env, shuffle=False, seed=cfg.seed,
@@ -122,6 +133,17 @@ def _train(cfg: Config, run: Run, init_from: str | Path | None) -> dict:
     if run.is_main:
         _write_summary(cfg, run, metrics)
     return metrics
+
+
+def _rebase_lr(opt, sched, cfg: Config, log) -> None:
+    """Apply the config's ``lr`` to a restored optimizer (the checkpoint holds the old one): the schedule continues
+    from the new base rate."""
+    if sched.base_lrs != [cfg.lr]:
+        log.info(f"learning rate re-based on resume: {sched.base_lrs[0]} -> {cfg.lr}")
+        sched.base_lrs = [cfg.lr]
+        for group in opt.param_groups:
+            group["initial_lr"] = cfg.lr
+            group["lr"] = cfg.lr * lr_lambda(cfg)(sched.last_epoch)
 
 
 def _step(cfg: Config, net, cvae, window: torch.Tensor, opt, model, parents, bounds, epoch: int) -> dict:
