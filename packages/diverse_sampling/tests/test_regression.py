@@ -198,3 +198,31 @@ def test_resume_applies_a_new_lr_and_refuses_a_new_architecture(small_cfg, capsy
     assert run_cli(main, [*argv, "--epochs=3", "--hidden_dim=16", "--resume"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "hidden_dim" in err
+
+
+def test_diverged_weights_are_never_checkpointed(small_cfg, capsys):
+    cfg = small_cfg("t1")
+    code = run_cli(main, [*_cli_base(cfg), "--is_train=1", "--epochs=1", "--eval_every=0", "--lr=1e30",
+                          "--grad_clip=0"])
+    errors = [line for line in capsys.readouterr().err.replace("\r", "\n").splitlines() if "error" in line]
+    assert code == 2 and len(errors) == 1 and ("diverged" in errors[0] or "nan" in errors[0] or "inf" in errors[0])
+    assert not (cfg.runs_root() / "test_small_t1" / "last.pt").exists()
+
+
+def test_is_debug_is_the_originals_short_run(small_cfg):
+    from diverse_sampling.main import build_parser, make_config
+
+    cfg = make_config(build_parser().parse_args(["--exp_name=h36m_t1", "--is_debug=1", "--is_train=1"]))
+    assert (cfg.windows_per_epoch, cfg.eval_every, cfg.max_test_windows) == (200, 1, 90)
+
+
+def test_exploded_but_finite_weights_are_refused():
+    from diverse_sampling.train import _check_weights
+    from motionkit.errors import NonFiniteLossError
+
+    model = torch.nn.Linear(2, 2)
+    _check_weights(model, 1)
+    with torch.no_grad():
+        model.weight[0, 0] = 1e30
+    with pytest.raises(NonFiniteLossError, match="weights diverged at epoch 3 .weight: max"):
+        _check_weights(model, 3)

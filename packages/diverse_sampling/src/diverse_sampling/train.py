@@ -24,6 +24,7 @@ from diverse_sampling.data.layout import get_layout
 from diverse_sampling.losses import t1_loss, t2_loss
 from diverse_sampling.metrics import evaluate_model
 from diverse_sampling.models import build_cvae, build_sampler, load_cvae, t2_predict
+from motionkit.errors import NonFiniteLossError
 from motionkit.run import Run, start_run
 from motionkit.training import check_finite
 from motionkit.training.ddp import barrier, make_loader, set_loader_epoch, wrap_ddp
@@ -127,12 +128,23 @@ def _train(cfg: Config, run: Run, init_from: str | Path | None) -> dict:
             log.log(epoch + 1, **{f"eval/{k}": v for k, v in metrics.items()})
             log.info(f"epoch {epoch + 1}: " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
         if (cfg.save_every > 0 and (epoch + 1) % cfg.save_every == 0) or last:
+            _check_weights(model, epoch + 1)
             run.checkpointer.save(epoch + 1, modules, extra={"metrics": metrics, "stage": cfg.stage})
         barrier(run.env)
     bar.close()
     if run.is_main:
         _write_summary(cfg, run, metrics)
     return metrics
+
+
+def _check_weights(model: torch.nn.Module, epoch: int, limit: float = 1e8) -> None:
+    """Never checkpoint diverged weights: a non-finite or exploded (|w| > ``limit``) parameter stops the run with
+    one line, and the last checkpoint stays the last good one."""
+    for name, p in model.named_parameters():
+        worst = float(p.detach().abs().max()) if p.numel() else 0.0
+        if not worst <= limit:  # also catches NaN
+            raise NonFiniteLossError(f"weights diverged at epoch {epoch} ({name}: max |w| = {worst:.3g}); not "
+                                     "saved, the last checkpoint is intact (lower --lr)")
 
 
 def _rebase_lr(opt, sched, cfg: Config, log) -> None:
