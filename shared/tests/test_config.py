@@ -39,3 +39,29 @@ def test_bad_configs_are_one_line_errors(tmp_path):
     bad.write_text("lr: [1, 2\n")
     with pytest.raises(ConfigError, match="invalid YAML"):
         load_config(Cfg, bad)
+
+
+def test_a_rejected_value_names_its_source(tmp_path):
+    from dataclasses import dataclass
+
+    import pytest
+
+    from motionkit.config import load_config
+    from motionkit.errors import ConfigError
+
+    @dataclass
+    class C:
+        batch_size: int = 4
+        lr: float = 0.1
+
+        def __post_init__(self):
+            if self.batch_size < 1:
+                raise ConfigError(f"batch_size {self.batch_size}: must be at least 1")
+
+    path = tmp_path / "c.yaml"
+    path.write_text("lr: 0.5\n")
+    with pytest.raises(ConfigError, match=r"^option --batch_size: batch_size 0: must be at least 1$"):
+        load_config(C, path, {"batch_size": 0})
+    path.write_text("batch_size: 0\n")
+    with pytest.raises(ConfigError, match=r"c.yaml: batch_size 0"):
+        load_config(C, path)

@@ -127,7 +127,15 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: dict[st
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{path or cls.__name__}: {exc}") from None
+        raise ConfigError(f"{_blame(str(exc), overrides or {}, path, cls)}: {exc}") from None
+
+
+def _blame(message: str, overrides: dict[str, Any], path: Path | None, cls: type) -> str:
+    """Where a value rejected by the dataclass came from: the command-line option it names, else the file."""
+    named = [k for k, v in overrides.items() if v is not None and message.startswith(k)]
+    if named:
+        return f"option --{max(named, key=len)}"
+    return str(path) if path is not None else cls.__name__
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:
