@@ -27,8 +27,9 @@ def tiny_run(tmp_path_factory):
     return tmp / "runs" / "cdiffgan" / "tiny_no-replay-fs_k3_fs1"
 
 
-def test_evaluate_table(tiny_run, capsys):
-    assert main(["evaluate", str(tiny_run)]) == 0
+def test_evaluate_table(tiny_run, capsys, monkeypatch):
+    monkeypatch.chdir(tiny_run.parents[2])                          # evaluate by run name: runs/cdiffgan/<name>
+    assert main(["evaluate", tiny_run.name]) == 0
     out = capsys.readouterr().out
     assert "pck" in out and "oliver" in out and "maher" in out and "forgetting" in out
     csv = (tiny_run / "continual_table.csv").read_text().splitlines()

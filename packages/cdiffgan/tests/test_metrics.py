@@ -72,3 +72,20 @@ def test_continual_summaries():
     f = {1: {"a": 10.0}, 2: {"a": 20.0, "b": 5.0}, 3: {"a": 30.0, "b": 4.0, "c": 1.0}}
     assert M.forgetting(f, "FID") == pytest.approx(((30 - 10) + (4 - 5)) / 2)
     assert M.average_seen(t) == pytest.approx({1: 0.9, 2: 0.75, 3: (0.85 + 0.5 + 0.6) / 3})
+
+
+def test_pck_52_joint_scale_hand_worked():
+    """The original's PCK scale: max(range x, range y) over all 52 joints with the root at (0, 0)."""
+    pose = np.zeros((1, 104))
+    pose[0, 0], pose[0, 52] = 640.0, 300.0           # root in image coords: set to 0 for the scale
+    pose[0, 7], pose[0, 52 + 7] = 0.0, -110.0        # nose above the neck (a masked joint, still in the scale)
+    pose[0, 3], pose[0, 52 + 3] = -170.0, 310.0      # right wrist
+    pose[0, 6], pose[0, 52 + 6] = 170.0, 310.0       # left wrist
+    ext = M.skeleton_extent(pose)
+    assert ext.tolist() == [420.0]                   # y: -110 .. 310 beats x: -170 .. 170
+    # 2 kept joints, errors 30 and 50: at alpha 0.1 the threshold is 42 -> half correct
+    gt = np.array([[[0.0, 100.0, 0.0, 0.0]]])        # (1, 1, 2J): x [0, 100], y [0, 0]
+    pred = gt + np.array([[[30.0, 0.0, 0.0, 50.0]]])
+    assert M.pck(pred, gt, 0.1, extent=np.array([[420.0]])) == 0.5
+    assert M.pck(pred, gt, 0.1) == 0.0               # the kept joints' own extent is 100: threshold 10
+    assert M.pck(pred, gt, 0.1, extent=np.array([[420.0]]), per_joint=True).tolist() == [1.0, 0.0]

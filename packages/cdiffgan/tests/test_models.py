@@ -131,3 +131,55 @@ def test_bert_path_without_weights_is_one_line_error(tmp_path):
 
     with pytest.raises(ConfigError, match="not a folder with a BERT config.json"):
         TextEncoder(C=16, kind="bert", bert_path=str(tmp_path / "missing"))
+
+
+def test_bert_from_the_local_cache_or_a_clear_line(tmp_path, monkeypatch):
+    pytest.importorskip("transformers")
+    from cdiffgan.models.encoders import load_bert
+    from motionkit.errors import ConfigError
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty_cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ConfigError, match="not in the local Hugging Face cache"):
+        load_bert("")
+
+
+def test_step_checkpoint_with_bert_loads_without_the_folder(tmp_path, tiny_cfg):
+    """final.pt keeps the BERT architecture: it loads after the BERT folder is gone."""
+    import dataclasses
+    import shutil
+
+    from cdiffgan.data.clusters import Preprocessor
+    from cdiffgan.models import build_discriminator, build_generator, load_step, save_step
+
+    folder = _tiny_bert(tmp_path / "bert", vocab=3000)
+    cfg = dataclasses.replace(tiny_cfg, text_encoder="bert", bert_path=str(folder))
+    G, D = build_generator(cfg), build_discriminator(cfg)
+    pre = Preprocessor.build(cfg.data_dir, cfg.speaker[:1], num_clusters=cfg.num_clusters, log=lambda *_: None)
+    save_step(tmp_path / "final.pt", cfg, 1, G, D, pre)
+    shutil.rmtree(folder)
+    _, G2, _, _, _, _ = load_step(tmp_path / "final.pt")
+    for (k, a), b in zip(G.state_dict().items(), G2.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
+def test_original_weights_with_bert_read(tmp_path):
+    """An original-format _weights.p holding a BERT text encoder (text_encoder.0.bert.*) loads into ours."""
+    pytest.importorskip("transformers")
+    from cdiffgan import compat
+
+    bert = {"vocab_size": 100, "hidden_size": 64, "num_hidden_layers": 1, "num_attention_heads": 1,
+            "intermediate_size": 32, "max_position_embeddings": 64}
+    G = MixStAGE(C=16, K=3, S=5, style_dim=4, vocab_size=100, heads=2, cluster_layers=1, decoder_layers=2,
+                 text_encoder="bert", bert_config=bert)
+    path = tmp_path / "exp_0_cpk_m_speaker_['oliver']_model_JointLateClusterSoftStyle5_G_note_x_weights.p"
+    torch.save({**compat.generator_to_original(G.state_dict(), "G."),
+                **compat.discriminator_to_original(VelocityPatchD().state_dict())}, path)
+    assert any(k.startswith("G.text_encoder.0.bert.") for k in torch.load(path, weights_only=True))
+    read = compat.load_original_weights(path)
+    sizes = compat.infer_sizes(read["G"])
+    assert sizes["text_encoder"] == "bert" and sizes["hidden"] == 16 and sizes["num_clusters"] == 3
+    assert compat.bert_config_of(read["G"])["hidden_size"] == 64
+    G2 = MixStAGE(C=16, K=3, S=5, style_dim=4, vocab_size=100, heads=2, cluster_layers=1, decoder_layers=2,
+                  text_encoder="bert", bert_config=bert)
+    G2.load_state_dict(read["G"])

@@ -101,7 +101,9 @@ def _summary(run):
 def test_tiny_continual_golden_and_resume(tiny_cfg, tmp_path, golden):
     """Fixed-seed tiny continual run (3 synthetic speakers) against golden losses and metrics; a run killed in
     the middle of step 2 resumes and ends exactly where the uninterrupted run did."""
+    from cdiffgan.evaluate import summarise
     run = continual(tiny_cfg, log=lambda *_: None)
+    summarise(run, print_fn=lambda *_: None)
     full = _summary(run)
     golden.check("tiny_continual", full, rtol=2e-3, atol=1e-5)
     assert (run / "continual_table.csv").exists() and (run / "continual_plot.png").exists()
@@ -136,3 +138,54 @@ def test_every_replay_mode_trains(tiny_cfg, tmp_path, replay):
     n_new = cfg.batch_size_tn // 3
     expect = n_new if "align" in replay else cfg.batch_size_tn
     assert set(D.sizes) == {expect}
+
+
+@pytest.mark.parametrize("replay, gan", [("random-full", "diffgan"), ("no-replay-full", "diffgan"),
+                                         ("pseudo-align-fs-src", "gan"), ("pseudo-align-fs-src", "align_gan")])
+def test_full_replay_modes_and_finetuning_baselines(tiny_cfg, tmp_path, replay, gan):
+    """random-full / no-replay-full read every train window; gan / align_gan fine-tune all of Mix-StAGE
+    (StyleAdaptiveGAN) without the grounding shift; align_gan keeps old rows from D, gan does not."""
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(tiny_cfg, replay=replay, gan=gan, num_epochs_tn=1, num_training_iters=4,
+                              eval_windows=1, replay_split="original")
+    pre = _pre(cfg)
+    G = build_generator(cfg)
+    trunk = {k: v.clone() for k, v in G.state_dict().items() if k.startswith("unet.") and "conv.weight" in k}
+    D = SpyD(G.P)
+    res = train_tn(cfg, pre, G, D, cfg.speaker, tmp_path / "s", "cpu")
+    hist = res.history
+    assert hist["G"][-1][1] > 0
+    assert ("diff" in hist) == (gan == "diffgan")
+    moved = any(not torch.equal(res.G.state_dict()[k], v) for k, v in trunk.items())
+    assert moved == (gan != "diffgan")                      # the baselines train the trunk too
+    n = cfg.batch_size_tn
+    if gan == "align_gan":
+        assert set(D.sizes) == {n // 3}
+    elif gan == "gan" or replay.endswith("full"):
+        assert set(D.sizes) == {n}
+
+
+def test_full_buffer_holds_every_window(tiny_cfg):
+    from cdiffgan.data.pats import PatsData
+    cfg = dataclasses.replace(tiny_cfg, replay="random-full")
+    buf = FewshotBuffer(cfg, _pre(cfg), cfg.speaker, "cpu")
+    assert len(buf) == len(PatsData(cfg.data_dir, cfg.speaker, "train", cfg.window_hop))
+    assert buf.style[buf.new_lo] == 2 and buf.style[buf.new_lo - 1] == 1
+    cfg = dataclasses.replace(tiny_cfg, replay="no-replay-full")
+    buf = FewshotBuffer(cfg, _pre(cfg), cfg.speaker, "cpu")
+    assert set(buf.style.tolist()) == {2} and buf.new_lo == 0
+
+
+def test_original_fewshot_sampler_one_generator(syn_dir):
+    """The original: one generator seeded with fewshot_seed draws randint(lo, hi, k) per speaker in list order."""
+    from cdiffgan.data.fewshot import fewshot_indices
+    from cdiffgan.data.pats import PatsData
+    d = PatsData(syn_dir, ["oliver", "maher"], "train", 5)
+    got = fewshot_indices(d.ranges, ["oliver", "maher"], 4, 1, "original")
+    g = torch.Generator().manual_seed(1)
+    want = []
+    for spk in ("oliver", "maher"):
+        want += torch.randint(*d.ranges[spk], (4,), generator=g).tolist()
+    assert got == want
+    only_new = fewshot_indices(d.ranges, ["maher"], 4, 1, "original")     # no-replay-fs: the first draw
+    assert only_new == torch.randint(*d.ranges["maher"], (4,), generator=torch.Generator().manual_seed(1)).tolist()

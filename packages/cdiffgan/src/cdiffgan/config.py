@@ -112,6 +112,7 @@ class Config:
     cache_frozen: bool = False  # frozen trunk in eval mode; trunk features and pseudo labels cached per step
     # --- logging ---
     progress: bool = True  # tqdm progress bars at step granularity
+    tensorboard: bool = False  # also write each step's scalars to step<i>_<speaker>/tb (view: cdiffgan[tensorboard])
 
     def __post_init__(self):
         self.speaker = _speaker_list(self.speaker)

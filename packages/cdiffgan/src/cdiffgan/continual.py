@@ -23,7 +23,6 @@ from motionkit.training import RunLogger, seed_everything
 
 from .config import Config
 from .data.clusters import Preprocessor
-from .evaluate import summarise
 from .metrics import evaluate_model
 from .models import build_discriminator, build_generator, load_step, save_step
 from .train import train_t1, train_tn
@@ -36,6 +35,20 @@ def run_name(cfg: Config) -> str:
     return cfg.run_name or f"{cfg.name}_{cfg.replay}_k{cfg.k_shot}_fs{cfg.fewshot_seed}"
 
 
+def find_run(run, log_dir="runs") -> Path:
+    """A run folder given as a path, or by name: the newest of ``<log_dir>/cdiffgan/<name>[-N]``."""
+    path = Path(run)
+    if path.is_dir():
+        return path
+    root = Path(log_dir) / PACKAGE
+    found = [p for p in root.glob(f"{path.name}*") if p.is_dir() and (p.name == path.name or (
+        p.name[len(path.name):].startswith("-") and p.name[len(path.name) + 1:].isdigit()))]
+    if not found:
+        from motionkit.errors import DatasetMissingError
+        raise DatasetMissingError(f"{run}: no such run folder (nor a run of that name under {root})")
+    return max(found, key=lambda p: int(p.name[len(path.name) + 1:] or 1))
+
+
 def step_dir(run: Path, step: int, speaker: str) -> Path:
     return run / f"step{step}_{speaker}"
 
@@ -44,21 +57,14 @@ def continual(cfg: Config, resume: str | None = None, interrupt: tuple[int, int]
               log=print) -> Path | None:
     """Run every step in a new run folder, or resume one (``resume``: "" = the latest run of this name, or a
     run name / folder). interrupt=(step, epoch) stops after that epoch (a killed run, for tests).
-    Returns the run folder, or None when interrupted."""
+    Returns the run folder (on rank 0), or None when interrupted."""
     with start_run(cfg, package=PACKAGE, run_name=run_name(cfg), log_root=cfg.log_dir, resume=resume,
                    device=cfg.device, seed=cfg.seed) as run:
         if cfg.threads > 0:
             import torch
             torch.set_num_threads(cfg.threads)
         done = _steps(cfg, run, interrupt, log)
-        if not done:
-            return None
-        if run.is_main:
-            summarise(run.dir, print_fn=log)
-            if cfg.render_n > 0:
-                from .render import render_run
-                render_run(run.dir, cfg.render_n, device=str(run.device), log=log)
-        return run.dir
+        return run.dir if done and run.is_main else None
 
 
 def _prepare(cfg, run, log) -> Preprocessor:
@@ -93,7 +99,7 @@ def _steps(cfg, run, interrupt, log) -> bool:
         spk = cfg.speaker[step - 1]
         sdir = step_dir(run.dir, step, spk)
         seed_everything(cfg.seed + 1000 * step + run.env.rank)
-        logger = RunLogger(sdir, use_tensorboard=False, enabled=run.is_main)
+        logger = RunLogger(sdir, use_tensorboard=cfg.tensorboard, enabled=run.is_main)
         logger.info(f"== step t{step}: {'Mix-StAGE' if step == 1 else cfg.gan + ' (' + cfg.replay + ')'} on "
                     f"{spk}; speakers so far {cfg.speaker[:step]}")
         stop = interrupt[1] if interrupt is not None and interrupt[0] == step else None

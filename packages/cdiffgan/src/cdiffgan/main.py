@@ -63,9 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .compat_train import add_original_arguments
     add_original_arguments(_sub(subs, "train"))
     e = _sub(subs, "evaluate")
-    e.add_argument("run", help="a continual run folder")
+    e.add_argument("run", help="a continual run folder, or a run name (its newest folder under runs/cdiffgan)")
     r = _sub(subs, "render")
-    r.add_argument("run", nargs="?", default=None, help="a continual run folder (or use -load)")
+    r.add_argument("run", nargs="?", default=None, help="a continual run folder or name (or use -load)")
     r.add_argument("-load", "--load", default=None, help="the original's ..._weights.p (render its keypoints/)")
     r.add_argument("--n", "-render", type=int, default=20, dest="n", help="renders per speaker")
     r.add_argument("--step", type=int, default=None, help="step of the run (default: the last)")
@@ -108,19 +108,27 @@ def main(argv=None) -> int:
     elif args.cmd == "continual":
         cfg = load_cfg(args)
         from .continual import continual
-        continual(cfg, resume=args.resume)
+        run = continual(cfg, resume=args.resume)
+        if run is not None:
+            from .evaluate import summarise
+            summarise(run)
+            if cfg.render_n > 0:
+                from .render import render_run
+                render_run(run, cfg.render_n, device="cpu")
     elif args.cmd == "train":
         from .compat_train import run_original_train
         run_original_train(args)
     elif args.cmd == "evaluate":
+        from .continual import find_run
         from .evaluate import summarise
-        summarise(args.run)
+        summarise(find_run(args.run))
     elif args.cmd == "render":
         from .render import render_original, render_run
         if args.load:
             render_original(args.load, args.n, device=args.device)
         elif args.run:
-            render_run(args.run, args.n, args.step, [args.speaker] if args.speaker else None, args.out,
+            from .continual import find_run
+            render_run(find_run(args.run), args.n, args.step, [args.speaker] if args.speaker else None, args.out,
                        device=args.device)
         else:
             from motionkit.errors import ConfigError

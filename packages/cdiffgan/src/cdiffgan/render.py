@@ -15,7 +15,6 @@ import numpy as np
 import torch
 
 from motionkit.skeletons import get_skeleton
-from motionkit.viz import save_skeleton_gif
 
 from .data.clusters import kept_joints
 from .data.pats import N_JOINTS, POSE_FS, PatsData
@@ -39,6 +38,15 @@ def full_skeleton(pose96: np.ndarray, gt104: np.ndarray | None, mask) -> np.ndar
             out[:, j] = {7: (0, -110), 8: (-25, -130), 9: (25, -130)}.get(j, (0, 0))
     out[..., 1] *= -1
     return out
+
+
+def window_words(data: PatsData, item: dict) -> list[tuple[str, int, int]]:
+    """Words of the interval's transcript (``text/meta``) that overlap the window of `item` (frame numbers of
+    the interval)."""
+    from .data.pats import read_meta
+    start, end = item["start"], item["start"] + 64
+    words = read_meta(data.path(item["speaker"], item["interval_id"]))
+    return [(w, a, b) for w, a, b in words if b > start and a < end]
 
 
 def find_ffmpeg() -> str | None:
@@ -103,7 +111,6 @@ def render_run(run, n=20, step=None, speakers=None, out_dir=None, seed=0, device
     data = PatsData(cfg.data_dir, seen, "test", 0, cfg.time, cfg.fps)
     rng = np.random.default_rng(seed)
     out_dir = Path(out_dir or run / f"render_step{st}")
-    sk = get_skeleton("pats_52")
     paths = []
     for spk in speakers:
         lo, hi = data.ranges[spk]
@@ -117,7 +124,8 @@ def render_run(run, n=20, step=None, speakers=None, out_dir=None, seed=0, device
             gt = pre.denorm_pose96(batch["pose"])[0]
             seqs = [full_skeleton(pred, it["pose"], cfg.mask), full_skeleton(gt, it["pose"], cfg.mask)]
             path = out_dir / "test" / spk / f"{it['interval_id']}_{it['start']:05d}.gif"
-            save_skeleton_gif(path, seqs, sk, titles=[f"ours t{st}", "ground truth"], fps=cfg.fps)
+            words = [(w, a - it["start"], b - it["start"]) for w, a, b in window_words(data, it)]
+            save_captioned_gif(path, seqs, [f"ours t{st}", "ground truth"], words, fps=cfg.fps)
             audio = interval_audio(cfg.data_dir, spk, it["interval_id"])
             mp4 = write_video(path, audio, cfg.fps, audio_offset=it["start"] / POSE_FS)
             paths.append(mp4 or path)
@@ -155,8 +163,8 @@ def generate(run, audio, speaker, transcript=None, out=None, device="cpu", log=p
     pred = pre.denorm_pose96(G.sample(batch)).reshape(-1, 96)
     with h5py.File(out / "keypoints.h5", "w") as f:
         f["pose/normalize"] = pred.astype(np.float32)
-    gif = save_skeleton_gif(out / f"{speaker}.gif", [full_skeleton(pred, None, cfg.mask)], get_skeleton("pats_52"),
-                            titles=[f"{speaker} (t{st})"], fps=cfg.fps)
+    gif = save_captioned_gif(out / f"{speaker}.gif", [full_skeleton(pred, None, cfg.mask)], [f"{speaker} (t{st})"],
+                             [], fps=cfg.fps)
     mp4 = write_video(gif, Path(audio), cfg.fps)
     log(f"wrote {mp4 or gif} and {out / 'keypoints.h5'}")
     return mp4 or gif
@@ -177,8 +185,7 @@ def render_compare(finals, titles, speaker, out, window=0, device="cpu", log=pri
         seqs.append(full_skeleton(pre.denorm_pose96(G.sample(batch))[0], it["pose"], cfg.mask))
         if gt_seq is None:
             gt_seq = full_skeleton(pre.denorm_pose96(batch["pose"])[0], it["pose"], cfg.mask)
-    path = save_skeleton_gif(out, [gt_seq] + seqs, get_skeleton("pats_52"), titles=["ground truth"] + list(titles),
-                             fps=15)
+    path = save_captioned_gif(out, [gt_seq] + seqs, ["ground truth"] + list(titles), [], fps=15)
     log(f"wrote {path}")
     return path
 
