@@ -429,7 +429,8 @@ def run_inference(cfg: InferenceConfig, root: Path, run_name: str | None = None,
     """
     root = Path(root)
     gan_dir = find_gan_run(cfg, root)
-    with start_run(cfg, root, run_name or inference_run_name(cfg.inference_id), resume, verbose) as run:
+    with start_run(cfg, root, run_name or inference_run_name(cfg.inference_id), resume, verbose,
+                   mutable=frozenset({"max_sequences", "data_root"})) as run:
         if verbose:
             print(f"GAN: {gan_dir}", flush=True)
         return _infer_all(cfg, gan_dir, data_root(cfg, root), run.path / RESULTS, overwrite, verbose)

@@ -43,9 +43,16 @@ def data_root(cfg, root: Path) -> str:
 
 
 @contextlib.contextmanager
-def start_run(cfg, root: Path, name: str, resume: str | None, verbose: bool = True) -> Iterator[RunFolder]:
-    """Resolve, create and lock the run folder; print and save the config; record finished/failed on exit."""
+def start_run(cfg, root: Path, name: str, resume: str | None, verbose: bool = True,
+              mutable: frozenset[str] = frozenset()) -> Iterator[RunFolder]:
+    """Resolve, create and lock the run folder; print and save the config; record finished/failed on exit.
+
+    On ``--resume`` only the fields in ``mutable`` may differ from the saved ``config.yaml`` (they apply, and
+    each change is printed); any other change is refused with one line before anything is written.
+    """
     path, resuming = resolve_run_dir(root.parent, root.name, name, resume)
+    if resuming:
+        _refuse_changes(cfg, path, mutable)
     folder = open_run_folder(path, resuming)
     status = "failed"
     try:
@@ -54,6 +61,23 @@ def start_run(cfg, root: Path, name: str, resume: str | None, verbose: bool = Tr
         status = "finished"
     finally:
         folder.close(status)
+
+
+def _refuse_changes(cfg, path: Path, mutable: frozenset[str]) -> None:
+    import yaml
+
+    saved_file = path / "config.yaml"
+    if not saved_file.exists():
+        return
+    try:
+        saved = yaml.safe_load(saved_file.read_text()) or {}
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise ConfigError(f"{saved_file}: unreadable saved config; cannot check what --resume would change") from None
+    for key, (old, new) in config_changes(saved, config_to_dict(cfg)).items():
+        if key not in mutable:
+            allowed = ", ".join(sorted(mutable)) or "nothing"
+            raise ConfigError(f"{path}: --resume with {key} {old!r} -> {new!r} would not match the saved run "
+                              f"(a resume may change only {allowed}); drop --resume to start a new run")
 
 
 def _save_config(cfg, path: Path, resuming: bool, verbose: bool) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from apo_tf.data import normalize, registry
 from apo_tf.models import build_critic, build_generator
 from apo_tf.optim import Adam, RMSProp
 from apo_tf.runs import data_root, start_run
-from motionkit.errors import ConfigError, NonFiniteLossError
+from motionkit.errors import CheckpointError, ConfigError, NonFiniteLossError
 from motionkit.runfolder import check_not_finished
 
 
@@ -176,6 +177,12 @@ def checkpoint_for(gan: WGAN) -> tf.train.Checkpoint:
                                step=gan.step, rng=gan.rng, **extra)
 
 
+# what a resume may change: the run's length, its bookkeeping, and the learning rate (read when the optimisers
+# are built, so a diverged run continues from its last good checkpoint with a lower --lr)
+MUTABLE_ON_RESUME = frozenset({"max_steps", "lr", "log_every", "ckpt_every", "keep_last", "iters_per_call",
+                               "jit_compile", "strategy", "data_root"})
+
+
 def gan_run_name(gan_id: str) -> str:
     """Default run-folder name of a GAN: ``gan-<gan_id>`` (inference runs are ``infer-<inference_id>``)."""
     return f"gan-{gan_id}"
@@ -185,7 +192,8 @@ def train(cfg: GanConfig, root: Path, run_name: str | None = None, resume: str |
           verbose: bool = True) -> dict:
     """Train ``cfg.gan_id`` until ``cfg.max_steps`` global steps in a new run folder under ``root`` (or continue
     the run ``resume`` names, see :mod:`apo_tf.runs`); returns a summary dict (with ``run_dir``)."""
-    with start_run(cfg, Path(root), run_name or gan_run_name(cfg.gan_id), resume, verbose) as run:
+    with start_run(cfg, Path(root), run_name or gan_run_name(cfg.gan_id), resume, verbose,
+                   mutable=MUTABLE_ON_RESUME) as run:
         summary = _train_in(cfg, run.path, data_root(cfg, root), run.resuming, verbose)
     return summary
 
@@ -197,8 +205,10 @@ def _train_in(cfg: GanConfig, out: Path, data_dir: str, resuming: bool, verbose:
     gan = WGAN(cfg, real, strategy)
     ckpt = checkpoint_for(gan)
     manager = tf.train.CheckpointManager(ckpt, str(out), max_to_keep=cfg.keep_last, step_counter=gan.step)
+    for stale in out.glob("*_temp*"):  # a checkpoint write killed half-way (we hold the folder's lock)
+        shutil.rmtree(stale, ignore_errors=True)
     if resuming and manager.latest_checkpoint:
-        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        _restore(ckpt, manager.latest_checkpoint)
         check_not_finished(out, int(gan.step.numpy()), cfg.max_steps, unit="global step", flag="--max_steps")
     log_path = out / "metrics.jsonl"
     _drop_log_lines_after(log_path, int(gan.step.numpy()))
@@ -209,33 +219,37 @@ def _train_in(cfg: GanConfig, out: Path, data_dir: str, resuming: bool, verbose:
     bar = tqdm(total=cfg.max_steps, initial=start, desc=f"train {cfg.gan_id}", disable=not verbose,
                unit="step", mininterval=2.0)
     losses_now = {}
-    while step < cfg.max_steps:
-        n_iter = min(cfg.iters_per_call, (cfg.max_steps - step) // per_iter)
-        if n_iter > 0:
-            c_last, g_last, c_mean, g_mean = gan.run_iterations(tf.constant(n_iter, tf.int32))
-            losses_now = {"critic_loss": float(c_mean), "generator_loss": float(g_mean)}
-        else:  # fewer than n_critic + 1 steps left: lone critic updates, as TF1's StopAtStepHook would stop
-            c_last = gan.run_critic_updates(tf.constant(cfg.max_steps - step, tf.int32))
-            losses_now = {"critic_loss": float(c_last)}
-        new_step = int(gan.step.numpy())
-        bad = [k for k, v in losses_now.items() if not math.isfinite(v)]
-        if bad:
-            raise NonFiniteLossError(f"{cfg.gan_id}: non-finite {', '.join(bad)} at global step {new_step}")
-        if new_step // cfg.log_every > step // cfg.log_every or new_step >= cfg.max_steps:
-            with writer.as_default(step=new_step):
-                for k, v in losses_now.items():
-                    _scalar_summary(k, v)
-            with open(log_path, "a") as f:
-                f.write(json.dumps({"step": new_step, **losses_now}) + "\n")
-        if new_step // cfg.ckpt_every > step // cfg.ckpt_every or new_step >= cfg.max_steps:
-            manager.save(checkpoint_number=new_step)
-        bar.update(new_step - step)
-        bar.set_postfix({k[:1]: f"{v:.4f}" for k, v in losses_now.items()})
-        step = new_step
-    bar.close()
+    try:  # the bar ends its line before any error line
+        while step < cfg.max_steps:
+            n_iter = min(cfg.iters_per_call, (cfg.max_steps - step) // per_iter)
+            if n_iter > 0:
+                c_last, g_last, c_mean, g_mean = gan.run_iterations(tf.constant(n_iter, tf.int32))
+                losses_now = {"critic_loss": float(c_mean), "generator_loss": float(g_mean)}
+            else:  # fewer than n_critic + 1 steps left: lone critic updates, as TF1's StopAtStepHook would stop
+                c_last = gan.run_critic_updates(tf.constant(cfg.max_steps - step, tf.int32))
+                losses_now = {"critic_loss": float(c_last)}
+            new_step = int(gan.step.numpy())
+            bad = [k for k, v in losses_now.items() if not math.isfinite(v)]
+            if bad:
+                raise NonFiniteLossError(f"{cfg.gan_id}: non-finite {', '.join(bad)} at global step {new_step}")
+            if new_step // cfg.log_every > step // cfg.log_every or new_step >= cfg.max_steps:
+                with writer.as_default(step=new_step):
+                    for k, v in losses_now.items():
+                        _scalar_summary(k, v)
+                with open(log_path, "a") as f:
+                    f.write(json.dumps({"step": new_step, **losses_now}) + "\n")
+            if new_step // cfg.ckpt_every > step // cfg.ckpt_every or new_step >= cfg.max_steps:
+                _check_finite(gan, cfg, new_step, losses_now, out)
+                manager.save(checkpoint_number=new_step)
+            bar.update(new_step - step)
+            bar.set_postfix({k[:1]: f"{v:.4f}" for k, v in losses_now.items()})
+            step = new_step
+    finally:
+        bar.close()
     writer.flush()
     elapsed = time.perf_counter() - t0
     if manager.latest_checkpoint is None or int(manager.latest_checkpoint.rsplit("-", 1)[-1]) != step:
+        _check_finite(gan, cfg, step, losses_now, out)
         manager.save(checkpoint_number=step)
     summary = {"gan_id": cfg.gan_id, "run_dir": str(out), "start_step": start, "step": step, "seconds": elapsed,
                "steps_per_s": (step - start) / elapsed if elapsed > 0 and step > start else 0.0,
@@ -244,6 +258,29 @@ def _train_in(cfg: GanConfig, out: Path, data_dir: str, resuming: bool, verbose:
         print(json.dumps(summary), flush=True)
         _save_samples(gan, out / "samples.png", real.shape[1])
     return summary
+
+
+EXPLODED = 1e12  # a weight or optimiser slot this large means the run diverged (clipped critic weights are 0.01)
+
+
+def _check_finite(gan: WGAN, cfg: GanConfig, step: int, losses_now: dict, out: Path) -> None:
+    """Never checkpoint a diverged state: every weight and optimiser slot finite and below EXPLODED, else one
+    line naming the step and the losses (the last checkpoint stays the last good one)."""
+    for v in [*gan.generator.weights, *gan.critic.weights, *gan.g_opt.variables, *gan.c_opt.variables]:
+        a = v.numpy()
+        if a.dtype.kind == "f" and not (np.isfinite(a).all() and np.abs(a).max(initial=0.0) < EXPLODED):
+            losses = ", ".join(f"{k} {x:.4g}" for k, x in losses_now.items())
+            raise NonFiniteLossError(f"{out}: training diverged by global step {step} ({v.name} non-finite or "
+                                     f"> {EXPLODED:g}; {losses}); not saved, the last checkpoint is the last good "
+                                     f"state: resume it with a lower --lr, e.g. --resume --lr {cfg.lr / 10:g}")
+
+
+def _restore(ckpt: tf.train.Checkpoint, path: str) -> None:
+    """Restore a checkpoint for resuming; a damaged or foreign one is one line naming it."""
+    try:
+        ckpt.restore(path).assert_existing_objects_matched()
+    except Exception as e:  # noqa: BLE001 - TF raises OpError, ValueError, IndexError ... for a damaged file
+        raise CheckpointError(f"{path}: cannot resume from this checkpoint ({str(e).splitlines()[0][:200]})") from None
 
 
 def _drop_log_lines_after(path: Path, step: int) -> None:

@@ -28,6 +28,7 @@ TRAIN_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
 EVAL_SUBJECTS = ("S9", "S11")
 FPS = 50
 N_RAW = 32
+MAX_ABS = 1e7  # mm or pixels: 10 km; anything larger is a broken file, not a pose
 SKELETON_BY_JOINTS = {32: "h36m_32", 24: "apo_s24"}  # joint count of a file -> motionkit skeleton of its joints
 
 # sequence base name -> report category (apo_tf.md §4.1)
@@ -73,7 +74,13 @@ def _read_array(f: h5py.File, path: str, shape_tail: tuple[int, ...], fname: Pat
         raise DataFormatError(f"{fname}: {path} has shape {shape}, expected (T, {', '.join(map(str, shape_tail))})")
     if not np.issubdtype(a.dtype, np.number):
         raise DataFormatError(f"{fname}: {path} has non-numeric dtype {a.dtype}")
-    return np.asarray(a[()], dtype=np.float64)
+    out = np.asarray(a[()], dtype=np.float64)
+    bad = ~np.isfinite(out) | (np.abs(out) > MAX_ABS)
+    if bad.any():
+        t = int(np.argwhere(bad)[0][0])
+        raise DataFormatError(f"{fname}: {path} frame {t} holds {float(out[bad][0])} (non-finite or beyond {MAX_ABS:g} "
+                              "mm/pixels)")
+    return out
 
 
 def _file_joints(f: h5py.File, path: Path) -> int:

@@ -1,0 +1,84 @@
+"""Nothing lost, nothing silent (issue 20): divergence never reaches a checkpoint, resume refuses changes it
+cannot apply, damaged checkpoints and data are one line, never a traceback or a silent success."""
+
+import h5py
+import numpy as np
+import tensorflow as tf
+
+from apo_tf.main import main
+from apo_tf.models import load_gan
+from motionkit.errors import run_cli
+
+
+def _cli(capsys, home, *argv):
+    """(exit status, the error lines of stderr: everything but the progress bars) of one command."""
+    capsys.readouterr()
+    code = run_cli(main, ["--home", str(home), *argv])
+    lines = capsys.readouterr().err.replace("\r", "\n").splitlines()
+    return code, [ln for ln in lines if ln.strip() and not ln.startswith(("train ", "infer "))]
+
+
+def _train(capsys, home, *flags):
+    return _cli(capsys, home, "train", "synth_tiny", "--max_steps", "60", "--ckpt_every", "60",
+                "--iters_per_call", "5", *flags)
+
+
+def test_divergence_is_never_checkpointed_and_a_lower_lr_continues(tmp_path, capsys):
+    assert _train(capsys, tmp_path)[0] == 0
+    code, err = _train(capsys, tmp_path, "--resume", "--max_steps", "90", "--lr", "1e30")
+    assert code == 2 and len(err) == 1 and "diverged by global step" in err[0] and "--lr" in err[0], err
+    run = tmp_path / "gan-synth_tiny"
+    assert tf.train.latest_checkpoint(str(run)).endswith("ckpt-60")  # the last good state
+    weights = np.concatenate([w.numpy().ravel() for w in load_gan(run)[1].weights])
+    assert np.isfinite(weights).all() and np.abs(weights).max() < 100
+    code, err = _train(capsys, tmp_path, "--resume", "--max_steps", "120", "--lr", "5e-5")
+    assert code == 0, err
+    assert load_gan(run)[3] == 120
+
+
+def test_resume_refuses_a_change_it_cannot_apply_and_logs_one_it_can(tmp_path, capsys):
+    assert _train(capsys, tmp_path)[0] == 0
+    saved = (tmp_path / "gan-synth_tiny/config.yaml").read_text()
+    code, err = _train(capsys, tmp_path, "--resume", "--max_steps", "120", "--n_g", "16")
+    assert code == 2 and len(err) == 1 and "n_g [32] -> [16]" in err[0] and "drop --resume" in err[0], err
+    assert (tmp_path / "gan-synth_tiny/config.yaml").read_text() == saved  # the record still matches the weights
+    capsys.readouterr()
+    assert run_cli(main, ["--home", str(tmp_path), "train", "synth_tiny", "--max_steps", "120", "--ckpt_every", "60",
+                          "--iters_per_call", "5", "--resume", "--lr", "2e-4"]) == 0
+    assert "config change on resume: lr: 0.0001 -> 0.0002" in capsys.readouterr().out
+    assert "lr: 0.0002" in (tmp_path / "gan-synth_tiny/config.yaml").read_text()
+
+
+def test_a_damaged_checkpoint_is_one_line(tmp_path, capsys):
+    """A bit-flipped and a truncated checkpoint: resuming and loading each end in one line naming it."""
+    import shutil
+
+    assert _train(capsys, tmp_path / "good")[0] == 0
+    for damage in ("bit-flip", "truncate"):
+        home = tmp_path / damage
+        shutil.copytree(tmp_path / "good", home)
+        data = next((home / "gan-synth_tiny").glob("ckpt-60.data-*"))
+        raw = bytearray(data.read_bytes())
+        if damage == "bit-flip":
+            for i in range(0, len(raw), max(1, len(raw) // 100)):
+                raw[i] ^= 0xFF
+        else:
+            raw = raw[: len(raw) // 2]
+        data.write_bytes(bytes(raw))
+        code, err = _train(capsys, home, "--resume", "--max_steps", "120")
+        assert code == 2 and len(err) == 1 and "ckpt-60" in err[0], (damage, err)
+        code, err = _cli(capsys, home, "gan_generator_vis", "synth_tiny")
+        assert code == 2 and len(err) == 1 and "ckpt-60" in err[0], (damage, err)
+
+
+def test_non_finite_observations_are_one_line(tmp_path, capsys):
+    from apo_tf.data import synthetic
+
+    path = synthetic.write(tmp_path / "data" / "synth_tiny.hdf5", "synth_tiny")
+    with h5py.File(path, "a") as f:
+        p2 = f["subjects/S1/sequences/Walking 1/views/55011271/p2"]
+        bad = p2[()]
+        bad[7, 3, 0] = np.inf
+        p2[...] = bad
+    code, err = _train(capsys, tmp_path)
+    assert code == 2 and len(err) == 1 and "frame 7 holds inf" in err[0] and "Walking 1" in err[0], err
