@@ -1,11 +1,15 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from motionkit.config import load_config
 from nads_spade.config import Config
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+# one torch thread: on the shared 2-core CI/dev machine two threads made each small step ~10x slower (measured)
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

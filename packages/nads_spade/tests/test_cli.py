@@ -90,7 +90,7 @@ main(sys.argv[1:])
 
 def test_resume_after_a_kill_is_bit_identical(tiny_data, tmp_path):
     common = tiny_args(tiny_data, tmp_path / "runs", "--max_steps", "3", "--save_latest_freq", "1",
-                       "--nads_batch_size", "2")
+                       "--nads_batch_size", "2", "--num_threads", "1")  # same threads in and out of process
     assert run_cli(main, ["train-nads", *common, "--run_name", "straight"]) == 0
     killed = subprocess.run([sys.executable, "-c", KILL_AFTER_FIRST_SAVE, "train-nads", *common, "--run_name",
                              "killed"], capture_output=True, text=True, timeout=300)

@@ -34,7 +34,7 @@ def test_gan_golden_losses_gallery_and_checkpoint(gan_run, golden):
     assert result["steps"] == 2 and Path(result["checkpoint"]).is_file()
     web = Path(result["dir"]) / "web"
     assert (web / "index.html").is_file() and len(list((web / "images").glob("*synthesized_image.png"))) == 1
-    golden.check("gan_tiny", result["last"], rtol=RTOL, atol=1e-5)
+    golden.check("gan_tiny", result["last"], rtol=RTOL, atol=1e-3)  # G_GAN ~ -0.03 moves ~1e-4 with threads
 
 
 def test_nads_with_gan_augmentation_golden_and_resume(gan_run, tiny_cfg, golden, tmp_path):

@@ -26,6 +26,7 @@ class Config:
     gan_device: str = ""            # the original put G+D on one GPU ...
     net_device: str = ""            # ... and the (frozen) NADS-Net on another; "" = device
     num_workers: int = 0            # DataLoader workers (the project's num_dataloader_threads: 10)
+    num_threads: int = 0            # torch CPU threads (0 = torch's choice; 1 is far faster on a busy 2-core CPU)
     deterministic: bool = True      # deterministic torch kernels where they exist
 
     # --- data ----------------------------------------------------------------------------------------------------
@@ -167,6 +168,8 @@ class Config:
     experiment_gan_epochs: int = 2  # GAN epochs inside `experiment`
     experiment_nads_epochs: int = 2  # NADS-Net epochs of each arm of `experiment`
     experiment_seeds: list[int] = field(default_factory=lambda: [0])  # one baseline + augmented pair per seed
+    experiment_gan_steps: int = 0   # GAN optimiser steps inside `experiment` (0 = experiment_gan_epochs)
+    experiment_nads_steps: int = 0  # NADS-Net steps of each arm (0 = experiment_nads_epochs)
 
     def __post_init__(self) -> None:
         """Range checks (choices are checked by load_config from the Literal types)."""
@@ -177,7 +180,7 @@ class Config:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} {getattr(self, name)}: must be at least 1")
         for name in ("nads_epochs", "niter", "niter_decay", "max_steps", "max_people", "max_samples",
-                     "num_workers"):
+                     "num_workers", "num_threads", "experiment_gan_steps", "experiment_nads_steps"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} {getattr(self, name)}: must not be negative")
         for name in ("nads_lr", "lr"):

@@ -88,7 +88,7 @@ def dice_bce_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor |
         if not bool(keep.any()):
             return pred.sum() * 0.0
         pred, target = pred[keep], target[keep]
-    p = pred.clamp(1e-7, 1 - 1e-7).reshape(-1)
+    p = pred.reshape(-1)  # no clamp (the project had none): a clamp would zero the gradient of saturated pixels
     t = target.reshape(-1)
     bce = F.binary_cross_entropy(p, t)
     dice = (2 * (p * t).sum() + smooth) / (p.sum() + t.sum() + smooth)

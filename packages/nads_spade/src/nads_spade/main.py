@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     cfg = load_config(Config, resolve_config_path(args.config, CONFIG_DIR), config_overrides(args, Config))
+    if cfg.num_threads and args.command != "make-synthetic":
+        import torch
+
+        torch.set_num_threads(cfg.num_threads)
     if args.command == "make-synthetic":
         from nads_spade.data.synthetic import make_synthetic
 

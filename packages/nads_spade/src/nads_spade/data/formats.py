@@ -208,7 +208,8 @@ def read_coco(annotation_json: str | Path, image_dir: str | Path) -> list[Sample
 
 
 def _register_datasets() -> None:
-    """The data sets this package reads, registered beside their reader (motionkit's catalogue)."""
+    """The data sets this package reads, registered beside their reader (motionkit's catalogue); replace=True so
+    that importing this module again (the import-rule test does) re-registers the same reader."""
     from motionkit.datasets.registry import DatasetSpec, register
 
     register(DatasetSpec(
@@ -219,14 +220,14 @@ def _register_datasets() -> None:
         licence="proprietary NADS-Net data (sample shared by the author); no licence for redistribution",
         redistributable=False, loader=read_original,
         how_to_get="download the project's Data_and_Pretrained_Weights folder (OneDrive link in its README) and "
-                   "pass --train_root/--val_root <folder>/NADS_Net_Sample_Data"))
+                   "pass --train_root/--val_root <folder>/NADS_Net_Sample_Data"), replace=True)
     register(DatasetSpec(
         name="nads-synthetic",
         description="procedural in-cabin frames in the project's layout (train/val narrow arms, test_wide wide)",
         homepage="https://github.com/ssiemonsma/Pose_Driven_Image_Generation",
         licence="generated on your machine by this package (no third-party content)",
         redistributable=True, loader=read_original,
-        how_to_get="python -m nads_spade.main make-synthetic --config cpu_small"))
+        how_to_get="python -m nads_spade.main make-synthetic --config cpu_small"), replace=True)
 
 
 _register_datasets()

@@ -52,7 +52,11 @@ class MapBranch(nn.Module):
 
 
 class SegmentationBranch(nn.Module):
-    """Seatbelt branch: concat 4h -> Conv3x3 h + ReLU -> up x2 -> Conv3x3 h/4 -> up x2 -> Conv3x3 1 -> (tanh+1)/2."""
+    """Seatbelt branch: concat 4h -> Conv3x3 h + ReLU -> up x2 -> Conv3x3 h/4 -> up x2 -> Conv3x3 1 -> (tanh+1)/2.
+
+    (tanh(x) + 1) / 2 is computed as sigmoid(2x), the same function: in float32 the project's tanh form is exactly
+    0 below x = -9, where the belt loss has no gradient left and the branch stops learning for good.
+    """
 
     def __init__(self, fpn_ch=256, h=128):
         super().__init__()
@@ -65,7 +69,7 @@ class SegmentationBranch(nn.Module):
         x = F.relu(self.conv1(self.pyramid(pyr)))
         x = self.conv2(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
         x = self.conv3(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
-        return (torch.tanh(x) + 1) / 2
+        return torch.sigmoid(2 * x)
 
 
 class NADSNet(nn.Module):
