@@ -10,7 +10,8 @@ from cdiffgan.models import build_generator, load_step
 from cdiffgan.models.diffgan import StyleDiffGAN
 from cdiffgan.models.discriminator import VelocityPatchD
 from cdiffgan.models.mixstage import BIG_MODULES
-from cdiffgan.train import FewshotBuffer, build_replay_batch, replay_rows, train_tn
+from cdiffgan.replay import FewshotBuffer, build_replay_batch, replay_rows
+from cdiffgan.train import train_tn
 
 
 def _pre(cfg):
