@@ -47,3 +47,14 @@ def test_nads_loss_is_sum_mse_over_batch_plus_500_dice_bce():
     db = math.log(2) + 1 - (2 * 64 + 1) / (64 + 128 + 1)
     assert out["belt"].item() == pytest.approx(db, rel=1e-5)
     assert out["total"].item() == pytest.approx(144 + 64 + 500 * db, rel=1e-5)
+
+
+def test_dice_bce_from_logits_equals_the_probability_form_and_keeps_a_gradient():
+    from nads_spade.losses import dice_bce_logits_loss
+
+    z = torch.tensor([1.5, -0.5, 0.2, -2.0])
+    t = torch.tensor([1.0, 0.0, 1.0, 0.0])
+    assert dice_bce_logits_loss(z, t).item() == pytest.approx(dice_bce_loss(torch.sigmoid(z), t).item(), rel=1e-5)
+    dead = torch.full((4,), -80.0, requires_grad=True)  # sigmoid is 0 in float32: no gradient through p
+    dice_bce_logits_loss(dead, t).backward()
+    assert dead.grad[0] < 0 and dead.grad[2] < 0  # still pushed up on belt pixels

@@ -91,6 +91,9 @@ class Config:
     plateau_patience: int = 4       # epochs without improvement before the lr drops (metric-based)
     step_size: int = 20             # epochs between lr drops (fixed)
     lambda_belt: float = 500.0      # NADS loss = heat MSE + PAF MSE + 500 * DiceBCE(belt)
+    # the project's BCE is on the probability: once the belt output saturates at 0 there is no gradient left,
+    # and Adam 1e-3 saturated it within ~25 steps at 64 px (measured); true: BCE-with-logits (deviation)
+    belt_bce_logits: bool = False   # true: belt BCE from logits
     max_steps: int = 0              # stop after this many optimiser steps (0 = run all epochs); for tests/demos
     gan_augment: bool = False       # paint half of each batch with the frozen generator
     gan_checkpoint: str = ""        # G for --gan_augment: ours or latest_net_G.pth ("" = latest <name>-gan run)

@@ -100,11 +100,30 @@ def map_mse_sum(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return ((pred - target) ** 2).sum() / pred.shape[0]
 
 
-def nads_loss(out, heat_t, paf_t, belt_t, belt_valid, lambda_belt: float = 500.0) -> dict[str, torch.Tensor]:
-    """NADS-Net loss: heat_MSE + PAF_MSE + lambda_belt * DiceBCE(belt). Returns the terms and ``total``."""
+def dice_bce_logits_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None,
+                         smooth: float = 1.0) -> torch.Tensor:
+    """DiceBCE from logits: BCE-with-logits (gradient 2(p - t) never vanishes) + the same Dice on sigmoid."""
+    if mask is not None:
+        keep = mask > 0
+        if not bool(keep.any()):
+            return logits.sum() * 0.0
+        logits, target = logits[keep], target[keep]
+    z, t = logits.reshape(-1), target.reshape(-1)
+    p = torch.sigmoid(z)
+    dice = (2 * (p * t).sum() + smooth) / (p.sum() + t.sum() + smooth)
+    return F.binary_cross_entropy_with_logits(z, t) + 1 - dice
+
+
+def nads_loss(out, heat_t, paf_t, belt_t, belt_valid, lambda_belt: float = 500.0,
+              belt_logits: bool = False) -> dict[str, torch.Tensor]:
+    """NADS-Net loss: heat_MSE + PAF_MSE + lambda_belt * DiceBCE(belt). Returns the terms and ``total``.
+
+    ``belt_logits``: ``out[2]`` holds the belt's logit (NADSNet(x, belt_logits=True)) and the BCE is computed
+    from it, which keeps a gradient where the probability has saturated."""
     heat, paf, belt = out
+    belt_term = dice_bce_logits_loss if belt_logits else dice_bce_loss
     terms = {"heat": map_mse_sum(heat, heat_t), "paf": map_mse_sum(paf, paf_t),
-             "belt": dice_bce_loss(belt, belt_t, belt_valid)}
+             "belt": belt_term(belt, belt_t, belt_valid)}
     terms["total"] = terms["heat"] + terms["paf"] + lambda_belt * terms["belt"]
     return terms
 

@@ -66,10 +66,10 @@ def validation_loss(cfg, net, loader, device, env) -> dict[str, float]:
     for batch in loader:
         joints, belt = batch["joints"], batch["belt"]
         heat_t, paf_t = L.nads_targets(joints, cfg.image_size, cfg.sigma, cfg.paf_width_cells, cfg.heatmap_background)
-        out = net(imagenet_normalize(batch["image"].to(device)))
+        out = net(imagenet_normalize(batch["image"].to(device)), belt_logits=cfg.belt_bce_logits)
         terms = nads_loss(out, heat_t.to(device), paf_t.to(device),
                           L.belt_target(belt, cfg.image_size, cfg.belt_threshold_bug).to(device),
-                          batch["belt_valid"].to(device), cfg.lambda_belt)
+                          batch["belt_valid"].to(device), cfg.lambda_belt, cfg.belt_bce_logits)
         for k, v in terms.items():
             sums[k] = sums.get(k, 0.0) + v.detach() * len(joints)
         n += len(joints)
@@ -151,8 +151,8 @@ def _train(cfg, run) -> dict:
             else:
                 x = imagenet_normalize(images.to(ndev))
             x, heat_t, paf_t, belt_t = nads_step_inputs(cfg, x, joints.to(ndev), belt.to(ndev))
-            out = netd(x)
-            terms = nads_loss(out, heat_t, paf_t, belt_t, valid.to(ndev), cfg.lambda_belt)
+            out = netd(x, belt_logits=cfg.belt_bce_logits)
+            terms = nads_loss(out, heat_t, paf_t, belt_t, valid.to(ndev), cfg.lambda_belt, cfg.belt_bce_logits)
             check_finite(terms, step)
             opt.zero_grad(set_to_none=True)
             terms["total"].backward()
@@ -199,11 +199,12 @@ def _train(cfg, run) -> dict:
 
 def _visuals(cfg, x, heat_t, paf_t, belt_t, out, cond, fake) -> dict:
     """The gallery row of a display step: input, target and predicted maps, and the painted half."""
+    belt = torch.sigmoid(out[2]) if cfg.belt_bce_logits else out[2]
     mean = torch.tensor((0.485, 0.456, 0.406), device=x.device).view(3, 1, 1)
     std = torch.tensor((0.229, 0.224, 0.225), device=x.device).view(3, 1, 1)
     vis = {"input_image": to_uint8(x[0] * std + mean),
            "target_maps": render_maps(heat_t[0], paf_t[0], belt_t[0], cfg.image_size),
-           "predicted_maps": render_maps(out[0][0], out[1][0], out[2][0], cfg.image_size)}
+           "predicted_maps": render_maps(out[0][0], out[1][0], belt[0], cfg.image_size)}
     if cond is not None and len(cond):
         vis["gan_condition"] = render_condition(cond[0].cpu())
         vis["gan_painted"] = to_uint8(fake[0], (-1, 1))

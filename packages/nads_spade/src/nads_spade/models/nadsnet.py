@@ -65,11 +65,12 @@ class SegmentationBranch(nn.Module):
         self.conv2 = nn.Conv2d(h, h // 4, 3, padding=1)
         self.conv3 = nn.Conv2d(h // 4, 1, 3, padding=1)
 
-    def forward(self, pyr):
+    def forward(self, pyr, logits: bool = False):
+        """Belt probability (B, 1, S, S), or its logit 2x with ``logits`` (for BCE-with-logits)."""
         x = F.relu(self.conv1(self.pyramid(pyr)))
         x = self.conv2(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
         x = self.conv3(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
-        return torch.sigmoid(2 * x)
+        return 2 * x if logits else torch.sigmoid(2 * x)
 
 
 class NADSNet(nn.Module):
@@ -96,6 +97,7 @@ class NADSNet(nn.Module):
                    cfg.pvt_drop_path, cfg.fpn_channels, cfg.fpn_wiring, cfg.head_channels,
                    9 + int(cfg.heatmap_background), 16, cfg.pvt_variant, cfg.image_size)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, belt_logits: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(heat, paf, belt probability); ``belt_logits`` returns the belt's logit instead (training only)."""
         pyr = self.fpn(self.backbone(x))
-        return self.heat_branch(pyr), self.paf_branch(pyr), self.belt_branch(pyr)
+        return self.heat_branch(pyr), self.paf_branch(pyr), self.belt_branch(pyr, belt_logits)
