@@ -114,11 +114,12 @@ def jobs_of(args: argparse.Namespace) -> list[str]:
 
 
 def model_path_of(args: argparse.Namespace, cfg: Config, job: str) -> str:
-    """--model_path; else the original's ./ckpt/pretrained/<exp_name>.pth (--is_load=1, and commands that need a
-    file) or the latest run of this name (evaluate)."""
+    """--model_path; else the latest run of this name (evaluate, predict) or the original's
+    ./ckpt/pretrained/<exp_name>.pth (--is_load=1 as the original, convert, and when there is no run)."""
     if args.model_path:
         return args.model_path
-    if job == "evaluate" and not args.is_load:
+    searches_runs = job in ("evaluate", "predict") and not args.is_load
+    if searches_runs:
         from diverse_sampling.paths import latest_run_checkpoint
 
         found = latest_run_checkpoint(cfg, cfg.resolved_run_name())
@@ -127,8 +128,8 @@ def model_path_of(args: argparse.Namespace, cfg: Config, job: str) -> str:
     path = compat.pretrained_path(cfg.exp_name)
     if not path.is_file():
         raise ConfigError(f"{job}: no --model_path and no {path} (the original's released file)"
-                          + (f" nor a run {cfg.resolved_run_name()!r} under {cfg.runs_root()}" if job == "evaluate"
-                             else ""))
+                          + (f" nor a run {cfg.resolved_run_name()!r} under {cfg.runs_root()}"
+                             if searches_runs else ""))
     return str(path)
 
 

@@ -25,14 +25,15 @@ def latest_run_checkpoint(cfg: Config, name: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _resolve(cfg: Config, value: str, released: Path, run_name: str, what: str) -> Path | None:
+def _resolve(cfg: Config, value: str, released: Path, run_name: str, what: str,
+             required: bool = True) -> Path | None:
     if value:
         if value.endswith((".pt", ".pth")) or Path(value).is_file():
             if not Path(value).is_file():
                 raise CheckpointError(f"{value}: {what} checkpoint not found")
             return Path(value)
         found = latest_run_checkpoint(cfg, value)
-        if found is None:
+        if found is None and required:
             raise CheckpointError(f"{what} {value!r}: no file of that name and no finished run under "
                                   f"{cfg.runs_root()}")
         return found
@@ -55,9 +56,10 @@ def t1_checkpoint(cfg: Config, beside: str | Path | None = None) -> Path:
 
 
 def classifier_checkpoint(cfg: Config) -> Path | None:
-    """The FID/ACC classifier, or None when there is none (FID/ACC are then skipped)."""
+    """The FID/ACC classifier, or None when there is none, also when its run is not trained yet (FID/ACC are then
+    skipped); a named file that does not exist is an error."""
     return _resolve(cfg, cfg.classifier_checkpoint, compat.released_classifier_path(cfg.dataset),
-                    f"{cfg.dataset}_classifier", "classifier")
+                    f"{cfg.dataset}_classifier", "classifier", required=False)
 
 
 def classifier_run_name(cfg: Config) -> str:
