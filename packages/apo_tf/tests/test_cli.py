@@ -108,3 +108,18 @@ def test_a_second_process_on_the_same_run_folder_is_refused(tmp_path, capsys):
         assert len(err) == 1 and "in use by another process" in err[0]
     finally:
         holder.close("finished")
+
+
+def test_every_subcommand_help_lists_every_config_field_and_an_example(capsys):
+    import dataclasses
+
+    from apo_tf.main import ALIASES, COMMANDS
+
+    for name in [*COMMANDS, *ALIASES, "make-data", "convert-h3m"]:
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        out = capsys.readouterr().out
+        assert "example" in out and "python -m apo_tf.main" in out, name
+        cls = COMMANDS.get(ALIASES.get(name, name), (None, None))[1]
+        for f in dataclasses.fields(cls) if cls else ():
+            assert f"--{f.name}" in out, (name, f.name)

@@ -29,35 +29,37 @@ def test_divergence_is_never_checkpointed_and_a_lower_lr_continues(tmp_path, cap
     assert code == 2 and len(err) == 1 and "diverged by global step" in err[0] and "--lr" in err[0], err
     run = tmp_path / "gan-synth_tiny"
     assert tf.train.latest_checkpoint(str(run)).endswith("ckpt-60")  # the last good state
+    assert "lr: 0.0001" in (run / "config.yaml").read_text()  # the record still matches it
     weights = np.concatenate([w.numpy().ravel() for w in load_gan(run)[1].weights])
     assert np.isfinite(weights).all() and np.abs(weights).max() < 100
-    code, err = _train(capsys, tmp_path, "--resume", "--max_steps", "120", "--lr", "5e-5")
-    assert code == 0, err
-    assert load_gan(run)[3] == 120
-
-
-def test_resume_refuses_a_change_it_cannot_apply_and_logs_one_it_can(tmp_path, capsys):
-    assert _train(capsys, tmp_path)[0] == 0
-    saved = (tmp_path / "gan-synth_tiny/config.yaml").read_text()
-    code, err = _train(capsys, tmp_path, "--resume", "--max_steps", "120", "--n_g", "16")
-    assert code == 2 and len(err) == 1 and "n_g [32] -> [16]" in err[0] and "drop --resume" in err[0], err
-    assert (tmp_path / "gan-synth_tiny/config.yaml").read_text() == saved  # the record still matches the weights
     capsys.readouterr()
     assert run_cli(main, ["--home", str(tmp_path), "train", "synth_tiny", "--max_steps", "120", "--ckpt_every", "60",
-                          "--iters_per_call", "5", "--resume", "--lr", "2e-4"]) == 0
-    assert "config change on resume: lr: 0.0001 -> 0.0002" in capsys.readouterr().out
-    assert "lr: 0.0002" in (tmp_path / "gan-synth_tiny/config.yaml").read_text()
+                          "--iters_per_call", "5", "--resume", "--lr", "5e-5"]) == 0
+    assert "config change on resume: lr: 0.0001 -> 5e-05" in capsys.readouterr().out  # applied and logged
+    assert load_gan(run)[3] == 120 and "lr: 5.0e-05" in (run / "config.yaml").read_text()
 
 
-def test_a_damaged_checkpoint_is_one_line(tmp_path, capsys):
-    """A bit-flipped and a truncated checkpoint: resuming and loading each end in one line naming it."""
+def _copy_gan(tiny_home, home):
     import shutil
 
-    assert _train(capsys, tmp_path / "good")[0] == 0
+    shutil.copytree(tiny_home / "gan-synth_tiny", home / "gan-synth_tiny")
+    shutil.copytree(tiny_home / "data", home / "data")
+    return home / "gan-synth_tiny"
+
+
+def test_resume_refuses_a_change_it_cannot_apply(tiny_home, tmp_path, capsys):
+    run = _copy_gan(tiny_home, tmp_path)
+    saved = (run / "config.yaml").read_text()
+    code, err = _cli(capsys, tmp_path, "train", "synth_tiny", "--resume", "--max_steps", "6000", "--n_g", "16")
+    assert code == 2 and len(err) == 1 and "n_g [32] -> [16]" in err[0] and "drop --resume" in err[0], err
+    assert (run / "config.yaml").read_text() == saved and "ckpt-3000.index" in {p.name for p in run.iterdir()}
+
+
+def test_a_damaged_checkpoint_is_one_line(tiny_home, tmp_path, capsys):
+    """A bit-flipped and a truncated checkpoint: resuming and loading each end in one line naming it."""
     for damage in ("bit-flip", "truncate"):
         home = tmp_path / damage
-        shutil.copytree(tmp_path / "good", home)
-        data = next((home / "gan-synth_tiny").glob("ckpt-60.data-*"))
+        data = next(_copy_gan(tiny_home, home).glob("ckpt-3000.data-*"))
         raw = bytearray(data.read_bytes())
         if damage == "bit-flip":
             for i in range(0, len(raw), max(1, len(raw) // 100)):
@@ -65,10 +67,10 @@ def test_a_damaged_checkpoint_is_one_line(tmp_path, capsys):
         else:
             raw = raw[: len(raw) // 2]
         data.write_bytes(bytes(raw))
-        code, err = _train(capsys, home, "--resume", "--max_steps", "120")
-        assert code == 2 and len(err) == 1 and "ckpt-60" in err[0], (damage, err)
+        code, err = _cli(capsys, home, "train", "synth_tiny", "--resume", "--max_steps", "6000")
+        assert code == 2 and len(err) == 1 and "ckpt-3000" in err[0], (damage, err)
         code, err = _cli(capsys, home, "gan_generator_vis", "synth_tiny")
-        assert code == 2 and len(err) == 1 and "ckpt-60" in err[0], (damage, err)
+        assert code == 2 and len(err) == 1 and "ckpt-3000" in err[0], (damage, err)
 
 
 def test_non_finite_observations_are_one_line(tmp_path, capsys):

@@ -54,12 +54,15 @@ def start_run(cfg, root: Path, name: str, resume: str | None, verbose: bool = Tr
     if resuming:
         _refuse_changes(cfg, path, mutable)
     folder = open_run_folder(path, resuming)
+    saved = (path / "config.yaml").read_text() if (path / "config.yaml").exists() else None
     status = "failed"
     try:
         _save_config(cfg, path, resuming, verbose)
         yield folder
         status = "finished"
     finally:
+        if status == "failed" and saved is not None:  # a failed resume keeps the record of the saved weights
+            (path / "config.yaml").write_text(saved)
         folder.close(status)
 
 
