@@ -139,3 +139,9 @@ def test_candidate_pool_and_valid_angles(small_cfg):
         assert cos[name].min().item() == pytest.approx(lo) and cos[name].max().item() == pytest.approx(hi)
     cached = json.loads((cfg.resolved_derived_dir() / "h36m_valid_angle.json").read_text())
     assert cached["bounds"] == bounds
+
+
+def test_a_folder_where_the_data_file_belongs_is_one_line(tmp_path, small_cfg):
+    (tmp_path / "data_3d_h36m.npz").mkdir()
+    with pytest.raises(DataFormatError, match="data_3d_h36m.npz: is a folder"):
+        load_split(small_cfg("t1", data_root=str(tmp_path)), "train")

@@ -28,6 +28,8 @@ Takes = dict[str, dict[str, np.ndarray]]  # subject -> action -> (T, J, 3)
 def data_file(root: str | Path, layout: DatasetLayout) -> Path:
     """Path of the raw motion file under ``root``; raises a one-line DatasetMissingError if it is absent."""
     path = Path(root) / layout.filename
+    if path.is_dir():
+        raise DataFormatError(f"{path}: is a folder; expected the {layout.name} npz file")
     if not path.is_file():
         raise DatasetMissingError(f"{path} not found: {layout.how_to_get}, then pass --data-root")
     return path

@@ -59,7 +59,7 @@ def load_pickle_file(path: str | Path) -> Any:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise DataFormatError(f"{path}: cannot read ({exc.strerror})") from None
+        raise DataFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
     return load_pickle(data, str(path))
 
 
