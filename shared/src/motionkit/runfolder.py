@@ -26,8 +26,8 @@ from typing import Any
 from motionkit.errors import ConfigError, MotionzooError
 
 __all__ = [
-    "RunLockedError", "RunFolder", "resolve_run_dir", "latest_run_dir", "open_run_folder", "check_not_finished",
-    "config_changes",
+    "RunLockedError", "RunFolder", "resolve_run_dir", "latest_run_dir", "numbered_runs", "open_run_folder",
+    "check_not_finished", "config_changes",
 ]
 
 
@@ -35,8 +35,10 @@ class RunLockedError(MotionzooError):
     """Another process is writing this run folder."""
 
 
-def _numbered(root: Path, name: str) -> list[tuple[int, Path]]:
-    """``name``, ``name-2``, ``name-3`` ... that exist under ``root``, as ``(number, path)`` sorted."""
+def numbered_runs(root: str | Path, name: str) -> list[tuple[int, Path]]:
+    """The run folders ``name``, ``name-2``, ``name-3`` ... that exist under ``root`` (``<log_root>/<package>``),
+    as ``(number, path)`` sorted by number."""
+    root = Path(root)
     found = []
     if (root / name).is_dir():
         found.append((1, root / name))
@@ -52,7 +54,7 @@ def _numbered(root: Path, name: str) -> list[tuple[int, Path]]:
 def latest_run_dir(log_root: str | Path, package: str, name: str) -> Path | None:
     """The newest run folder called ``name`` (``name``, ``name-2`` ...) under ``<log_root>/<package>``, or None.
     Only looks; creates nothing (e.g. to find the t1 run a t2 stage builds on)."""
-    existing = _numbered(Path(log_root) / package, name)
+    existing = numbered_runs(Path(log_root) / package, name)
     return existing[-1][1] if existing else None
 
 
@@ -67,7 +69,7 @@ def resolve_run_dir(log_root: str | Path, package: str, name: str, resume: str |
     """
     root = Path(log_root) / package
     if resume is None:  # a new folder, created here (atomically: two processes never get the same one)
-        existing = _numbered(root, name)
+        existing = numbered_runs(root, name)
         number = existing[-1][0] + 1 if existing else 1
         while True:
             path = root / name if number == 1 else root / f"{name}-{number}"
@@ -77,7 +79,7 @@ def resolve_run_dir(log_root: str | Path, package: str, name: str, resume: str |
             except FileExistsError:
                 number += 1
     if resume == "":
-        existing = _numbered(root, name)
+        existing = numbered_runs(root, name)
         if not existing:
             raise ConfigError(f"--resume: no earlier run called {name!r} under {root} (start one without --resume)")
         return existing[-1][1], True
@@ -163,3 +165,6 @@ def config_changes(saved: dict[str, Any], current: dict[str, Any]) -> dict[str, 
     """``{key: (saved value, current value)}`` for every key whose value differs between two config dicts."""
     keys = list(dict.fromkeys([*saved, *current]))
     return {k: (saved.get(k), current.get(k)) for k in keys if saved.get(k) != current.get(k)}
+
+
+_numbered = numbered_runs  # the earlier private name
