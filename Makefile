@@ -11,12 +11,14 @@ EXISTING_TORCH_PACKAGES := $(foreach p,$(TORCH_PACKAGES),$(if $(wildcard package
 DATASET ?= synthetic-kinect
 
 .PHONY: help venv venv-tf demo test tox lint bench clean \
-        $(addprefix train-,$(TORCH_PACKAGES) apo_tf) $(addprefix eval-,$(TORCH_PACKAGES) apo_tf)
+        $(addprefix train-,$(TORCH_PACKAGES) apo_tf) $(addprefix eval-,$(TORCH_PACKAGES) apo_tf) \
+        experiment-nads_spade
 
 help:
 	@echo "make demo              set up .venv and run the main job (DeepNAG on synthetic Kinect gestures)"
 	@echo "make test              every test suite through tox (lint, motionkit, each package, apo_tf in TF)"
-	@echo "make train-<pkg>       short default training run of a package (deepnag, diverse_sampling, ...)"
+	@echo "make train-<pkg>       short default training run of a package (deepnag, diverse_sampling, ...);"
+	@echo "                       each call makes a new run folder under runs/<pkg>/, RESUME=1 continues the latest"
 	@echo "make eval-<pkg>        evaluate the last run of a package"
 	@echo "make bench             side-by-side benchmarks (soft-DTW and every package's bench/)"
 	@echo "make lint              ruff check"
@@ -40,13 +42,14 @@ venv-tf: $(VENV_TF)/.installed
 # --- main jobs ----------------------------------------------------------------------------------------------
 demo: train-deepnag
 
-# DATASET=synthetic-kinect (default) | synthetic-pen | jk2017-kinect | dollar-gds; optional EPOCHS=, DATA_ROOT=
+# DATASET=synthetic-kinect (default) | synthetic-pen | jk2017-kinect | dollar-gds; optional EPOCHS=, DATA_ROOT=,
+# RESUME=1 (continue the latest run of that data set, e.g. after a killed `make demo`)
 train-deepnag: venv
 	$(PY) -m deepnag.main --model=DeepNAG --dataset=$(DATASET) $(if $(EPOCHS),--epochs=$(EPOCHS)) \
-		$(if $(DATA_ROOT),--data-root=$(DATA_ROOT))
+		$(if $(DATA_ROOT),--data-root=$(DATA_ROOT)) $(if $(RESUME),--resume)
 
 eval-deepnag: venv
-	$(PY) -m deepnag.main --evaluate=logs/DeepNAG-$(DATASET)/last.pt --metrics
+	$(PY) -m deepnag.main --evaluate=run:DeepNAG-$(DATASET) --metrics
 
 train-diverse_sampling: venv
 	$(PY) -m diverse_sampling.main --exp_name=synth_h36m_short_t1 --make-synthetic
@@ -55,8 +58,7 @@ train-diverse_sampling: venv
 
 eval-diverse_sampling: venv
 	$(PY) -m diverse_sampling.main --exp_name=synth_h36m_short_t2 --train-classifier --device cpu
-	$(PY) -m diverse_sampling.main --exp_name=synth_h36m_short_t2 --is_load=1 --device cpu \
-		--model_path=runs/diverse_sampling/synth_h36m_short_t2/last.pt
+	$(PY) -m diverse_sampling.main evaluate --exp_name=synth_h36m_short_t2 --device cpu
 
 train-nads_spade: venv
 	$(PY) -m nads_spade.main make-synthetic --config packages/nads_spade/configs/cpu_small.yaml
@@ -66,19 +68,22 @@ train-nads_spade: venv
 eval-nads_spade: venv
 	$(PY) -m nads_spade.main evaluate --config packages/nads_spade/configs/cpu_small.yaml
 
+experiment-nads_spade: venv
+	$(PY) -m nads_spade.main experiment --config packages/nads_spade/configs/cpu_experiment.yaml
+
 train-cdiffgan: venv
-	$(PY) -m cdiffgan.main continual --config packages/cdiffgan/configs/cpu_small.yaml
+	$(PY) -m cdiffgan.main continual --config cpu_small $(if $(RESUME),--resume)
 
 eval-cdiffgan: venv
-	$(PY) -m cdiffgan.main evaluate runs/cpu_small_pseudo-align-fs-src_k7_fs1
+	$(PY) -m cdiffgan.main evaluate cpu_small_pseudo-align-fs-src_k7_fs1
 
 train-apo_tf: venv-tf
-	$(PY_TF) -m apo_tf.main --home runs/apo_tf train synth_big --max_steps=600000
+	$(PY_TF) -m apo_tf.main train synth_big --max_steps=600000 $(if $(RESUME),--resume)
 
 eval-apo_tf: venv-tf
-	$(PY_TF) -m apo_tf.main --home runs/apo_tf infer synth_big
-	$(PY_TF) -m apo_tf.main --home runs/apo_tf report synth_big
-	$(PY_TF) -m apo_tf.main --home runs/apo_tf vis synth_big
+	$(PY_TF) -m apo_tf.main infer synth_big
+	$(PY_TF) -m apo_tf.main report synth_big
+	$(PY_TF) -m apo_tf.main vis synth_big
 
 # --- tests --------------------------------------------------------------------------------------------------
 # tox runs each package in its own environment; two at a time on a 2-core machine.
