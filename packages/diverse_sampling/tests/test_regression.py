@@ -162,6 +162,10 @@ def test_help_lists_every_config_field(capsys):
     out = capsys.readouterr().out
     missing = [f.name for f in dataclasses.fields(Config) if f"--{f.name}" not in out]
     assert not missing and "examples:" in out and "--resume" in out
+    from motionkit.cli import field_help
+
+    undocumented = [f.name for f in dataclasses.fields(Config) if not field_help(Config).get(f.name)]
+    assert not undocumented
 
 
 @pytest.mark.ddp

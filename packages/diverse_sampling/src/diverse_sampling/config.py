@@ -39,10 +39,10 @@ class Config:
     tensorboard: bool = True  # also write TensorBoard events under <run>/tb
 
     # ---- data (notes section 1) ---------------------------------------------------------------------------
-    t_his: int = 25
-    t_pred: int = 100
-    train_subjects: list[str] = field(default_factory=lambda: ["S1", "S5", "S6", "S7", "S8"])
-    test_subjects: list[str] = field(default_factory=lambda: ["S9", "S11"])
+    t_his: int = 25  # observed frames (25 = 0.5 s at 50 Hz on H36M; 15 on HumanEva)
+    t_pred: int = 100  # predicted frames (100 = 2 s on H36M; 60 on HumanEva)
+    train_subjects: list[str] = field(default_factory=lambda: ["S1", "S5", "S6", "S7", "S8"])  # training subjects
+    test_subjects: list[str] = field(default_factory=lambda: ["S9", "S11"])  # test subjects (file keys)
     exclude_takes: list[str] = field(default_factory=list)  # "subject/action" keys dropped when present
     strict_exclusions: bool = False  # True: a listed take missing from the file is an error (original, bug 9)
     windows_per_epoch: int = 5000  # "sub_len_train": random training windows per epoch
@@ -61,58 +61,58 @@ class Config:
     use_authors_files: bool = True  # read the authors' pool/index/valid-angle files when in data_root, else rebuild
 
     # ---- model (notes sections 2 and 3) ---------------------------------------------------------------------
-    dct_n: int = 10
-    hidden_dim: int = 256
-    z_dim: int = 64
+    dct_n: int = 10  # DCT coefficients kept per coordinate
+    hidden_dim: int = 256  # GCN width of the CVAE and the sampler's history encoder
+    z_dim: int = 64  # latent size of the CVAE
     cvae_enc_blocks: int = 4  # residual GCN blocks after the first block
-    cvae_dec_blocks: int = 4
-    dropout: float = 0.0
-    sampler_enc_blocks: int = 2
+    cvae_dec_blocks: int = 4  # residual GCN blocks of the CVAE decoder
+    dropout: float = 0.0  # dropout after every GCN block (0 in the original)
+    sampler_enc_blocks: int = 2  # residual GCN blocks of the sampler's history encoder
     n_bases: int = 40  # M
     base_dim: int = 128  # auxiliary-space dimension
-    ngamma_hidden: int = 64
+    ngamma_hidden: int = 64  # hidden width of the N_gamma MLPs (mean and logvar heads)
     nk: int = 50  # K samples per input
     tau: float = 0.85  # Gumbel-Softmax temperature (quirk 3: code 0.85, poster 1.0)
 
     # ---- optimisation (both stages) --------------------------------------------------------------------------
-    batch_size: int = 64
-    epochs: int = 2000
-    lr: float = 1e-3
+    batch_size: int = 64  # windows per batch (t2: each decodes nk futures)
+    epochs: int = 2000  # epochs (2000 for t1, 1500 for t2 in the original)
+    lr: float = 1e-3  # Adam learning rate
     lr_fix_epochs: int = 100  # LR constant for this many epochs, then linear decay towards 0
     grad_clip: float = 100.0  # 0 = no clipping (t2)
-    eval_every: int = 20
-    save_every: int = 50
-    num_workers: int = 0
+    eval_every: int = 20  # validation on the test set every N epochs and at the end; 0 = never
+    save_every: int = 50  # checkpoint every N epochs (and at the end)
+    num_workers: int = 0  # DataLoader worker processes
 
     # ---- t1 losses (notes 2.4) -------------------------------------------------------------------------
-    w_recons: float = 1.0
-    w_vec: float = 1000.0
-    w_kl: float = 0.5
-    w_his: float = 100.0
-    w_limb: float = 1000.0
-    w_angle: float = 100.0
+    w_recons: float = 1.0  # t1 weight of the future reconstruction error
+    w_vec: float = 1000.0  # t1 weight of the continuity term (last observed vs first predicted frame)
+    w_kl: float = 0.5  # t1 weight of the KL term (0.5 H36M, 0.05 HumanEva)
+    w_his: float = 100.0  # t1 weight of the history-recovery term (see legacy_recoverhis_bug)
+    w_limb: float = 1000.0  # t1 weight of the limb-length term
+    w_angle: float = 100.0  # t1 weight of the GSPS valid-angle term (0 = off)
     # The original (and its released models) adds recoverhis + w_his to the total: effective weight 1, not 100.
     legacy_recoverhis_bug: bool = True  # add w_his instead of multiplying (the original); 0: multiply, as intended
     valid_angle_file: str = ""  # GSPS bounds .p/.json; "" -> <data_root>/<ds>_valid_angle.p if there, else ours
 
     # ---- t2 losses (notes 3.2) ------------------------------------------------------------------------------
     t1_checkpoint: str = ""  # t2's CVAE: .pt/.pth or run name; "" -> ckpt/pretrained/<ds>_t1.pth, else run <ds>_t1
-    t2_w_kl: float = 0.5
-    t2_w_acc: float = 40.0
-    t2_w_div: float = 20.0
+    t2_w_kl: float = 0.5  # t2 weight of the KL term (0.5 H36M, 0.1 HumanEva)
+    t2_w_acc: float = 40.0  # t2 weight of the best-of-K accuracy term (40 H36M, 25 HumanEva)
+    t2_w_div: float = 20.0  # t2 weight of the hinge diversity term (20 H36M, 100 HumanEva)
     eta: float = 25.0  # hinge threshold "minthreshold"
     t2_acc_squared: bool = True  # quirk 4: code uses squared error; poster formula plain L2
     share_eps_train: bool = True  # quirk 2: one eps shared by the K samples in training (Algorithm 1)
     share_eps_eval: bool = False  # quirk 2: evaluation draws independent eps per sample (original)
 
     # ---- action classifier for FID / ACC (notes section 4) -------------------------------------------------
-    cls_hidden: int = 128
-    cls_layers: int = 2
-    cls_feat: int = 30
-    cls_epochs: int = 30
-    cls_batch: int = 64
-    cls_lr: float = 1e-3
-    cls_windows_per_epoch: int = 5000
+    cls_hidden: int = 128  # classifier GRU width
+    cls_layers: int = 2  # classifier GRU layers
+    cls_feat: int = 30  # classifier feature size (the FID features)
+    cls_epochs: int = 30  # classifier training epochs
+    cls_batch: int = 64  # classifier batch size
+    cls_lr: float = 1e-3  # classifier Adam learning rate
+    cls_windows_per_epoch: int = 5000  # classifier training windows per epoch
     # The original draws the classifier GRU's initial state from N(0, 1) on every call, so FID/ACC vary by run.
     classifier_random_h0: bool = True  # random GRU state per call (the original); 0: zeros, deterministic FID/ACC
     classifier_checkpoint: str = ""  # .pt/.pth or run; "" -> ckpt/classifier/<ds>_classifier.pth, else that run
