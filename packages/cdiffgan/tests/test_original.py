@@ -159,3 +159,22 @@ def test_continual_accepts_the_original_speaker_list():
     assert cfg.speaker == ["oliver", "maher"]
     with pytest.raises(Exception, match="must start"):
         Config(speaker=["['maher']", "['oliver', 'maher']"])
+
+
+@pytest.mark.slow
+def test_mixstage_fs_and_no_replay_lines(short_pats, tmp_path):
+    """jobs/cl/t1/mixstage_fs.py (t1 on k few-shot windows) then jobs/cl/t_n/no-replay-fs/diffgan3.py
+    (StyleDiffGAN3_G, -gan diffgan: no frozen source copy in its weights)."""
+    fs = (T1.replace("-note mixstage_t1", "-note mixstage_fs_t1").replace("-style_iters 1 ", "")
+          + " -fewshot_seed 1 -k_shot 4 -cache 1")
+    save = tmp_path / "save"
+    assert main(_cmd(fs + OURS, save=save, data=short_pats)) == 0
+    (w1,) = (save / "cl/t1/mixstage_t1/oliver").glob("*_weights.p")
+    args = json.loads(compat.sibling(w1, "args.args").read_text())
+    assert args["k_shot"] == 4 and args["fewshot_seed"] == 1
+    tn = (TN.replace("StyleDiffGAN4_G", "StyleDiffGAN3_G").replace("-gan align_diffgan", "-gan diffgan")
+          .replace("pseudo-align-fs-src", "no-replay-fs"))
+    assert main(_cmd(tn + OURS, save=save, weights=shlex.quote(str(w1)), data=short_pats)) == 0
+    (w2,) = (save / "cl/t2/no-replay-fs/diffgan_no-replay-fs/7/oliver-maher/1").glob("*_weights.p")
+    keys = torch.load(w2, weights_only=True)
+    assert any(k.startswith("G.G.") for k in keys) and not any(k.startswith("G.G_src.") for k in keys)

@@ -154,7 +154,7 @@ MUST_BE = {
 }
 MODALITIES = {"pose/normalize", "audio/log_mel_400", "text/tokens"}
 GAN_T1 = {"1", "True", "gan"}
-GAN_TN = {"align_diffgan": "diffgan", "diffgan": "diffgan", "gan": "gan", "align_gan": "align_gan"}
+GAN_TN = ("align_diffgan", "diffgan", "gan", "align_gan")
 MODEL_KWARGS = {"lambda_id", "argmax", "some_grad_flag", "train_only", "max_num_speakers", "tgt_train_ratio",
                 "get_pretrained_D"}
 # ours (double dash): what the original fixed in code
@@ -262,8 +262,10 @@ def to_config(flags: dict, ours: dict) -> tuple[Config, str, list[str]]:
     }
     if flags["style_iters"]:
         values["style_iters"] = flags["style_iters"]
+    if not tn and flags["fewshot_seed"] is not None and flags["k_shot"]:     # jobs/cl/t1/mixstage_fs.py
+        values.update(t1_k_shot=flags["k_shot"], fewshot_seed=flags["fewshot_seed"])
     if tn:
-        values.update(gan=GAN_TN[gan], replay=flags["replay"] or "pseudo-align-fs-src",
+        values.update(gan=gan, replay=flags["replay"] or "pseudo-align-fs-src",
                       k_shot=flags["k_shot"] or 7, fewshot_seed=flags["fewshot_seed"] or 1,
                       num_training_iters=flags["num_training_iters"] or 200)
     if flags["num_iters"]:

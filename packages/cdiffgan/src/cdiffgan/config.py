@@ -18,7 +18,7 @@ ReplayMode = Literal["no-replay-fs", "random-fs", "pseudo-fs-src", "pseudo-align
                      "pseudo-align-fs-tgt", "random-full", "no-replay-full"]
 REPLAY_MODES: tuple[str, ...] = ReplayMode.__args__
 PATS_ORDER = ("oliver", "maher", "chemistry", "ytch_prof", "lec_evol")   # the paper's speaker order
-GanMode = Literal["diffgan", "gan", "align_gan"]
+GanMode = Literal["align_diffgan", "diffgan", "gan", "align_gan"]
 GAN_MODES: tuple[str, ...] = GanMode.__args__
 
 
@@ -46,9 +46,11 @@ class Config:
     replay_split: Literal["original", "fixed"] = field(default="original", metadata={"help": (
         'original: only pseudo-align-fs-src splits old/new rows, other modes draw uniformly; fixed: that '
         'split in every replay mode')})
-    gan: GanMode = field(default="diffgan", metadata={"help": (
-        't>=2 model: diffgan (StyleDiffGAN4_G), gan / align_gan (Mix-StAGE fine-tuned, the StyleAdaptiveGAN '
-        'baseline)')})
+    gan: GanMode = field(default="align_diffgan", metadata={"help": (
+        't>=2 model (original -gan): align_diffgan / diffgan (StyleDiffGAN: only the big modules train), gan / '
+        'align_gan (all of Mix-StAGE fine-tuned: the StyleAdaptiveGAN baselines); align_*: in pseudo-align '
+        'modes only the new speaker\'s rows reach D')})
+    t1_k_shot: int = 0  # t1 on this many few-shot windows of the source (0 = its train split; original mixstage_fs)
     window_hop: int = 5  # hop between training windows in 15-fps frames (0 = no overlap)
     # --- t1: Mix-StAGE on the source speaker ---
     batch_size: int = 16  # t1 batch size
@@ -114,6 +116,11 @@ class Config:
     progress: bool = True  # tqdm progress bars at step granularity
     tensorboard: bool = False  # also write each step's scalars to step<i>_<speaker>/tb (view: cdiffgan[tensorboard])
 
+    @property
+    def finetune_all(self) -> bool:
+        """The Mix-StAGE fine-tuning baselines (gan, align_gan) train every parameter and skip the grounding shift."""
+        return not self.gan.endswith("diffgan")
+
     def __post_init__(self):
         self.speaker = _speaker_list(self.speaker)
         positive = ("k_shot", "batch_size", "num_epochs", "style_iters", "batch_size_tn", "num_epochs_tn",
@@ -122,8 +129,8 @@ class Config:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("window_hop", "eval_windows", "render_n", "threads", "inner_steps", "topk", "dg_iter_ratio",
-                     "cluster_layers"):
+        for name in ("t1_k_shot", "window_hop", "eval_windows", "render_n", "threads", "inner_steps", "topk",
+                     "dg_iter_ratio", "cluster_layers"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.lr <= 0 or self.lr_tn < 0:

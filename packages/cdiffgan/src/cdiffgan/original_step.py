@@ -62,8 +62,8 @@ def run_step(flags: dict, cfg: Config, kind: str, speakers: list[str], log=print
     logger = RunLogger(out / "train", use_tensorboard=False, enabled=True)
     if kind == "t1":
         if not flags["style_iters"]:                # the original: one pass over the train windows per epoch
-            n = len(PatsData(cfg.data_dir, cfg.speaker, "train", cfg.window_hop, cfg.time, cfg.fps))
-            cfg = dataclasses.replace(cfg, style_iters=max(1, n // cfg.batch_size))
+            n = cfg.t1_k_shot or len(PatsData(cfg.data_dir, cfg.speaker, "train", cfg.window_hop, cfg.time, cfg.fps))
+            cfg = dataclasses.replace(cfg, style_iters=max(1, -(-n // cfg.batch_size)))
         G, D = build_generator(cfg).to(device), build_discriminator(cfg).to(device)
         res = train_t1(cfg, pre, G, D, out / "train", device, None, logger)
         state = {**compat.generator_to_original(res.G.state_dict(), "G."),
@@ -73,8 +73,9 @@ def run_step(flags: dict, cfg: Config, kind: str, speakers: list[str], log=print
         G_src = copy.deepcopy(G)
         res = train_tn(cfg, pre, G, D, speakers, out / "train", device, None, logger)
         state = {**compat.generator_to_original(res.G.state_dict(), "G.G."),
-                 **compat.generator_to_original(G_src.state_dict(), "G.G_src."),
                  **compat.discriminator_to_original(res.D.state_dict())}
+        if flags["model"] != "StyleDiffGAN3_G":     # StyleDiffGAN3_G has no frozen source copy
+            state.update(compat.generator_to_original(G_src.state_dict(), "G.G_src."))
     torch.save(state, file("weights.p"))
     file("res.json").write_text(json.dumps(res_lists(logger.history())))
     if flags["tb"]:

@@ -89,7 +89,7 @@ def build_replay_batch(cfg, model: StyleDiffGAN, buf: FewshotBuffer, pre, n_spk,
     """One training batch of a step t>=2. Old rows get G_src targets (pseudo labels; real poses in the random
     modes), new rows keep GT. Returns (batch with 'target', pivot, rows)."""
     old, new, pivot = replay_rows(cfg, n_spk, buf.new_lo, len(buf), cfg.batch_size_tn)
-    if cfg.gan == "gan":
+    if not cfg.gan.startswith("align"):        # the unaligned GAN / DiffGAN wrappers: D sees every row
         pivot = 0
     rows = torch.cat([old, new])
     batch = buf.rows(rows)

@@ -18,6 +18,7 @@ from motionkit.training import Checkpointer, RunLogger, check_finite
 from motionkit.training.ddp import average_gradients
 
 from .data.clusters import Preprocessor
+from .data.fewshot import fewshot_indices
 from .data.pats import PatsData
 from .losses import LambdaScheduler, check_terms, discriminator_losses, generator_losses
 from .metrics import evaluate_model
@@ -150,6 +151,9 @@ def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=Non
     check_terms(cfg)
     src = cfg.speaker[:1]
     train = PatsData(cfg.data_dir, src, "train", cfg.window_hop, cfg.time, cfg.fps)
+    pool = list(range(len(train)))             # windows the batches are drawn from (with replacement)
+    if cfg.t1_k_shot:                          # the original's mixstage_fs: t1 on k few-shot windows
+        pool = fewshot_indices(train.ranges, src, cfg.t1_k_shot, cfg.fewshot_seed, cfg.fewshot_sampler)
     parts = GanParts(cfg, G, D, G.parameters())
     is_main = env is None or env.is_main
     ck = Checkpointer(run_dir, keep_last=2, enabled=is_main)
@@ -167,8 +171,8 @@ def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=Non
         means = Means()
         bar = _bar(cfg, logger, cfg.style_iters, f"t1 {src[0]} epoch {epoch + 1}/{cfg.num_epochs}")
         for it in range(cfg.style_iters):
-            idx = torch.randint(len(train), (cfg.batch_size,)).tolist()
-            batch = pre.make_batch([train.item(i) for i in idx], [0] * len(idx), device)
+            idx = torch.randint(len(pool), (cfg.batch_size,)).tolist()
+            batch = pre.make_batch([train.item(pool[i]) for i in idx], [0] * len(idx), device)
             parts.lam.step()
             gstep = (epoch * cfg.style_iters + it)
             step_fn = t1_d_step if torch.rand((), generator=coin).item() < p_d else t1_g_step
@@ -198,7 +202,7 @@ def _trunk(G, batch, rows, cache, cfg, device):
     """Trunk features: from the cache, or recomputed (no grad while the trunk is frozen, i.e. gan: diffgan)."""
     if cache is not None:
         return cache["h"][rows.to(device)]
-    grad = torch.enable_grad() if cfg.gan != "diffgan" else torch.no_grad()
+    grad = torch.enable_grad() if cfg.finetune_all else torch.no_grad()
     with grad, autocast(cfg, device):
         return G.trunk(batch)
 
@@ -225,7 +229,7 @@ def diffgan_g_step(cfg, model, parts, batch, pivot, rows, cache, device, gstep=0
     L_adv on rows pivot:) + L_cluster + id terms, all from cdiffgan.losses."""
     G, D = parts.G, parts.D
     grounding = None
-    if cfg.gan == "diffgan":
+    if not cfg.finetune_all:
         h = _trunk(G, batch, rows, cache, cfg, device)
         with autocast(cfg, device):
             grounding = model.grounding_shift(h, batch["style"], batch["target"], cfg.inner_steps, cfg.inner_lr,
@@ -259,7 +263,7 @@ def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logg
     n_spk = len(speakers)
     model = StyleDiffGAN(G_prev).to(device)
     G = model.G
-    if cfg.gan != "diffgan":
+    if cfg.finetune_all:
         for p in G.parameters():
             p.requires_grad_(True)
     D = D_prev if (cfg.get_pretrained_D and D_prev is not None) else build_discriminator(cfg).to(device)
@@ -274,7 +278,7 @@ def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logg
         logger.info(f"resumed t{n_spk} from {ck.latest_path()} after epoch {start}")
     buf = FewshotBuffer(cfg, pre, speakers, device)
     cache = None
-    if cfg.cache_frozen and cfg.gan == "diffgan" and not buf.full:
+    if cfg.cache_frozen and not cfg.finetune_all and not buf.full:
         # frozen trunk in eval mode: its features of the fixed buffer and G_src's pseudo labels never change
         model.train()
         trunk_eval(G)
