@@ -262,3 +262,18 @@ def test_predict_continues_the_users_history(tiny_original_layout, units, capsys
     np.testing.assert_allclose(his[:, 1:], kept[:, 1:] - kept[:, :1], atol=1e-5)
     assert np.abs(fut[:, :, 0]).max() == 0.0  # root at the origin
     np.testing.assert_allclose(fut[:, 0], np.broadcast_to(his[-1], fut[:, 0].shape), atol=1e-4)
+
+
+@pytest.mark.parametrize("dataset,n_cvae", [("h36m", 1_777_054), ("humaneva", 1_691_946)])
+def test_released_format_round_trip_at_paper_sizes(tmp_path, dataset, n_cvae):
+    from diverse_sampling.models import load_cvae, load_sampler
+
+    cfg = load_config(Config, CONFIG_DIR / f"{dataset}_t2.yaml", {"data_root": str(tmp_path)})
+    cvae, sampler = _randomise_bn(build_cvae(cfg)), _randomise_bn(build_sampler(cfg))
+    assert sum(p.numel() for p in cvae.parameters()) == n_cvae  # the original's counts
+    for kind, model, load in (("cvae", cvae, load_cvae), ("sampler", sampler, load_sampler)):
+        path = compat.write_original(tmp_path / f"{kind}.pth", model.state_dict(), kind)
+        raw = torch.load(path, weights_only=False)["model"]
+        assert not any(k.startswith(("encoder.", "decoder.", "out.", "n_beta.")) for k in raw)  # the original's names
+        back = load(path, cfg).state_dict()
+        assert all(torch.equal(back[k], v) for k, v in model.state_dict().items())
