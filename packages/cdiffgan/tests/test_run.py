@@ -58,8 +58,8 @@ def test_finished_run_reruns_into_a_new_folder_and_resume_continues(syn_dir, tmp
     names = sorted(p.name for p in (runs / "cdiffgan").iterdir())
     assert names == ["tiny_pseudo-align-fs-src_k3_fs1", "tiny_pseudo-align-fs-src_k3_fs1-2"]
     assert (runs / "cdiffgan" / names[1] / "step1_oliver" / "final.pt").exists()
-    # --resume of a finished run trains nothing and keeps the folder
-    assert main(_args(syn_dir, runs, "--resume", names[0])) == 0
+    # --resume of a finished run: one line saying so, nothing new
+    assert _rc(_args(syn_dir, runs, "--resume", names[0])) == 2
     assert len(list((runs / "cdiffgan").iterdir())) == 2
 
 
@@ -120,3 +120,24 @@ def test_lambda_weights_are_read(tiny_cfg):
     sched = losses.LambdaScheduler(0.1, 2, 2.0)
     sched.calls = 5
     assert sched.value(1.0) == pytest.approx(1.2) and sched.value(1.95) == 2.0
+
+
+def test_resume_refuses_a_change_the_weights_cannot_follow(syn_dir, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert main(_args(syn_dir, runs)) == 0
+    rc = _rc(_args(syn_dir, runs, "--resume", "-hidden", "32"))
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "hidden" in err
+    folder = runs / "cdiffgan" / "tiny_pseudo-align-fs-src_k3_fs1"
+    assert "hidden: 16" in (folder / "config.yaml").read_text()      # the record still matches the weights
+    # allowed: a longer sequence continues from the last final.pt
+    assert main(_args(syn_dir, runs, "--resume", "-speaker", "oliver,maher", "-num_training_iters", "1")) == 0
+    assert (folder / "step2_maher" / "final.pt").exists()
+
+
+def test_foreign_checkpoint_is_one_line(tmp_path):
+    from cdiffgan.models import load_step
+    from motionkit.errors import CheckpointError
+    torch.save({"model": {}}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="not a cdiffgan step checkpoint"):
+        load_step(tmp_path / "other.pt")

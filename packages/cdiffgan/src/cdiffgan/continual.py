@@ -28,6 +28,10 @@ from .models import build_discriminator, build_generator, load_step, save_step
 from .train import train_t1, train_tn
 
 PACKAGE = "cdiffgan"
+# what --resume may change: the rest would not match the saved weights, optimiser states or few-shot buffers
+MUTABLE_ON_RESUME = {"speaker", "num_training_iters", "num_epochs", "num_epochs_tn", "render_n", "threads",
+                     "progress", "device", "eval_windows", "tensorboard", "log_dir", "run_name", "data_dir",
+                     "synthetic"}
 
 
 def run_name(cfg: Config) -> str:
@@ -59,7 +63,7 @@ def continual(cfg: Config, resume: str | None = None, interrupt: tuple[int, int]
     run name / folder). interrupt=(step, epoch) stops after that epoch (a killed run, for tests).
     Returns the run folder (on rank 0), or None when interrupted."""
     with start_run(cfg, package=PACKAGE, run_name=run_name(cfg), log_root=cfg.log_dir, resume=resume,
-                   device=cfg.device, seed=cfg.seed) as run:
+                   device=cfg.device, seed=cfg.seed, mutable_on_resume=MUTABLE_ON_RESUME) as run:
         if cfg.threads > 0:
             import torch
             torch.set_num_threads(cfg.threads)
@@ -90,6 +94,16 @@ def _steps(cfg, run, interrupt, log) -> bool:
     first = 1
     while first <= len(cfg.speaker) and (step_dir(run.dir, first, cfg.speaker[first - 1]) / "final.pt").exists():
         first += 1
+    if "speaker" in run.config_changes:
+        old, new = run.config_changes["speaker"]
+        if list(new[: len(old)]) != list(old):
+            from motionkit.errors import ConfigError
+            raise ConfigError(f"--resume with -speaker {','.join(new)}: the run's speakers {','.join(old)} must "
+                              "start the list (only new speakers can be added)")
+    if first > len(cfg.speaker) and run.resuming:
+        from motionkit.errors import ConfigError
+        raise ConfigError(f"{run.dir}: finished (every step has final.pt), nothing to resume; run without --resume "
+                          "for a new run, or add speakers to -speaker to continue the sequence")
     G = D = None
     if first > 1:
         prev = step_dir(run.dir, first - 1, cfg.speaker[first - 2]) / "final.pt"

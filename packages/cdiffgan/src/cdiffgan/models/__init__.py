@@ -49,6 +49,10 @@ def save_step(path, cfg: Config, step: int, G, D, pre: Preprocessor) -> None:
 def load_step(path, device="cpu"):
     """(cfg, G, D, pre, speakers, step) from :func:`save_step`'s file."""
     s = load_checkpoint(Path(path), map_location=device)
+    missing = [k for k in ("config", "G", "D", "pre", "speakers", "step") if k not in s]
+    if missing:
+        from motionkit.errors import CheckpointError
+        raise CheckpointError(f"{path}: not a cdiffgan step checkpoint (final.pt); it lacks {', '.join(missing)}")
     cfg = load_config(Config, None, dict(s["config"]))
     G = build_generator(cfg, s.get("bert_config")).to(device)
     G.load_state_dict(s["G"])
