@@ -111,14 +111,13 @@ def _train(cfg: Config, run: Run, init_from: str | Path | None) -> dict:
         sums: dict[str, float] = {}
         n_batches = 0
         for window, _ in loader:
+            if window.shape[0] >= 2:  # BatchNorm cannot take a batch of one (the original skips it too)
+                terms = _step(cfg, net, cvae, window.to(device), opt, model, parents, bounds, epoch)
+                for k, v in terms.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                n_batches += 1
+                bar.set_postfix(epoch=epoch + 1, loss=f"{terms['total']:.4g}", refresh=False)
             bar.update(1)
-            if window.shape[0] < 2:  # BatchNorm cannot take a batch of one (the original skips it too)
-                continue
-            terms = _step(cfg, net, cvae, window.to(device), opt, model, parents, bounds, epoch)
-            for k, v in terms.items():
-                sums[k] = sums.get(k, 0.0) + v
-            n_batches += 1
-            bar.set_postfix(epoch=epoch + 1, loss=f"{terms['total']:.4g}")
         sched.step()
         means = {f"loss/{k}": v / max(n_batches, 1) for k, v in sums.items()}
         log.log(epoch + 1, lr=opt.param_groups[0]["lr"], **means)
