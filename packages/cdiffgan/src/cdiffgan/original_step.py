@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from motionkit.training import RunLogger, seed_everything
 from motionkit.training.device import resolve_device
@@ -150,12 +151,15 @@ def sample(cfg, pre, G, speakers, out: Path, file, device) -> None:
     soft = {kind: {split: {s: np.zeros((1, K), np.float32) for s in speakers} for split in ("test", "train", "dev")}
             for kind in ("style", "same")}
     G.eval()
+    bar = tqdm(total=6 * len(speakers), desc="sample train/dev/test", disable=not cfg.progress)
     for split in ("train", "dev", "test"):
         data = PatsData(cfg.data_dir, speakers, split, 0, cfg.time, cfg.fps)
         for kind, shift in (("same", 0), ("style", 1)):
             for si, spk in enumerate(speakers):
                 style = (si + shift) % len(speakers)
                 _interval_predictions(G, pre, cfg, data, spk, style, out, split, kind, hist, soft, device)
+                bar.update(1)
+    bar.close()
     file("histogram.json").write_text(json.dumps(hist))
     with open(file("style.pkl"), "wb") as fh:
         pickle.dump(soft, fh)
