@@ -115,18 +115,25 @@ def read_checkpoint(path: str | Path, map_location="cpu") -> dict:
 
     A missing or unreadable file, or one that names any other class, is a one-line CheckpointError.
     """
+    from motionkit.training.checkpoint import verify_integrity
+
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
+    verify_integrity(path)  # every record's CRC-32: a bit-flipped or truncated file is refused here
     try:
         state = torch.load(path, map_location=map_location, pickle_module=restricted_pickle, weights_only=False)
     except RefusedGlobal as exc:
         raise CheckpointError(
             f"{path}: refused to load: the file asks to unpickle {exc.qualified}, which neither an original "
             "DeepNAG checkpoint nor ours holds (no code from the file was run)") from None
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, AttributeError,
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, AttributeError,
             TypeError, IndexError, KeyError) as exc:
         reason = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+        if "cuda" in reason.lower() and "device" in reason.lower():
+            raise CheckpointError(f"{path}: holds CUDA tensors and this machine has no CUDA") from None
         raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not a checkpoint (top level is {type(state).__name__}, expected a dict)")

@@ -119,8 +119,24 @@ class Config:
         for name in ("checkpoint_every", "keep_checkpoints", "vis_frequency"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise ConfigError(f"--lr must be > 0, got {self.lr}")
+        for name in ("lr", "sdtw_gamma"):
+            if not 0 < getattr(self, name) < float("inf"):
+                raise ConfigError(f"--{name.replace('_', '-')} must be a positive finite number, "
+                                  f"got {getattr(self, name)}")
+        for name in ("resample_weight", "gp_lambda"):
+            if not 0 <= getattr(self, name) < float("inf"):
+                raise ConfigError(f"--{name.replace('_', '-')} must be >= 0 and finite, got {getattr(self, name)}")
+        for name in ("beta0", "beta1"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
+        for name in ("generator_hidden", "critic_hidden"):
+            sizes = tuple(getattr(self, name))
+            if len(sizes) < 1 or min(sizes) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be one or more sizes >= 1, got {sizes}")
+        for name in ("log_every", "eval_samples_per_class", "gif_classes", "synthetic_subjects",
+                     "synthetic_repetitions"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         if self.precision != "fp32" and self.model != "DeepNAG":
             raise ConfigError(f"--precision {self.precision} is implemented for DeepNAG only; DeepGAN trains in fp32")
         if self.resample_n < 3:

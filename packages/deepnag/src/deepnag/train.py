@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from deepnag.config import Config
@@ -23,6 +24,7 @@ from deepnag.losses import critic_loss, deepnag_loss, generator_adv_loss
 from deepnag.models import build_critic, build_generator
 from deepnag.tblog import OriginalTensorBoard
 from motionkit.config import config_to_dict
+from motionkit.errors import NonFiniteLossError
 from motionkit.run import start_run
 from motionkit.training import check_finite, save_checkpoint
 from motionkit.training.ddp import all_reduce_mean, average_gradients, barrier, wrap_ddp
@@ -30,10 +32,37 @@ from motionkit.viz import plot_curves
 
 # config fields a resumed run may change (anything else would not match the saved weights or data order)
 MUTABLE_ON_RESUME = {
+    "lr", "beta0", "beta1",  # applied to the restored optimiser (e.g. a lower lr after a divergence)
     "epochs", "checkpoint_every", "keep_checkpoints", "vis_frequency", "log_every", "use_tensorboard",
     "render_after_training", "device", "data_root", "datapath", "log_dir", "run_name", "experiment_name",
     "eval_samples_per_class", "eval_seed", "gif_classes",
 }
+
+
+def apply_optimiser_settings(optimisers, cfg: Config, logger) -> None:
+    """After a resume: the config's lr and betas replace the ones stored with the optimiser state (a no-op
+    when unchanged, so an unchanged resume stays bit-identical)."""
+    for opt in optimisers:
+        for group in opt.param_groups:
+            new = {"lr": cfg.lr, "betas": (cfg.beta0, cfg.beta1)}
+            for key, value in new.items():
+                if tuple(np.atleast_1d(group[key])) != tuple(np.atleast_1d(value)):
+                    logger.info(f"optimiser {key}: {group[key]} -> {value} (from the config)")
+                    group[key] = value
+
+
+EXPLODED = 1e18  # a weight beyond this is as good as lost (motionkit's checkpoints refuse it too)
+
+
+def check_weights(module: torch.nn.Module, epoch: int, lr: float) -> None:
+    """After an optimiser step: stop with one line when a weight is non-finite or exploded, before the next
+    forward pass turns it into NaN samples (the last checkpoint stays the last good state)."""
+    worst = torch.stack([p.detach().abs().max() for p in module.parameters()]).max()
+    if not bool(torch.isfinite(worst)) or float(worst) > EXPLODED:
+        raise NonFiniteLossError(
+            f"training diverged at epoch/step {epoch + 1}: a generator or critic weight is {float(worst):.3g} after "
+            f"an update with --lr {lr:g}; nothing of it was saved (the last checkpoint, if any, is intact): start "
+            "again with a lower --lr, or continue the last checkpoint with a lower --lr and --resume")
 
 
 def checkpoint_extra(cfg: Config, data: PreparedData, **more) -> dict:
@@ -97,6 +126,7 @@ def _train_deepnag(cfg, run, data, generator, tb):
     modules = {"generator": generator, "optimizer": opt}
     start, extra = run.checkpointer.resume(modules, map_location=device)
     run.check_not_finished(start, cfg.epochs)
+    apply_optimiser_settings([opt], cfg, run.logger)
     best = extra.get("best_loss", float("inf"))
     run.logger.truncate_after(start)
     model = wrap_ddp(generator, run.env)
@@ -105,49 +135,50 @@ def _train_deepnag(cfg, run, data, generator, tb):
     labels_np = data.labels.numpy()
     n_used = len(x) - len(x) % run.env.world_size  # equal shards, so every rank runs the same number of steps
     per_epoch = len(epoch_batches(n_used, cfg.batch_size, cfg.seed, 0, run.env.rank, run.env.world_size))
-    bar = run.logger.progress(cfg.epochs * per_epoch, desc="DeepNAG steps", initial=start * per_epoch)
-    for epoch in range(start, cfg.epochs):
-        t0 = time.perf_counter()
-        partner_rng = random.Random(cfg.seed * 1_000_003 + epoch)  # real2 picking, reproducible per epoch
-        sums, steps = defaultdict(float), 0
-        for idx in epoch_batches(n_used, cfg.batch_size, cfg.seed, epoch, run.env.rank, run.env.world_size):
-            partners = torch.as_tensor(pick_partners(idx, labels_np, partner_rng), device=device)
-            idx = torch.as_tensor(idx, device=device)
-            real1, real2, y = x[idx], x[partners], labels[idx]
-            z1 = torch.randn(len(y), cfg.resample_n, cfg.latent_dim, device=device)
-            z2 = torch.randn(len(y), cfg.resample_n, cfg.latent_dim, device=device)
-            with autocast:
-                fake1 = model(z1, y)
-                with torch.no_grad():
-                    fake2 = generator(z2, y)
-            losses = deepnag_loss(real1, real2, fake1, fake2, y, cfg.sdtw_gamma, cfg.resample_weight,
-                                  cfg.resample_target_divides_by_t)
-            check_finite({"loss": losses["loss"]}, epoch)
-            opt.zero_grad(set_to_none=True)
-            losses["loss"].backward()
-            opt.step()
-            for k, v in losses.items():
-                sums[k] += float(v.detach())
-            steps += 1
-            bar.update(1)
-        means = {k: float(all_reduce_mean(torch.tensor(v / steps), run.env)) for k, v in sums.items()}
-        means["epoch_seconds"] = time.perf_counter() - t0
-        done = epoch + 1
-        if done % cfg.log_every == 0 or done == cfg.epochs:
-            run.logger.log(done, **means)
-        if means["loss"] < best:
-            best = means["loss"]
-            if run.is_main:
-                save_checkpoint(run.dir / "best.pt", {
-                    "step": done, "modules": {"generator": generator.state_dict()},
-                    "extra": checkpoint_extra(cfg, data, best_loss=best)})
-        tb.epoch(epoch, means, "loss", best)
-        _const_latent_figure(cfg, data, generator, tb, epoch)
-        if (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.epochs:
-            run.checkpointer.save(done, modules, checkpoint_extra(cfg, data, best_loss=best))
-        bar.set_postfix(epoch=done, loss=f"{means['loss']:.4g}", ed=f"{means['loss_ed']:.4g}",
-                        cos=f"{means['loss_cos']:.4g}", res=f"{means['loss_resample']:.3g}")
-    bar.close()
+    # the bar is closed (ends its line) before any error line is printed
+    with run.logger.progress(cfg.epochs * per_epoch, desc="DeepNAG steps", initial=start * per_epoch) as bar:
+        for epoch in range(start, cfg.epochs):
+            t0 = time.perf_counter()
+            partner_rng = random.Random(cfg.seed * 1_000_003 + epoch)  # real2 picking, reproducible per epoch
+            sums, steps = defaultdict(float), 0
+            for idx in epoch_batches(n_used, cfg.batch_size, cfg.seed, epoch, run.env.rank, run.env.world_size):
+                partners = torch.as_tensor(pick_partners(idx, labels_np, partner_rng), device=device)
+                idx = torch.as_tensor(idx, device=device)
+                real1, real2, y = x[idx], x[partners], labels[idx]
+                z1 = torch.randn(len(y), cfg.resample_n, cfg.latent_dim, device=device)
+                z2 = torch.randn(len(y), cfg.resample_n, cfg.latent_dim, device=device)
+                with autocast:
+                    fake1 = model(z1, y)
+                    with torch.no_grad():
+                        fake2 = generator(z2, y)
+                losses = deepnag_loss(real1, real2, fake1, fake2, y, cfg.sdtw_gamma, cfg.resample_weight,
+                                      cfg.resample_target_divides_by_t)
+                check_finite({"loss": losses["loss"]}, epoch)
+                opt.zero_grad(set_to_none=True)
+                losses["loss"].backward()
+                opt.step()
+                check_weights(generator, epoch, cfg.lr)
+                for k, v in losses.items():
+                    sums[k] += float(v.detach())
+                steps += 1
+                bar.update(1)
+            means = {k: float(all_reduce_mean(torch.tensor(v / steps), run.env)) for k, v in sums.items()}
+            means["epoch_seconds"] = time.perf_counter() - t0
+            done = epoch + 1
+            if done % cfg.log_every == 0 or done == cfg.epochs:
+                run.logger.log(done, **means)
+            if means["loss"] < best:
+                best = means["loss"]
+                if run.is_main:
+                    save_checkpoint(run.dir / "best.pt", {
+                        "step": done, "modules": {"generator": generator.state_dict()},
+                        "extra": checkpoint_extra(cfg, data, best_loss=best)})
+            tb.epoch(epoch, means, "loss", best)
+            _const_latent_figure(cfg, data, generator, tb, epoch)
+            if (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.epochs:
+                run.checkpointer.save(done, modules, checkpoint_extra(cfg, data, best_loss=best))
+            bar.set_postfix(epoch=done, loss=f"{means['loss']:.4g}", ed=f"{means['loss_ed']:.4g}",
+                            cos=f"{means['loss_cos']:.4g}", res=f"{means['loss_resample']:.3g}")
 
 
 def _is_better_deepgan(rule: str, candidate: float, best: float) -> bool:
@@ -167,6 +198,7 @@ def _train_deepgan(cfg, run, data, generator, tb):
     modules = {"generator": generator, "critic": critic, "optimizer": opt_g, "optimizer_critic": opt_d}
     start, extra = run.checkpointer.resume(modules, map_location=device)
     run.check_not_finished(start, cfg.epochs, unit="generator step")
+    apply_optimiser_settings([opt_g, opt_d], cfg, run.logger)
     best = extra.get("best_neg_loss_d", float("inf") if cfg.deepgan_best == "original" else -float("inf"))
     run.logger.truncate_after(start)
     # the critic is not DDP-wrapped: DDP does not support the gradient penalty's autograd.grad(create_graph=True);
@@ -174,52 +206,53 @@ def _train_deepgan(cfg, run, data, generator, tb):
     gen = wrap_ddp(generator, run.env)
     x, labels = data.x.to(device), data.labels.to(device)
     n_used = len(x) - len(x) % run.env.world_size
-    bar = run.logger.progress(cfg.epochs, desc="DeepGAN generator steps", initial=start)
-    for step in range(start, cfg.epochs):
-        batches = epoch_batches(n_used, cfg.batch_size, cfg.seed, step, run.env.rank, run.env.world_size)
-        sums = defaultdict(float)
+    with run.logger.progress(cfg.epochs, desc="DeepGAN generator steps", initial=start) as bar:
+        for step in range(start, cfg.epochs):
+            batches = epoch_batches(n_used, cfg.batch_size, cfg.seed, step, run.env.rank, run.env.world_size)
+            sums = defaultdict(float)
+            for p in critic.parameters():
+                p.requires_grad_(True)
+            for it in range(cfg.critic_iters):
+                idx = torch.as_tensor(batches[it % len(batches)], device=device)
+                real, y = x[idx], labels[idx]
+                with torch.no_grad():
+                    fake = generator(torch.randn(len(y), cfg.resample_n, cfg.latent_dim, device=device), y)
+                losses = critic_loss(critic, real, fake, y, cfg.gp_lambda)
+                check_finite({"loss_d": losses["loss_d"]}, step)
+                opt_d.zero_grad(set_to_none=True)
+                losses["loss_d"].backward()
+                average_gradients(critic, run.env)
+                opt_d.step()
+                check_weights(critic, step, cfg.lr)
+                for k, v in losses.items():
+                    sums[k] += float(v.detach()) / cfg.critic_iters
+            last = {k: float(v.detach()) for k, v in losses.items()}  # the original logs the last critic iteration
+            last_neg_loss_d = float(all_reduce_mean(losses["neg_loss_d"].detach(), run.env))
+            for p in critic.parameters():
+                p.requires_grad_(False)
+            fake = gen(torch.randn(len(y), cfg.resample_n, cfg.latent_dim, device=device), y)
+            loss_g = generator_adv_loss(critic, fake, y)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            check_weights(generator, step, cfg.lr)
+            sums["loss_g"] = float(loss_g.detach())
+            means = {k: float(all_reduce_mean(torch.tensor(v), run.env)) for k, v in sums.items()}
+            done = step + 1
+            if done % cfg.log_every == 0 or done == cfg.epochs:
+                run.logger.log(done, **means)
+            candidate = last_neg_loss_d if cfg.deepgan_best == "original" else means["neg_loss_d"]
+            if _is_better_deepgan(cfg.deepgan_best, candidate, best):
+                best = candidate
+                if run.is_main:
+                    save_checkpoint(run.dir / "best.pt", {
+                        "step": done, "modules": {"generator": generator.state_dict()},
+                        "extra": checkpoint_extra(cfg, data, best_neg_loss_d=best)})
+            tb.epoch(step, {**last, "loss_g": means["loss_g"]}, "neg_loss_d", best)
+            _const_latent_figure(cfg, data, generator, tb, step)
+            if (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.epochs:
+                run.checkpointer.save(done, modules, checkpoint_extra(cfg, data, best_neg_loss_d=best))
+            bar.update(1)
+            bar.set_postfix(loss_d=f"{means['loss_d']:.4g}", loss_g=f"{means['loss_g']:.4g}")
         for p in critic.parameters():
             p.requires_grad_(True)
-        for it in range(cfg.critic_iters):
-            idx = torch.as_tensor(batches[it % len(batches)], device=device)
-            real, y = x[idx], labels[idx]
-            with torch.no_grad():
-                fake = generator(torch.randn(len(y), cfg.resample_n, cfg.latent_dim, device=device), y)
-            losses = critic_loss(critic, real, fake, y, cfg.gp_lambda)
-            check_finite({"loss_d": losses["loss_d"]}, step)
-            opt_d.zero_grad(set_to_none=True)
-            losses["loss_d"].backward()
-            average_gradients(critic, run.env)
-            opt_d.step()
-            for k, v in losses.items():
-                sums[k] += float(v.detach()) / cfg.critic_iters
-        last = {k: float(v.detach()) for k, v in losses.items()}  # the original logs the last critic iteration
-        last_neg_loss_d = float(all_reduce_mean(losses["neg_loss_d"].detach(), run.env))
-        for p in critic.parameters():
-            p.requires_grad_(False)
-        fake = gen(torch.randn(len(y), cfg.resample_n, cfg.latent_dim, device=device), y)
-        loss_g = generator_adv_loss(critic, fake, y)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        sums["loss_g"] = float(loss_g.detach())
-        means = {k: float(all_reduce_mean(torch.tensor(v), run.env)) for k, v in sums.items()}
-        done = step + 1
-        if done % cfg.log_every == 0 or done == cfg.epochs:
-            run.logger.log(done, **means)
-        candidate = last_neg_loss_d if cfg.deepgan_best == "original" else means["neg_loss_d"]
-        if _is_better_deepgan(cfg.deepgan_best, candidate, best):
-            best = candidate
-            if run.is_main:
-                save_checkpoint(run.dir / "best.pt", {
-                    "step": done, "modules": {"generator": generator.state_dict()},
-                    "extra": checkpoint_extra(cfg, data, best_neg_loss_d=best)})
-        tb.epoch(step, {**last, "loss_g": means["loss_g"]}, "neg_loss_d", best)
-        _const_latent_figure(cfg, data, generator, tb, step)
-        if (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.epochs:
-            run.checkpointer.save(done, modules, checkpoint_extra(cfg, data, best_neg_loss_d=best))
-        bar.update(1)
-        bar.set_postfix(loss_d=f"{means['loss_d']:.4g}", loss_g=f"{means['loss_g']:.4g}")
-    for p in critic.parameters():
-        p.requires_grad_(True)
-    bar.close()

@@ -44,6 +44,9 @@ def read_dollar_xml(path: str | Path) -> tuple[str, np.ndarray, dict]:
             raise DataFormatError(f"{path}: <Point> number {k + 1} has a missing or non-numeric X/Y/T") from None
     if len(rows) < 2:
         raise DataFormatError(f"{path}: {len(rows)} <Point> elements, need at least 2")
+    bad = [k for k, row in enumerate(rows) if not all(np.isfinite(row))]
+    if bad:
+        raise DataFormatError(f"{path}: <Point> number {bad[0] + 1} has a non-finite X/Y/T")
     declared = root.get("NumPts")
     if declared is not None and declared.isdigit() and int(declared) != len(rows):
         raise DataFormatError(f"{path}: NumPts={declared} but the file has {len(rows)} <Point> elements")
