@@ -145,3 +145,11 @@ def test_a_folder_where_the_data_file_belongs_is_one_line(tmp_path, small_cfg):
     (tmp_path / "data_3d_h36m.npz").mkdir()
     with pytest.raises(DataFormatError, match="data_3d_h36m.npz: is a folder"):
         load_split(small_cfg("t1", data_root=str(tmp_path)), "train")
+
+
+def test_degenerate_poses_are_refused_in_one_line(tmp_path, small_cfg):
+    takes = {s: {"Walking": np.zeros((60, 32, 3), np.float32)} for s in ("S1", "S5", "S6", "S9")}
+    np.savez_compressed(tmp_path / "data_3d_h36m.npz", positions_3d=takes)
+    with pytest.raises(DataFormatError, match="take S1/Walking: bone of node 0 is 0 m long") as err:
+        load_split(small_cfg("t1", data_root=str(tmp_path)), "train")
+    assert "\n" not in str(err.value)

@@ -24,6 +24,15 @@ def to_nodes(positions: np.ndarray, layout: DatasetLayout) -> np.ndarray:
     return (kept[:, 1:] - kept[:, :1]).astype(np.float32)
 
 
+def _check_skeleton(nodes: np.ndarray, layout: DatasetLayout, where: str, min_length: float = 1e-3) -> None:
+    """A take whose bones (median over its frames) are shorter than 1 mm is not a skeleton (e.g. all-zero poses)."""
+    lengths = np.median(bone_lengths(nodes, layout.node_parents), axis=0)
+    if (lengths < min_length).any():
+        j = int(np.argmin(lengths))
+        raise DataFormatError(f"{where}: bone of node {j} is {lengths[j]:.2g} m long (median over the take); "
+                              "the poses are degenerate (all zero?)")
+
+
 @dataclass
 class MotionData:
     """All takes of one split in the node layout, with their action labels."""
@@ -65,7 +74,9 @@ def load_split(cfg: Config, split: str) -> MotionData:
         for action, arr in sorted(raw[subject].items()):
             if f"{subject}/{action}" in excluded or len(arr) < cfg.t_total:
                 continue
-            takes.setdefault(subject, {})[action] = to_nodes(arr, layout)
+            nodes = to_nodes(arr, layout)
+            _check_skeleton(nodes, layout, f"{path}: take {subject}/{action}")
+            takes.setdefault(subject, {})[action] = nodes
     if not takes:
         raise DataFormatError(f"{path}: no {split} take is at least t_his+t_pred={cfg.t_total} frames long")
     order = {s: [a for a in raw[s] if a in takes[s]] for s in takes}
