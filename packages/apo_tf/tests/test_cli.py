@@ -88,7 +88,8 @@ def test_resume_after_a_kill_is_bit_identical(tmp_path, monkeypatch, sampling):
     monkeypatch.setattr(tf.train.CheckpointManager, "save", killed_after_first_save)
     assert _train(tmp_path / "b", *flags) == 130
     monkeypatch.setattr(tf.train.CheckpointManager, "save", save)
-    assert _train(tmp_path / "b", *flags, "--resume") == 0
+    # a plain --resume continues the run as saved (600 steps, its sampler), not the config file's 3000 steps
+    assert run_cli(main, ["--home", str(tmp_path / "b"), "train", "synth_tiny", "--resume"]) == 0
     a, b = (tf.train.load_checkpoint(str(p / "gan-synth_tiny/ckpt-600")) for p in (tmp_path / "a", tmp_path / "b"))
     names = [n for n, _ in tf.train.list_variables(str(tmp_path / "a/gan-synth_tiny/ckpt-600"))
              if "VARIABLE_VALUE" in n and ("generator" in n or "critic" in n)]

@@ -110,8 +110,25 @@ def _ids(kind: str) -> list[str]:
     return sorted(p.stem for p in (CONFIG_DIR / kind).glob("*.yaml"))
 
 
-def load_job_config(args, cls):
-    """The subcommand's config: its ID (or --config) file, then every flag the user gave."""
+def _resumed_config(args, config_id: str | None, root):
+    """The ``config.yaml`` of the run that ``--resume`` names, or None (no --resume, or no saved config)."""
+    from pathlib import Path
+
+    from motionkit.runfolder import resolve_run_dir
+
+    if getattr(args, "resume", None) is None or args.command not in ("train", "infer", "generate_inferences"):
+        return None
+    prefix = "gan" if args.command == "train" else "infer"
+    name = args.run_name or (f"{prefix}-{Path(config_id).stem}" if config_id else None)
+    if name is None:
+        return None
+    path = resolve_run_dir(root.parent, root.name, name, args.resume)[0] / "config.yaml"
+    return path if path.is_file() else None
+
+
+def load_job_config(args, cls, root):
+    """The subcommand's config: its ID (or --config) file, then every flag the user gave; with --resume, the
+    resumed run's saved config.yaml, then the flags."""
     from apo_tf.config import load_gan_config, load_inference_config
 
     config_id = getattr(args, "config_id", None)
@@ -119,6 +136,11 @@ def load_job_config(args, cls):
         raise ConfigError(f"give the config once: {config_id!r} or --config {args.config!r}")
     config_id = config_id or args.config
     over = config_overrides(args, cls)
+    saved = _resumed_config(args, config_id, root)
+    if saved is not None:  # --resume continues the run as it was saved; only the flags given change it
+        from motionkit.config import load_config
+
+        return load_config(cls, saved, over)
     if cls is GanConfig:
         if not config_id:
             raise ConfigError("train: which GAN? give a GAN_ID (e.g. synth_tiny) or --config FILE")
@@ -141,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     if command in ("make-data", "convert-h3m"):
         return _data_command(args, root)
     cls = COMMANDS[command][1]
-    cfg = load_job_config(args, cls)  # every value checked here, before any work
+    cfg = load_job_config(args, cls, root)  # every value checked here, before any work
     select_device(getattr(args, "device", None))
     if command == "train":
         from apo_tf.train import train

@@ -200,6 +200,8 @@ def train(cfg: GanConfig, root: Path, run_name: str | None = None, resume: str |
 
 def _train_in(cfg: GanConfig, out: Path, data_dir: str, resuming: bool, verbose: bool) -> dict:
     """The loop, in the locked run folder ``out``: restore (when resuming), train, log, checkpoint."""
+    if resuming:  # a finished run is refused before the data are read
+        check_not_finished(out, _saved_step(out), cfg.max_steps, unit="global step", flag="--max_steps")
     real = normalize.training_poses(registry.load(cfg.dataset, "train", data_dir, cfg.eva_split))
     strategy = make_strategy(cfg.strategy)
     gan = WGAN(cfg, real, strategy)
@@ -273,6 +275,15 @@ def _check_finite(gan: WGAN, cfg: GanConfig, step: int, losses_now: dict, out: P
             raise NonFiniteLossError(f"{out}: training diverged by global step {step} ({v.name} non-finite or "
                                      f"> {EXPLODED:g}; {losses}); not saved, the last checkpoint is the last good "
                                      f"state: resume it with a lower --lr, e.g. --resume --lr {cfg.lr / 10:g}")
+
+
+def _saved_step(out: Path) -> int:
+    """The global step of the latest checkpoint in ``out`` (0 when none or unreadable: the restore says why)."""
+    latest = tf.train.latest_checkpoint(str(out))
+    try:
+        return int(tf.train.load_checkpoint(latest).get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE")) if latest else 0
+    except Exception:  # noqa: BLE001 - a damaged checkpoint is reported by _restore with its own line
+        return 0
 
 
 def _restore(ckpt: tf.train.Checkpoint, path: str) -> None:
