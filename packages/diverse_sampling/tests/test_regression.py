@@ -127,6 +127,8 @@ def test_second_process_on_the_same_run_folder_is_refused(small_cfg, capsys):
 @pytest.mark.parametrize("flag,value,message", [
     ("--stage", "t3", "'t3'"), ("--dataset", "mocap", "'mocap'"), ("--epochs", "abc", "abc"),
     ("--batch_size", "1", "batch_size"), ("--device", "gpu0", "gpu0"), ("--tau", "0", "tau"),
+    ("--epochs", "0", "epochs"), ("--nk", "1", "nk"), ("--windows_per_epoch", "1", "windows_per_epoch"),
+    ("--seed", "-1", "seed"), ("--dct_n", "500", "dct_n"), ("--w_kl", "-1", "w_kl"),
 ])
 def test_bad_value_or_unknown_choice_is_one_line_before_any_work(small_cfg, capsys, flag, value, message):
     cfg = small_cfg("t1")

@@ -127,21 +127,29 @@ class Config:
         _choice("dataset", self.dataset, tuple(DATA_FILES))
         if not re.fullmatch(r"|auto|cpu|cuda(:\d+)?|mps", self.device.strip()):
             raise ConfigError(f"device {self.device!r}: expected cpu, cuda, cuda:N or empty (auto)")
-        for name in ("t_his", "t_pred", "dct_n", "hidden_dim", "z_dim", "nk", "n_bases", "base_dim", "epochs",
-                     "windows_per_epoch", "ngamma_hidden", "cls_hidden", "cls_layers", "cls_feat", "cls_batch"):
+        for name in ("t_his", "t_pred", "dct_n", "hidden_dim", "z_dim", "n_bases", "base_dim", "epochs",
+                     "windows_per_epoch", "ngamma_hidden", "cls_hidden", "cls_layers", "cls_feat", "cls_batch",
+                     "cls_epochs", "cls_windows_per_epoch", "pool_stride", "render_samples"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} = {getattr(self, name)}: must be at least 1")
+        if self.nk < 2:
+            raise ConfigError(f"nk = {self.nk}: diversity (APD, the hinge loss) needs at least 2 samples")
         if self.batch_size < 2:
             raise ConfigError(f"batch_size = {self.batch_size}: BatchNorm needs at least 2 windows per batch")
+        if self.windows_per_epoch < self.batch_size:
+            raise ConfigError(f"windows_per_epoch = {self.windows_per_epoch} is below batch_size = "
+                              f"{self.batch_size}: an epoch would train nothing")
         if self.dct_n > self.t_total:
             raise ConfigError(f"dct_n = {self.dct_n}: at most t_his + t_pred = {self.t_total} coefficients")
         for name in ("pseudo_future_prob", "dropout"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} = {getattr(self, name)}: must lie in [0, 1]")
-        for name in ("tau", "mm_threshold", "lr"):
+        for name in ("tau", "mm_threshold", "lr", "cls_lr"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} = {getattr(self, name)}: must be positive")
-        for name in ("lr_fix_epochs", "eval_every", "save_every", "max_test_windows", "test_stride", "grad_clip"):
+        for name in ("lr_fix_epochs", "eval_every", "save_every", "max_test_windows", "test_stride", "grad_clip",
+                     "seed", "num_workers", "eta", "pool_thre_his", "pool_thre_pred", "pool_dlow_filter",
+                     "w_recons", "w_vec", "w_kl", "w_his", "w_limb", "w_angle", "t2_w_kl", "t2_w_acc", "t2_w_div"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} = {getattr(self, name)}: must not be negative")
         if not self.train_subjects or not self.test_subjects:
