@@ -110,6 +110,8 @@ def read_pth(path: str | Path) -> dict[str, Any]:
     format and its weights, and the sampler is 85 MB. Callers must not modify the returned dict.
     """
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     st = path.stat()
