@@ -116,14 +116,21 @@ def test_fetch_registered_archive_extracts_and_checks_manifest(tmp_path):
         datasets.verify_manifest(root, manifest, normalize_newlines=True)
 
 
-def test_catalogue_and_missing_files(tmp_path):
-    assert {"dollar-gds", "jk2017-kinect", "h36m-videopose3d", "humaneva-videopose3d", "pats"} <= set(
-        datasets.list_datasets())
-    for name in datasets.list_datasets():
-        spec = datasets.get_spec(name)
-        assert spec.licence and spec.how_to_get
-    assert len(datasets.get_spec("jk2017-kinect").manifest) == 560
-    with pytest.raises(DatasetMissingError, match="data_3d_h36m.npz.*vision.imar.ro"):
-        datasets.require_files(tmp_path, ["data_3d_h36m.npz"], "h36m-videopose3d")
+def test_registered_readers_and_missing_files(tmp_path):
+    def read(root):
+        return sorted(p.name for p in root.iterdir())
+
+    spec = datasets.DatasetSpec(
+        name="licensed-set", description="needs registration", homepage="http://example.invalid",
+        licence="academic", redistributable=False, files=(datasets.DatasetFile("", None, "poses.npz"),),
+        loader=read, how_to_get="register at example.invalid, then pass the folder as --data-root")
+    datasets.register(spec, replace=True)
+    assert "licensed-set" in datasets.list_datasets()
+    assert datasets.load_function("licensed-set") is read
+    datasets.register(datasets.DatasetSpec(name="named-reader", description="", homepage="", licence="",
+                                           redistributable=False, loader="motionkit.metrics:mpjpe"), replace=True)
+    assert datasets.load_function("named-reader").__name__ == "mpjpe"
+    with pytest.raises(DatasetMissingError, match="poses.npz.*register at example.invalid"):
+        datasets.require_files(tmp_path, ["poses.npz"], "licensed-set")
     with pytest.raises(DatasetMissingError, match="cannot be downloaded automatically"):
-        datasets.fetch("h36m-videopose3d", cache_dir=tmp_path)
+        datasets.fetch("licensed-set", cache_dir=tmp_path)

@@ -1,22 +1,24 @@
-"""Named data sets: a registry (``registry``), verified downloads (``download``) and the built-in catalogue.
+"""Named data sets: a registry (``registry``) and verified downloads (``download``).
 
-Packages look data sets up by name; ``catalog`` registers the ones the papers use, with their public location,
-licence and whether the project may redistribute them.
+Each package registers its own data sets beside their readers (name -> public location, licence, whether the
+project may redistribute them, the reader, the synthetic writer); importing the package's data module fills the
+registry, so it never names a reader that does not exist.
 """
 
-from motionkit.datasets import catalog as _catalog  # noqa: F401  (registers the built-in data sets)
 from motionkit.datasets.download import (
     default_cache_dir,
     fetch,
     fetch_file,
+    git_blob_sha1_of,
     make_manifest,
     require_files,
     sha256_of,
     verify_manifest,
 )
-from motionkit.datasets.registry import DatasetFile, DatasetSpec, get_spec, list_datasets, register
+from motionkit.datasets.registry import DatasetFile, DatasetSpec, get_spec, list_datasets, load_function, register
 
 __all__ = [
     "DatasetFile", "DatasetSpec", "register", "get_spec", "list_datasets", "default_cache_dir", "fetch",
-    "fetch_file", "make_manifest", "require_files", "sha256_of", "verify_manifest",
+    "fetch_file", "make_manifest", "require_files", "sha256_of", "verify_manifest", "git_blob_sha1_of",
+    "load_function",
 ]
