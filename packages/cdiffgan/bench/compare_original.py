@@ -87,11 +87,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--original", required=True, help="the original's src/ folder (holding model/layers.py)")
     args = ap.parse_args(argv)
-    bert_cfg = _stubs()
+    _stubs()
     jl, s2g = load_original(Path(args.original))
     from cdiffgan import compat
-    from cdiffgan.models.discriminator import VelocityPatchD
-    from cdiffgan.models.mixstage import MixStAGE
+    from cdiffgan import losses as L
+    from cdiffgan.config import Config
+    from cdiffgan.original_step import load_previous
 
     torch.manual_seed(0)
     S = 4
@@ -110,13 +111,9 @@ def main(argv=None) -> int:
         path = Path(tmp) / "exp_0_cpk_x_speaker_['oliver']_model_JointLateClusterSoftStyle5_G_note_t1_weights.p"
         torch.save({**{"G." + k: v for k, v in Go.state_dict().items()},
                     **{"D." + k: v for k, v in Do.state_dict().items()}}, path)
-        read = compat.load_original_weights(path)
-    print("sizes read from the weights:", compat.infer_sizes(read["G"]))
-    G = MixStAGE(P=96, C=256, K=8, S=25, style_dim=10, vocab_size=1000, text_encoder="bert", bert_config=bert_cfg,
-                 bert_padding="token_type_ids")
-    G.load_state_dict(read["G"])
-    D = VelocityPatchD(96)
-    D.load_state_dict(read["D"])
+        print("sizes read from the weights:", compat.infer_sizes(compat.load_original_weights(path)["G"]))
+        # the loader of `train -pretrained_model_weights`: sizes and BERT architecture from the file
+        G, D = load_previous(path, Config(text_encoder="bert", bert_padding="token_type_ids"), "cpu")
     G.eval()
     D.eval()
     b = inputs(S=S)
@@ -131,11 +128,14 @@ def main(argv=None) -> int:
         out_s = G.sample(ours_b)
         rows.append(("sampling output (B,64,96)", (out_o - out_s).abs().max().item(), out_o.abs().max().item()))
         out_o, il = Go([t.clone() for t in x], b["pose"], description="train", style=style_bt, **kw)
-        out_t, losses, soft = G(ours_b)
-        rows.append(("training forward output", (out_o - out_t).abs().max().item(), out_o.abs().max().item()))
+        o = G(ours_b)
+        rows.append(("training forward output", (out_o - o["pose"]).abs().max().item(), out_o.abs().max().item()))
+        ours_terms = {"cluster": L.cluster_loss(o["cluster_logits"], b["labels"]),
+                      "id_in": 0.1 * L.identity_loss(o["style_logits"], b["style"]),
+                      "id_out": 0.1 * L.identity_loss(o["style_logits_out"], b["style"])}
         for name, vo in zip(("cluster", "id_in", "id_out"), il):
-            rows.append((f"internal loss {name}", abs(vo.item() - losses[name].item()), abs(vo.item())))
-        rows.append(("cluster soft labels", (Go.labels_cap_soft - soft.transpose(1, 2)).abs().max().item(), 1.0))
+            rows.append((f"internal loss {name}", abs(vo.item() - ours_terms[name].item()), abs(vo.item())))
+        rows.append(("cluster soft labels", (Go.labels_cap_soft - o["soft"].transpose(1, 2)).abs().max().item(), 1.0))
         vel = torch.cat([torch.zeros_like(out_o[:, :1]), out_o[:, 1:] - out_o[:, :-1]], 1)
         d_o, _ = Do(vel)
         rows.append(("discriminator scores (B,12)", (d_o - D(out_o)).abs().max().item(), d_o.abs().max().item()))
