@@ -132,3 +132,14 @@ def test_malformed_csv_is_one_line_cli_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1
     assert "cmu_intervals_df.csv" in err and "dataset" in err
+
+
+def test_token_ids_out_of_range_are_one_line(tmp_path):
+    make_synthetic(tmp_path, ("oliver",), 1, 0, 0, seconds=(5, 5))
+    with h5py.File(tmp_path / "processed" / "oliver" / "oliver_train_000.h5", "a") as f:
+        tok = f["text/tokens"][()]
+        tok[3] = 50_000
+        f["text/tokens"][...] = tok
+    PatsData(tmp_path, ["oliver"], "train")                     # no vocabulary given: not checked
+    with pytest.raises(DataFormatError, match="oliver_train_000.h5.*text/tokens.*0..30521"):
+        PatsData(tmp_path, ["oliver"], "train", vocab_size=30522)

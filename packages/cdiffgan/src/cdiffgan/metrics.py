@@ -153,15 +153,15 @@ def all_metrics(pred_z, gt_z, pred_raw, gt_raw, mean_pose, labels_pred, labels_g
 
 # ---- evaluation of a generator on a split ----
 @lru_cache(maxsize=16)
-def _data(data_dir, speakers: tuple, split, time, fps):
-    return PatsData(data_dir, list(speakers), split, 0, time, fps)
+def _data(data_dir, speakers: tuple, split, time, fps, vocab_size=None):
+    return PatsData(data_dir, list(speakers), split, 0, time, fps, vocab_size)
 
 
 @torch.no_grad()
 def predict(G, pre, cfg, speakers, split, device, style_ids=None, shift=0, max_windows=None):
     """Predictions for every hop-0 window of each speaker. Returns {speaker: dict(pred_z, gt_z, items)}.
     shift != 0: style transfer, style id = (own id + shift) mod n, compared with the speaker's own GT."""
-    data = _data(str(cfg.data_dir), tuple(speakers), split, cfg.time, cfg.fps)
+    data = _data(str(cfg.data_dir), tuple(speakers), split, cfg.time, cfg.fps, cfg.vocab_size)
     style_ids = list(range(len(speakers))) if style_ids is None else list(style_ids)
     was_training = G.training
     G.eval()

@@ -61,7 +61,8 @@ class FewshotBuffer:
     def __init__(self, cfg, pre: Preprocessor, speakers, device):
         self.pre, self.device, self.batch = pre, device, None
         sampled = speakers[-1:] if cfg.replay.startswith("no-replay") else speakers
-        data = self.data = PatsData(cfg.data_dir, sampled, "train", cfg.window_hop, cfg.time, cfg.fps)
+        data = self.data = PatsData(cfg.data_dir, sampled, "train", cfg.window_hop, cfg.time, cfg.fps,
+                                         cfg.vocab_size)
         self.full = cfg.replay in FULL_MODES
         if self.full:
             self.indices = list(range(len(data)))

@@ -150,7 +150,7 @@ def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=Non
     """Mix-StAGE on the source speaker's full train split (t1). Best epoch by lowest dev spatialNorm."""
     check_terms(cfg)
     src = cfg.speaker[:1]
-    train = PatsData(cfg.data_dir, src, "train", cfg.window_hop, cfg.time, cfg.fps)
+    train = PatsData(cfg.data_dir, src, "train", cfg.window_hop, cfg.time, cfg.fps, cfg.vocab_size)
     pool = list(range(len(train)))             # windows the batches are drawn from (with replacement)
     if cfg.t1_k_shot:                          # the original's mixstage_fs: t1 on k few-shot windows
         pool = fewshot_indices(train.ranges, src, cfg.t1_k_shot, cfg.fewshot_seed, cfg.fewshot_sampler)

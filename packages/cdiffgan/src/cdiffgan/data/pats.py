@@ -131,10 +131,11 @@ class PatsData:
     """Windows of the given speakers and split, with intervals read lazily and cached (original ``-cache 1``).
 
     ``item(i)`` -> dict(pose (64, 104), audio (64, 64), tokens (64,) per frame, speaker, interval_id, start).
+    With ``vocab_size`` every interval's token ids are checked to lie in 0..vocab_size-1 (one line otherwise).
     Windows are ordered by speaker (in the given order), then interval, then time.
     """
 
-    def __init__(self, data_dir, speakers, split, window_hop=0, time=4.3, fps=POSE_FS):
+    def __init__(self, data_dir, speakers, split, window_hop=0, time=4.3, fps=POSE_FS, vocab_size=None):
         self.data_dir = Path(data_dir)
         self.speakers = list(speakers)
         self.split = split
@@ -151,6 +152,10 @@ class PatsData:
             self.intervals[spk] = ids
             for iid in ids:
                 d = self.load(spk, iid)
+                if vocab_size is not None and len(d["tokens"]) and not 0 <= d["tokens"].min() <= d["tokens"].max() \
+                        < vocab_size:
+                    raise DataFormatError(f"{self.path(spk, iid)}: '{TEXT_KEY}' ids must be in 0..{vocab_size - 1}, "
+                                          f"found {d['tokens'].min()}..{d['tokens'].max()}")
                 n = min(n_windows(len(d["pose"]), *self.pose_win[:2]), n_windows(len(d["audio"]), *self.audio_win[:2]))
                 for w in range(n):
                     self.windows.append(Window(spk, iid, w * self.pose_win[1], w * self.audio_win[1]))
