@@ -97,34 +97,52 @@ def render_samples(G: DeepNAGNet, data: PreparedData, out_dir: str | Path, cfg, 
 
 
 def pen_grid_figure(G: DeepNAGNet, data: PreparedData, cfg, n_fakes: int = ORIGINAL_PEN_FAKES):
-    """The original's 2-D view (module docstring) as a matplotlib Figure; fixed latent from cfg.eval_seed."""
+    """The original's 2-D view (module docstring) as a matplotlib Figure; fixed latent from cfg.eval_seed.
+
+    One axes holds the whole grid, each cell scaled like one of the original's autoscaled subplots (hundreds of
+    real subplots take seconds to build).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
 
-    C = data.n_classes
+    C, rows = data.n_classes, n_fakes + 3
     rng = np.random.default_rng(cfg.eval_seed)
     fake_labels = np.tile(np.arange(C), n_fakes)  # row-major: one row holds one fake of every class
     fakes = data.normalizer.unnormalize(generate(G.eval(), fake_labels, cfg.resample_n, cfg.eval_seed))
     reals = data.normalizer.unnormalize(data.x.numpy())
-    fig, axes = plt.subplots(n_fakes + 3, C, figsize=(max(4.0, 1.1 * C), 1.0 * (n_fakes + 3)), squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
+    fig = plt.figure(figsize=(max(4.0, 1.1 * C), 1.0 * rows))
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.96))
+    ax.set_xlim(0, C)
+    ax.set_ylim(-rows, 0)
+    ax.axis("off")
 
-    def draw(ax, pts, colour, alpha=1.0):
-        x, y = pts[:, 0], -pts[:, 1]
-        ax.plot(x, y, color=colour, linewidth=1.2, alpha=alpha)
-        ax.plot(x[:1], y[:1], color=colour, marker="o", markersize=2.5, alpha=alpha)
+    cells: dict[tuple[int, int], list] = {}  # (row, col) -> [(points, colour, alpha)]
+
+    def draw(row, col, pts, colour, alpha=1.0):
+        cells.setdefault((row, col), []).append((np.asarray(pts, dtype=np.float64) * [1.0, -1.0], colour, alpha))
 
     for c in range(C):
-        axes[0, c].set_title(display_name(data.class_names[c]), fontsize=7)
-        draw(axes[0, c], reals[rng.choice(_reals_of_class(data, c))], "red")
+        ax.text(c + 0.5, 0.02, display_name(data.class_names[c]), ha="center", va="bottom", fontsize=7)
+        draw(0, c, reals[rng.choice(_reals_of_class(data, c))], "red")
         for k in range(n_fakes):
-            draw(axes[1 + k, c], fakes[k * C + c], "black")
-            draw(axes[n_fakes + 1, c], fakes[k * C + c], "black", 0.2)
-            draw(axes[n_fakes + 2, c], reals[rng.choice(_reals_of_class(data, c))], "red", 0.2)
-    fig.subplots_adjust(left=0.02, bottom=0.02, right=0.98, top=0.97, wspace=0.3, hspace=0.3)
+            draw(1 + k, c, fakes[k * C + c], "black")
+            draw(n_fakes + 1, c, fakes[k * C + c], "black", 0.2)
+            draw(n_fakes + 2, c, reals[rng.choice(_reals_of_class(data, c))], "red", 0.2)
+    styles: dict[tuple[str, float], list] = {}  # one collection per colour/alpha (overlaps still add up)
+    for (row, col), items in cells.items():
+        # like one autoscaled subplot of the original: x and y each stretched to the cell (y up on screen)
+        every = np.concatenate([pts for pts, _, _ in items])
+        lo, span = every.min(axis=0), np.where(np.ptp(every, axis=0) > 0, np.ptp(every, axis=0), 1.0)
+        for pts, colour, alpha in items:
+            xy = (pts - lo) / span * 0.8 + 0.1 + [col, -row - 1]
+            styles.setdefault((colour, alpha), []).append(xy)
+    for (colour, alpha), lines in styles.items():
+        ax.add_collection(LineCollection(lines, colors=colour, linewidths=1.0, alpha=alpha))
+        starts = np.stack([xy[0] for xy in lines])
+        ax.scatter(starts[:, 0], starts[:, 1], s=6, color=colour, alpha=alpha, linewidths=0)
     return fig
 
 
