@@ -50,6 +50,7 @@ class Config:
         't>=2 model (original -gan): align_diffgan / diffgan (StyleDiffGAN: only the big modules train), gan / '
         'align_gan (all of Mix-StAGE fine-tuned: the StyleAdaptiveGAN baselines); align_*: in pseudo-align '
         'modes only the new speaker\'s rows reach D')})
+    source_copy: Literal["train", "eval"] = "train"  # mode of the frozen G_src making pseudo labels (original: train)
     t1_k_shot: int = 0  # t1 on this many few-shot windows of the source (0 = its train split; original mixstage_fs)
     window_hop: int = 5  # hop between training windows in 15-fps frames (0 = no overlap)
     # --- t1: Mix-StAGE on the source speaker ---

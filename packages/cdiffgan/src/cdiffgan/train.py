@@ -261,7 +261,7 @@ def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logg
     (StyleAdaptiveGAN baselines)."""
     check_terms(cfg)
     n_spk = len(speakers)
-    model = StyleDiffGAN(G_prev).to(device)
+    model = StyleDiffGAN(G_prev, src_eval=cfg.source_copy == "eval").to(device)
     G = model.G
     if cfg.finetune_all:
         for p in G.parameters():

@@ -85,8 +85,11 @@ def inner_optimise_analytic(G: MixStAGE, z_l, soft, y, steps: int, lr: float):
 
 
 class StyleDiffGAN(nn.Module):
-    def __init__(self, G_prev: MixStAGE):
+    def __init__(self, G_prev: MixStAGE, src_eval: bool = True):
+        """src_eval=False is the original: G_src follows the wrapper into train mode, so its BatchNorm uses and
+        updates batch statistics (and dropout is on) while it makes the pseudo labels."""
         super().__init__()
+        self.src_eval = src_eval
         self.G = G_prev
         self.G_src = copy.deepcopy(G_prev)
         for p in self.G_src.parameters():
@@ -95,7 +98,8 @@ class StyleDiffGAN(nn.Module):
 
     def train(self, mode: bool = True):
         super().train(mode)
-        self.G_src.eval()      # the frozen copy never updates its BatchNorm statistics (the original's did)
+        if self.src_eval:      # ours: the frozen copy never updates its BatchNorm statistics
+            self.G_src.eval()
         return self
 
     @torch.no_grad()
