@@ -44,6 +44,8 @@ def test_help_lists_every_config_field_for_every_command():
     (["--precision=fp8"], "fp8"),
     (["--lr=0"], "--lr"),
     (["--config=no-such-config"], "no-such-config"),
+    (["--device=banana"], "banana"),
+    pytest.param(["--device=cuda"], "CUDA", marks=pytest.mark.skipif(torch.cuda.is_available(), reason="has CUDA")),
 ])
 def test_bad_value_or_unknown_choice_is_one_line_before_any_work(tmp_path, capsys, argv, problem):
     try:
