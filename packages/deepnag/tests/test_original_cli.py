@@ -132,3 +132,15 @@ def test_sample_writes_arrays_and_the_data_sets_own_files(tmp_path, n_features, 
     tolerance = 0.5 if n_features == 2 else 1e-5  # $1 logs hold integer pixels
     assert np.abs(got - expected).max() <= tolerance
     assert np.array_equal(back.labels, arrays["labels"][order])
+
+
+def test_with_a_display_the_original_views_are_shown(original_checkout, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(plt, "switch_backend", lambda name: None)  # stay on Agg: no real window in a test
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.get_figlabels()))
+    assert main(README_EVALUATE[0].split() + ["--device=cpu"]) == 0
+    assert shown and "original_grid" in shown[0]
+    plt.close("all")

@@ -28,7 +28,7 @@ from deepnag.config import Config
 from deepnag.data import MinMaxNormalizer, PreparedData, load_gesture_set, prepare
 from deepnag.models import DeepNAGNet, load_generator
 from deepnag.recognizer import NearestNeighbourDTW
-from deepnag.render import generate, render_original_views, render_samples
+from deepnag.render import generate, render_original_views, render_samples, show_on_screen
 from motionkit.errors import CheckpointError
 from motionkit.training import load_checkpoint
 
@@ -169,9 +169,11 @@ def _out_dir(cfg: Config, checkpoint, run_name: str | None) -> Path:
     return Path(cfg.log_dir) / "deepnag" / (run_name or f"eval-{name}")
 
 
-def evaluate(checkpoint: str | Path, overrides: dict, metrics: bool = False, max_subjects: int | None = None) -> dict:
+def evaluate(checkpoint: str | Path, overrides: dict, metrics: bool = False, max_subjects: int | None = None,
+             show: bool = True) -> dict:
     """Load a checkpoint (ours, the original's, or `original:<name>`), render real vs synthetic samples (ours
-    and the original's views) and optionally print the metrics table."""
+    and the original's views) and optionally print the metrics table. With a display, the original's views are
+    also shown in windows (show=False: files only)."""
     from motionkit.training.device import resolve_device
 
     device = resolve_device(overrides.get("device"))
@@ -200,4 +202,6 @@ def evaluate(checkpoint: str | Path, overrides: dict, metrics: bool = False, max
         import json
 
         (out_dir / "metrics.json").write_text(json.dumps(m, indent=2))
+    if show:
+        show_on_screen(paths)  # the original's windows, when a display is there
     return result

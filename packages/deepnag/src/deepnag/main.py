@@ -61,6 +61,8 @@ def build_parser(verb: str = "main") -> argparse.ArgumentParser:
             p.add_argument("checkpoint", metavar="CHECKPOINT", help=CHECKPOINT_HELP)
         p.add_argument("--metrics", action="store_true", help="also print the recogniser / soft-DTW table")
         p.add_argument("--metrics-subjects", type=int, help="with --metrics: only the first N template subjects")
+        p.add_argument("--no-show", action="store_true",
+                       help="files only: do not open the original's views in windows when a display is there")
     if verb == "sample":
         p.add_argument("checkpoint", metavar="CHECKPOINT", help=CHECKPOINT_HELP)
         p.add_argument("--num-samples", type=int, default=10, help="generated gestures per class (default 10)")
@@ -118,7 +120,8 @@ def main(argv=None) -> int:
         from deepnag.evaluate import evaluate
 
         checkpoint = _checkpoint_path(args.checkpoint if verb == "evaluate" else args.evaluate, args.log_dir)
-        evaluate(checkpoint, overrides, metrics=args.metrics, max_subjects=args.metrics_subjects)
+        evaluate(checkpoint, overrides, metrics=args.metrics, max_subjects=args.metrics_subjects,
+                 show=not args.no_show)
     elif verb == "sample":
         from deepnag.sample import sample
 

@@ -227,3 +227,43 @@ def render_original_views(G: DeepNAGNet, data: PreparedData, cfg, out_dir: str |
     if data.kind == "pen":
         return [save_pen_grid(G, data, cfg, Path(out_dir) / "original_grid.png")]
     return save_kinect_overlays(G, data, cfg, out_dir)
+
+
+# ------------------------------------------------------------------------------------------- on screen
+
+
+def show_on_screen(paths: list) -> bool:
+    """Open the original's views in windows, as the original's --evaluate does, when a display is there
+    ($DISPLAY / $WAYLAND_DISPLAY and an interactive matplotlib backend); blocks until they are closed.
+    Returns False (and does nothing) without a display."""
+    import os
+
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    import matplotlib.pyplot as plt
+    from matplotlib import animation
+    from PIL import Image, ImageSequence
+
+    for backend in ("QtAgg", "TkAgg", "GTK4Agg", "GTK3Agg"):
+        try:
+            plt.switch_backend(backend)
+            break
+        except (ImportError, RuntimeError):
+            continue
+    else:
+        return False
+    keep = []  # animations must stay referenced while shown
+    try:
+        for path in [p for p in map(Path, paths) if p.name.startswith("original_")]:
+            frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(Image.open(path))]
+            fig, ax = plt.subplots(num=path.stem)
+            ax.axis("off")
+            image = ax.imshow(frames[0])
+            if len(frames) > 1:
+                keep.append(animation.FuncAnimation(fig, lambda t, im=image, fr=frames: [im.set_data(fr[t])],
+                                                    frames=len(frames), interval=20, blit=False))
+        plt.show()
+    except Exception as exc:  # a display variable without a usable display: the files are there anyway
+        print(f"note: could not open a window ({type(exc).__name__}); the pictures are files only")
+        return False
+    return True
