@@ -9,6 +9,7 @@ whose comment gives the reason; the original's behaviour is the default.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
 import zlib
@@ -141,6 +142,9 @@ class Config:
             raise ConfigError(f"--precision {self.precision} is implemented for DeepNAG only; DeepGAN trains in fp32")
         if self.resample_n < 3:
             raise ConfigError(f"--resample-n must be >= 3, got {self.resample_n}")
+        if self.use_tensorboard and importlib.util.find_spec("tensorboardX") is None:
+            raise ConfigError("--use-tensorboard=1 needs tensorboardX: pip install -e 'packages/deepnag[tensorboard]' "
+                              "(or pip install tensorboardX)")
         if self.experiment_name is not None:
             self.experiment_name = self.experiment_name.replace(" ", "-")  # as the original
 
