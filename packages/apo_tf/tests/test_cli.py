@@ -32,14 +32,21 @@ def test_cli_train_infer_report_vis(tmp_path, capsys):
     assert run_cli(main, [*home, "report", "no_such_id"]) == 2
 
 
-def test_paper_inference_config_prints_the_lbfgsb_solver(tmp_path, capsys):
-    """The resolved config printed at start shows the original's solver (it then fails: no GAN trained)."""
-    from apo_tf.config import InferenceConfig, load_inference_config
+def test_inference_prints_the_lbfgsb_solver_by_default(tiny_home, tmp_path, capsys):
+    """A config that does not choose a solver gets the original's joint L-BFGS-B, shown in the printed config;
+    the paper configs name it."""
+    from apo_tf.config import load_inference_config
 
-    assert InferenceConfig().solver == "lbfgsb" and load_inference_config("h3m_big").solver == "lbfgsb"
-    assert run_cli(main, ["--home", str(tmp_path), "infer", "h3m_big"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "no trained GAN" in err[0]
+    assert load_inference_config("h3m_big").solver == "lbfgsb" == load_inference_config("eva_big").solver
+    cfg = tmp_path / "tiny_default.yaml"
+    cfg.write_text("dataset: synth_tiny_consistent_scaled_c1_10fps\ngan_id: synth_tiny\nmaxiter: 20\n"
+                   "max_sequences: 1\n")
+    capsys.readouterr()
+    assert run_cli(main, ["--home", str(tiny_home), "infer", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    import re
+
+    assert re.search(r"\n  solver +=  ?'lbfgsb'", out) and out.index("solver") < out.index('"sequences": 1')
 
 
 @pytest.mark.parametrize("argv, text", [
