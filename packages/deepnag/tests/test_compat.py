@@ -33,6 +33,9 @@ def test_original_deepnag_checkpoint_loads_and_generates_identically(tmp_path, n
     # the pickled normaliser became ours, with the same min / max
     assert np.allclose(extra["normalizer"]["lo"], torch.load(path, weights_only=False)["normalizer"].min.ravel())
     assert evaluate_load_generator is load_generator  # deepnag.evaluate.load_generator keeps working
+    import deepnag
+
+    assert deepnag.load_generator is load_generator
 
 
 def test_original_checkpoint_in_the_legacy_torch_format_loads(tmp_path):
