@@ -141,3 +141,18 @@ def test_foreign_checkpoint_is_one_line(tmp_path):
     torch.save({"model": {}}, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="not a cdiffgan step checkpoint"):
         load_step(tmp_path / "other.pt")
+
+
+def test_divergence_never_saves_exploded_weights(tiny_cfg, tmp_path):
+    """lr 1e30: the run stops with one line, and no checkpoint holds non-finite or exploded weights."""
+    from cdiffgan.continual import continual
+    from motionkit.errors import NonFiniteLossError
+    cfg = dataclasses.replace(tiny_cfg, speaker=["oliver"], lr=1e30, num_epochs=2, style_iters=3)
+    with pytest.raises(NonFiniteLossError):
+        continual(cfg, log=lambda *_: None)
+    for ck in tmp_path.rglob("*.pt"):
+        state = torch.load(ck, weights_only=False)
+        for net in ("G", "D"):
+            for v in state["modules"][net].values():
+                if v.is_floating_point():
+                    assert torch.isfinite(v).all() and v.abs().max() < 1e12, ck

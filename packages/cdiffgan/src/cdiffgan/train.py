@@ -115,6 +115,22 @@ class Means:
         return vals
 
 
+WEIGHT_LIMIT = 1e12
+
+
+def check_weights(parts: GanParts, epoch: int) -> None:
+    """Before a checkpoint write: every parameter of G and D finite and below WEIGHT_LIMIT in magnitude, else a
+    one-line error and nothing is written (the previous epoch's checkpoint stays the last one)."""
+    from motionkit.errors import NonFiniteLossError
+    for name, net in (("G", parts.G), ("D", parts.D)):
+        for pname, p in net.named_parameters():
+            bad = ~torch.isfinite(p) | (p.abs() > WEIGHT_LIMIT)
+            if bad.any():
+                raise NonFiniteLossError(f"{name}.{pname} has {int(bad.sum())} non-finite or exploded values after "
+                                         f"epoch {epoch + 1}; not saved, the checkpoint of epoch {epoch} is the "
+                                         "last (lower the learning rate)")
+
+
 def _floats(terms: dict) -> dict:
     return {k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v) for k, v in terms.items()}
 
@@ -186,6 +202,7 @@ def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=Non
         best = min(best, score)
         means.log(logger, (epoch + 1) * cfg.style_iters, dev_spatialNorm=score, dev_FID=dev["_overall"]["FID"],
                   dev_pck=dev["_overall"]["pck"], dev_L1=dev["_overall"]["L1"])
+        check_weights(parts, epoch)
         ck.save(epoch + 1, parts.modules(), extra={"best": best}, is_best=is_best)
         if stop_after is not None and epoch + 1 >= stop_after:
             return StepResult(G, D, logger.history())
@@ -307,6 +324,7 @@ def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logg
         dev = evaluate_model(G, pre, cfg, speakers, "dev", device)
         means.log(logger, (epoch + 1) * cfg.num_training_iters, dev_FID=dev["_overall"]["FID"],
                   dev_pck=dev["_overall"]["pck"], dev_L1=dev["_overall"]["L1"])
+        check_weights(parts, epoch)
         ck.save(epoch + 1, parts.modules())
         if stop_after is not None and epoch + 1 >= stop_after:
             break
