@@ -8,6 +8,8 @@ import tensorflow as tf
 from apo_tf.main import main
 from apo_tf.models import load_gan
 from motionkit.errors import run_cli
+from motionkit.faults import assert_one_line_error, flip_bytes, limit_file_size, truncate, write_non_utf8
+from motionkit.faults import run_cli as run_subprocess
 
 
 def _cli(capsys, home, *argv):
@@ -60,13 +62,7 @@ def test_a_damaged_checkpoint_is_one_line(tiny_home, tmp_path, capsys):
     for damage in ("bit-flip", "truncate"):
         home = tmp_path / damage
         data = next(_copy_gan(tiny_home, home).glob("ckpt-3000.data-*"))
-        raw = bytearray(data.read_bytes())
-        if damage == "bit-flip":
-            for i in range(0, len(raw), max(1, len(raw) // 100)):
-                raw[i] ^= 0xFF
-        else:
-            raw = raw[: len(raw) // 2]
-        data.write_bytes(bytes(raw))
+        flip_bytes(data) if damage == "bit-flip" else truncate(data)
         code, err = _cli(capsys, home, "train", "synth_tiny", "--resume", "--max_steps", "6000")
         assert code == 2 and len(err) == 1 and "ckpt-3000" in err[0], (damage, err)
         code, err = _cli(capsys, home, "gan_generator_vis", "synth_tiny")
@@ -84,3 +80,28 @@ def test_non_finite_observations_are_one_line(tmp_path, capsys):
         p2[...] = bad
     code, err = _train(capsys, tmp_path)
     assert code == 2 and len(err) == 1 and "frame 7 holds inf" in err[0] and "Walking 1" in err[0], err
+
+
+def test_bad_files_where_configs_and_keypoints_belong(tiny_home, tmp_path, capsys):
+    bad = tmp_path / "gan.yaml"
+    write_non_utf8(bad, "n_z: 8\n")
+    code, err = _cli(capsys, tmp_path, "train", str(bad))
+    assert code == 2 and len(err) == 1 and "gan.yaml" in err[0], err
+    (tmp_path / "kp.npy").mkdir()  # a folder where the keypoint file belongs
+    code, err = _cli(capsys, tiny_home, "fit", str(tmp_path / "kp.npy"), "--gan_id", "synth_tiny")
+    assert code == 2 and len(err) == 1 and "kp.npy" in err[0], err
+    np.save(tmp_path / "kp2.npy", np.full((3, 14, 2), np.nan))
+    code, err = _cli(capsys, tiny_home, "fit", str(tmp_path / "kp2.npy"), "--gan_id", "synth_tiny")
+    assert code == 2 and len(err) == 1 and "finite" in err[0], err
+
+
+def test_a_full_disk_is_one_line(tiny_home, tmp_path):
+    """A disk that fills while training writes its first checkpoint (file size limit in a subprocess)."""
+    import shutil
+
+    shutil.copytree(tiny_home / "data", tmp_path / "data")
+    result = run_subprocess("apo_tf.main", ["--home", tmp_path, "train", "synth_tiny", "--max_steps", "60",
+                                            "--ckpt_every", "60", "--iters_per_call", "5"],
+                            preexec_fn=limit_file_size(20_000))
+    line = assert_one_line_error(result, "cannot write the checkpoint of global step 60", "File too large")
+    assert "earlier checkpoints are intact" in line

@@ -242,7 +242,7 @@ def _train_in(cfg: GanConfig, out: Path, data_dir: str, resuming: bool, verbose:
                     f.write(json.dumps({"step": new_step, **losses_now}) + "\n")
             if new_step // cfg.ckpt_every > step // cfg.ckpt_every or new_step >= cfg.max_steps:
                 _check_finite(gan, cfg, new_step, losses_now, out)
-                manager.save(checkpoint_number=new_step)
+                _save(manager, new_step, out)
             bar.update(new_step - step)
             bar.set_postfix({k[:1]: f"{v:.4f}" for k, v in losses_now.items()})
             step = new_step
@@ -252,7 +252,7 @@ def _train_in(cfg: GanConfig, out: Path, data_dir: str, resuming: bool, verbose:
     elapsed = time.perf_counter() - t0
     if manager.latest_checkpoint is None or int(manager.latest_checkpoint.rsplit("-", 1)[-1]) != step:
         _check_finite(gan, cfg, step, losses_now, out)
-        manager.save(checkpoint_number=step)
+        _save(manager, step, out)
     summary = {"gan_id": cfg.gan_id, "run_dir": str(out), "start_step": start, "step": step, "seconds": elapsed,
                "steps_per_s": (step - start) / elapsed if elapsed > 0 and step > start else 0.0,
                "n_train_poses": int(real.shape[0]), **losses_now}
@@ -275,6 +275,18 @@ def _check_finite(gan: WGAN, cfg: GanConfig, step: int, losses_now: dict, out: P
             raise NonFiniteLossError(f"{out}: training diverged by global step {step} ({v.name} non-finite or "
                                      f"> {EXPLODED:g}; {losses}); not saved, the last checkpoint is the last good "
                                      f"state: resume it with a lower --lr, e.g. --resume --lr {cfg.lr / 10:g}")
+
+
+def _save(manager: tf.train.CheckpointManager, step: int, out: Path) -> None:
+    """Write checkpoint ``step``; a failed write (disk full, I/O error) is one line, the earlier ones intact."""
+    try:
+        manager.save(checkpoint_number=step)
+    except (tf.errors.OpError, OSError) as e:
+        for stale in out.glob("*_temp*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        reason = str(e).splitlines()[0].rsplit(";", 1)[-1].replace("[Op:SaveV2]", "").strip()
+        raise CheckpointError(f"{out}: cannot write the checkpoint of global step {step} ({reason}); the earlier "
+                              "checkpoints are intact") from None
 
 
 def _saved_step(out: Path) -> int:
