@@ -21,8 +21,8 @@ from motionkit.errors import CheckpointError, ConfigError
 from motionkit.runfolder import (
     RunFolder,
     RunLockedError,
-    _numbered,
     config_changes,
+    numbered_runs,
     open_run_folder,
     resolve_run_dir,
 )
@@ -120,7 +120,7 @@ def find_run(root: Path, name: str, run: str = "", need: str = "config.yaml", wh
             if (candidate / need).exists():
                 return candidate
         raise CheckpointError(f"{run}: no {what} there (no {need} in {Path(run)} or {root / run})")
-    for _, path in reversed(_numbered(root, name)):
+    for _, path in reversed(numbered_runs(root, name)):
         if (path / need).exists():
             return path
     raise CheckpointError(f"{root}: no {what} called {name!r} yet (looked for {root / name}[-N]/{need})")
