@@ -113,8 +113,10 @@ def main(argv=None) -> int:
             from .evaluate import summarise
             summarise(run)
             if cfg.render_n > 0:
+                from motionkit.training.device import resolve_device
+
                 from .render import render_run
-                render_run(run, cfg.render_n, device="cpu")
+                render_run(run, cfg.render_n, device=str(resolve_device(cfg.device)))
     elif args.cmd == "train":
         from .compat_train import run_original_train
         run_original_train(args)
