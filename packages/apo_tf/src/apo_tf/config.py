@@ -2,18 +2,18 @@
 
 The original keeps them as JSON files named by id (``gan_params/h3m_big.json``, ``inference_params/h3m_big.json``);
 here they are YAML files under ``configs/gan/`` and ``configs/inference/`` with the original keys, plus optional
-keys whose defaults are the faithful values (apo_tf.md §7.2). Paths go under a home directory (``--home`` or
-``$APO_TF_HOME``, default ``runs/apo_tf``) instead of the source tree (apo_tf.md §6 #9).
+keys whose defaults are the faithful values (apo_tf.md §7.2). Outputs go to run folders (:mod:`apo_tf.runs`)
+instead of the source tree (apo_tf.md §6 #9).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from apo_tf.data import registry
+from motionkit.cli import resolve_config_path
 from motionkit.config import load_config
 from motionkit.errors import ConfigError
 
@@ -122,21 +122,9 @@ def _positive(cfg, *names: str) -> None:
             raise ConfigError(f"{n} {getattr(cfg, n)!r}: must be > 0")
 
 
-def home_dir(home: str | None = None) -> Path:
-    """Where models/, data/ and results.hdf5 live: ``--home``, else ``$APO_TF_HOME``, else ``runs/apo_tf``."""
-    return Path(home or os.environ.get("APO_TF_HOME") or "runs/apo_tf")
-
-
 def config_path(kind: str, config_id: str) -> Path:
-    """``configs/<kind>/<id>.yaml``, or ``config_id`` itself when it is a path to a YAML file."""
-    p = Path(config_id)
-    if p.suffix in (".yaml", ".yml") and p.exists():
-        return p
-    p = CONFIG_DIR / kind / f"{config_id}.yaml"
-    if not p.exists():
-        known = sorted(q.stem for q in (CONFIG_DIR / kind).glob("*.yaml"))
-        raise ConfigError(f"unknown {kind} id {config_id!r} (no {p}); known: {', '.join(known)}")
-    return p
+    """``configs/<kind>/<id>.yaml`` by name, or ``config_id`` itself when it is a YAML path (one-line error)."""
+    return resolve_config_path(config_id, CONFIG_DIR / kind)
 
 
 def load_gan_config(gan_id: str, overrides: dict | None = None) -> GanConfig:
