@@ -21,6 +21,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from tqdm import tqdm
 
 from motionkit.errors import DataFormatError, DatasetMissingError
 
@@ -147,7 +148,7 @@ def write_sequences(path: str | Path, sequences: list[RawSequence], int_mm: bool
     tmp = path.with_suffix(path.suffix + ".tmp")
     kw = {"compression": "gzip", "compression_opts": 1}
     with h5py.File(tmp, "w") as f:
-        for seq in sequences:
+        for seq in tqdm(sequences, desc=f"write {path.name}", unit="seq", disable=None):
             g = f.create_group(f"subjects/{seq.subject}/sequences/{seq.name}")
             g.attrs["len"] = len(seq.p3)
             g.attrs["fps"] = seq.fps

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from apo_tf.data.cameras import Camera, look_at
 from apo_tf.data.h3m import RawSequence, RawView, write_sequences
@@ -249,6 +250,7 @@ def generate(size: str = "synth", seed: int = 0, pixel_noise: float = 0.0) -> li
     seqs = []
     subjects = [(s, spec.actions, spec.train_frames) for s in spec.train_subjects]
     subjects += [(s, spec.eval_actions, spec.eval_frames) for s in spec.eval_subjects]
+    bar = tqdm(total=sum(len(a) for _, a, _ in subjects), desc=f"generate {size}", unit="seq", disable=None)
     for subject, actions, T in subjects:
         H = float(np.clip(root.normal(1.70, 0.07), 1.5, 1.9))
         seg = {k: root.uniform(0.97, 1.03) for k in ("thigh", "shank", "foot", "spine", "upper_arm", "forearm")}
@@ -263,6 +265,8 @@ def generate(size: str = "synth", seed: int = 0, pixel_noise: float = 0.0) -> li
                 p2 = cam.project(p3) + pixel_noise * rng.normal(size=p3.shape[:2] + (2,))
                 views[cid] = RawView(cid, p2, p3c)
             seqs.append(RawSequence(subject, f"{action} 1", p3, views, 50.0))
+            bar.update(1)
+    bar.close()
     return seqs
 
 
