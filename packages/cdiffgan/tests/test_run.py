@@ -188,3 +188,10 @@ def test_sigkill_then_resume_is_bit_identical(syn_dir, tmp_path):
     for net_a, net_b in zip(a[1:3], b[1:3]):
         for (k, va), vb in zip(net_a.state_dict().items(), net_b.state_dict().values()):
             assert torch.equal(va, vb), k
+
+
+def test_unknown_speaker_is_one_line_before_work(syn_dir, tmp_path, capsys):
+    rc = _rc(_args(syn_dir, tmp_path / "runs", "-speaker", "olivr"))
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "no speaker olivr" in err and "oliver" in err
+    assert not (tmp_path / "runs").exists()

@@ -245,6 +245,10 @@ def to_config(flags: dict, ours: dict) -> tuple[Config, str, list[str]]:
     if flags["num_clusters"] is None:
         raise ConfigError("-num_clusters: Mix-StAGE needs a number of clusters (8 in the job scripts)")
     tn = kind == "tn"
+    if flags["cuda"] >= 0:
+        import torch
+        if not torch.cuda.is_available():
+            raise ConfigError(f"-cuda {flags['cuda']}: no CUDA on this machine (-cuda -1 runs on the CPU)")
     values = {
         "name": str(flags["note"]), "data_dir": flags["path2data"], "speaker": speakers, "mask": list(flags["mask"]),
         "time": float(flags["time"]), "fps": int(list(flags["fs_new"])[0]), "window_hop": flags["window_hop"],

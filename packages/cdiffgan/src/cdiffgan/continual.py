@@ -71,6 +71,20 @@ def continual(cfg: Config, resume: str | None = None, interrupt: tuple[int, int]
         return run.dir if done and run.is_main else None
 
 
+def check_speakers(cfg) -> None:
+    """Every speaker of the run exists in the data folder's csv (one line naming the missing ones, before work)."""
+    from .data.pats import read_csv
+    if cfg.synthetic and not (Path(cfg.data_dir) / "cmu_intervals_df.csv").exists():
+        return                                # written for exactly these speakers when the run starts
+    have = list(dict.fromkeys(read_csv(Path(cfg.data_dir))["speaker"].astype(str)))
+    missing = [s for s in cfg.speaker if s not in have]
+    if missing:
+        from motionkit.errors import DatasetMissingError
+        hint = (" (a synthetic set written earlier for other speakers: pick from those, or delete the folder to "
+                "write it anew)" if cfg.synthetic else "")
+        raise DatasetMissingError(f"{cfg.data_dir}: no speaker {', '.join(missing)}; it has {', '.join(have)}{hint}")
+
+
 def _prepare(cfg, run, log) -> Preprocessor:
     """Synthetic data (when asked and absent) and the source speaker's statistics, computed by rank 0 first."""
     from motionkit.training.ddp import barrier
@@ -78,6 +92,7 @@ def _prepare(cfg, run, log) -> Preprocessor:
         from .data.synthetic import make_synthetic
         log(f"writing the synthetic PATS stand-in to {cfg.data_dir}")
         make_synthetic(cfg.data_dir, tuple(cfg.speaker))
+    check_speakers(cfg)
     if not run.is_main:
         barrier(run.env)                      # rank 0 computes and caches the statistics first
     pre = Preprocessor.build(cfg.data_dir, cfg.speaker[:1], cfg.window_hop, cfg.num_clusters, cfg.mask, log=log)

@@ -107,7 +107,8 @@ def main(argv=None) -> int:
         print(f"wrote synthetic PATS-layout data to {out}")
     elif args.cmd == "continual":
         cfg = load_cfg(args)
-        from .continual import continual
+        from .continual import check_speakers, continual
+        check_speakers(cfg)                   # before a run folder exists
         run = continual(cfg, resume=args.resume)
         if run is not None:
             from .evaluate import summarise
