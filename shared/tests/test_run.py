@@ -114,3 +114,19 @@ def test_ranks_agree_on_one_new_folder_under_torchrun(tmp_path):
     runs = sorted(p.name for p in (tmp_path / "demo").iterdir())
     assert runs == ["toy", "toy-2"]
     assert "toy-2 rank 1" in result.stdout and "toy-2 rank 0" in result.stdout
+
+
+def test_a_field_added_since_the_saved_run_at_its_default_is_no_change(tmp_path):
+    from dataclasses import dataclass
+
+    from motionkit.run import _check_config
+
+    @dataclass
+    class Cfg:
+        lr: float = 0.1
+        new_switch: bool = False
+
+    (tmp_path / "config.yaml").write_text("lr: 0.1\nold_field: 3\n")
+    assert _check_config(Cfg(), tmp_path, True, {"lr"}) == {}
+    with pytest.raises(ConfigError, match="changed new_switch"):
+        _check_config(Cfg(new_switch=True), tmp_path, True, {"lr"})

@@ -23,6 +23,7 @@ closed, the folder's status recorded and unlocked, and the process group torn do
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +146,20 @@ def _agree_on_folder(env: DistEnv, log_root, package: str, run_name: str, resume
     return Path(path), bool(resuming)
 
 
+def _default_dict(cfg: Any) -> dict[str, Any]:
+    """The config class's default values, in the form ``config_to_dict`` gives (tuples as lists)."""
+    out = {}
+    for f in dataclasses.fields(cfg):
+        if f.default is not dataclasses.MISSING:
+            value = f.default
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            value = f.default_factory()  # type: ignore[misc]
+        else:
+            continue
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
 def _check_config(cfg: Any, run_dir: Path, resuming: bool, mutable: Iterable[str] | None) -> dict:
     """On resume: the keys that differ from the saved ``config.yaml``; refused when outside ``mutable``."""
     saved_path = run_dir / "config.yaml"
@@ -155,6 +170,12 @@ def _check_config(cfg: Any, run_dir: Path, resuming: bool, mutable: Iterable[str
     except yaml.YAMLError:
         raise ConfigError(f"{saved_path}: invalid YAML; cannot compare the resumed run's config") from None
     changes = config_changes(saved, config_to_dict(cfg))
+    defaults = _default_dict(cfg)
+    for key in [k for k in changes if k not in saved]:  # a field added to the code since that run was saved
+        if key in defaults and changes[key][1] == defaults[key]:
+            del changes[key]  # ... at its default: the saved run behaved as the default
+    for key in [k for k in changes if k in saved and not hasattr(cfg, k)]:
+        del changes[key]  # a field the code no longer has: nothing reads it
     if mutable is not None:
         fixed = [k for k in changes if k not in set(mutable)]
         if fixed:
