@@ -91,3 +91,16 @@ def test_ddp_two_process_gloo_smoke(tiny_data, tmp_path):
         assert proc.returncode == 0, proc.stderr[-2000:]
     runs = tmp_path / "nads_spade"
     assert (runs / "ddp-gan" / "last.pt").is_file() and (runs / "ddp-nads" / "last.pt").is_file()
+
+
+def test_evaluate_says_so_beside_the_zeros_of_an_untrained_model(tiny_cfg, monkeypatch):
+    from nads_spade import evaluate as ev
+
+    cfg = tiny_cfg(eval_checkpoint="demo.pt")
+    monkeypatch.setattr(ev, "checkpoint_or_latest", lambda path, *a: path or "missing-g.pt")
+    for pck, has_note in ((0.0, True), (0.25, False)):
+        monkeypatch.setattr(ev, "evaluate_nads", lambda *a, p=pck: {"pck_mean": p, "belt_iou": 0.0})
+        result = ev.evaluate_command(cfg)
+        assert ("note" in result) == has_note
+        if has_note:
+            assert "demo.pt" in result["note"] and "untrained" in result["note"]

@@ -167,6 +167,9 @@ def evaluate_command(cfg) -> dict:
     latest ``<name>-gan`` run's last.pt (skipped when there is none)."""
     ckpt = checkpoint_or_latest(cfg.eval_checkpoint, cfg, "nads", "best.pt")
     result = {"nads_test": evaluate_nads(cfg, ckpt, "test")}
+    if result["nads_test"]["pck_mean"] == 0.0 and result["nads_test"]["belt_iou"] == 0.0:
+        result["note"] = (f"PCK and belt IoU are 0: {ckpt} has learnt nothing measurable yet (a short CPU demo run "
+                          "is all but untrained); these zeros say nothing about NADS-Net, train longer for numbers")
     try:
         g = checkpoint_or_latest(cfg.gan_checkpoint, cfg, "gan", "last.pt")
     except ConfigError:
