@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from motionkit.config import _coerce, field_default
 from motionkit.errors import ConfigError
 
 __all__ = [
@@ -113,8 +114,6 @@ def literal_choices(annotation: Any) -> tuple | None:
 def _value_parser(annotation: Any, name: str):
     """The argparse ``type=``: parse one command-line string as the field's type (lists stay strings here;
     motionkit.config coerces them)."""
-    from motionkit.config import _coerce
-
     def parse(text: str) -> Any:
         try:
             return _coerce(text, annotation, f"--{name}")
@@ -158,7 +157,7 @@ def add_config_arguments(
     docs = field_help(cls)
     skip = set(skip)
     aliases = aliases or {}
-    defaults = {f.name: _default_of(f) for f in dataclasses.fields(cls)}
+    defaults = {f.name: field_default(f) for f in dataclasses.fields(cls)}
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
@@ -176,14 +175,6 @@ def add_config_arguments(
             text = f"{text} (default: {_show(default)})" if text else f"default: {_show(default)}"
         parser.add_argument(*spellings, dest=f.name, default=None, type=_value_parser(annotation, f.name),
                             metavar=_metavar(annotation, choices), help=text.replace("%", "%%"))
-
-
-def _default_of(f: dataclasses.Field) -> Any:
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-        return f.default_factory()  # type: ignore[misc]
-    return dataclasses.MISSING
 
 
 def _show(value: Any) -> str:

@@ -138,6 +138,15 @@ def _blame(message: str, overrides: dict[str, Any], path: Path | None, cls: type
     return str(path) if path is not None else cls.__name__
 
 
+def field_default(f: dataclasses.Field) -> Any:
+    """A dataclass field's default value (its factory called), or ``dataclasses.MISSING`` when it has none."""
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return dataclasses.MISSING
+
+
 def config_to_dict(cfg: Any) -> dict[str, Any]:
     """The dataclass as a plain dict (tuples become lists, for YAML/JSON)."""
     out = {}

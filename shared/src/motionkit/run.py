@@ -33,7 +33,7 @@ import torch
 import torch.distributed as dist
 import yaml
 
-from motionkit.config import config_to_dict, format_config, save_config
+from motionkit.config import config_to_dict, field_default, format_config, save_config
 from motionkit.errors import ConfigError
 from motionkit.runfolder import RunFolder, check_not_finished, config_changes, open_run_folder, resolve_run_dir
 from motionkit.training.checkpoint import Checkpointer
@@ -150,13 +150,9 @@ def _default_dict(cfg: Any) -> dict[str, Any]:
     """The config class's default values, in the form ``config_to_dict`` gives (tuples as lists)."""
     out = {}
     for f in dataclasses.fields(cfg):
-        if f.default is not dataclasses.MISSING:
-            value = f.default
-        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-            value = f.default_factory()  # type: ignore[misc]
-        else:
-            continue
-        out[f.name] = list(value) if isinstance(value, tuple) else value
+        value = field_default(f)
+        if value is not dataclasses.MISSING:
+            out[f.name] = list(value) if isinstance(value, tuple) else value
     return out
 
 

@@ -79,10 +79,10 @@ def resolve_run_dir(log_root: str | Path, package: str, name: str, resume: str |
             except FileExistsError:
                 number += 1
     if resume == "":
-        existing = numbered_runs(root, name)
-        if not existing:
+        latest = latest_run_dir(log_root, package, name)
+        if latest is None:
             raise ConfigError(f"--resume: no earlier run called {name!r} under {root} (start one without --resume)")
-        return existing[-1][1], True
+        return latest, True
     as_path = Path(resume)
     for candidate in (as_path, root / resume):
         if candidate.is_dir():
@@ -166,5 +166,3 @@ def config_changes(saved: dict[str, Any], current: dict[str, Any]) -> dict[str, 
     keys = list(dict.fromkeys([*saved, *current]))
     return {k: (saved.get(k), current.get(k)) for k in keys if saved.get(k) != current.get(k)}
 
-
-_numbered = numbered_runs  # the earlier private name

@@ -78,13 +78,13 @@ def _checkpoint_path(text: str, log_dir: str | None = None) -> str:
     """A run folder means its last.pt; `run:NAME` the latest run called NAME (or NAME-2, ...) under
     <log_dir>/deepnag."""
     if text.startswith("run:"):
-        from motionkit.runfolder import resolve_run_dir
+        from motionkit.runfolder import latest_run_dir
 
         name, root = text[len("run:"):], Path(log_dir or "runs") / "deepnag"
-        try:
-            text = str(resolve_run_dir(root.parent, "deepnag", name, "")[0])
-        except ConfigError:
-            raise CheckpointError(f"{text}: no run called {name!r} under {root}") from None
+        folder = latest_run_dir(root.parent, "deepnag", name)
+        if folder is None:
+            raise CheckpointError(f"{text}: no run called {name!r} under {root}")
+        text = str(folder)
     path = Path(text)
     if not path.exists() and (PACKAGE_ROOT / path).exists():
         path = PACKAGE_ROOT / path  # `pretrained/...` (the shipped files) from anywhere

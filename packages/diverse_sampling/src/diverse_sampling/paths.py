@@ -11,15 +11,14 @@ from pathlib import Path
 
 from diverse_sampling import compat
 from diverse_sampling.config import PACKAGE, Config
-from motionkit.errors import CheckpointError, ConfigError
-from motionkit.runfolder import resolve_run_dir
+from motionkit.errors import CheckpointError
+from motionkit.runfolder import latest_run_dir
 
 
 def latest_run_checkpoint(cfg: Config, name: str) -> Path | None:
     """``last.pt`` of the latest run folder called ``name`` (``name``, ``name-2``, ...), or None."""
-    try:
-        folder, _ = resolve_run_dir(cfg.log_dir, PACKAGE, name, resume="")  # looks only; creates nothing
-    except ConfigError:
+    folder = latest_run_dir(cfg.log_dir, PACKAGE, name)
+    if folder is None:
         return None
     path = folder / "last.pt"
     return path if path.is_file() else None

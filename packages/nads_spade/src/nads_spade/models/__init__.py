@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from motionkit.errors import CheckpointError, ConfigError
-from motionkit.runfolder import resolve_run_dir
+from motionkit.runfolder import latest_run_dir
 from motionkit.training.checkpoint import restore_modules
 from nads_spade import compat
 from nads_spade.models.discriminator import MultiscaleDiscriminator
@@ -31,11 +31,10 @@ def checkpoint_or_latest(path: str, cfg, kind: str, filename: str) -> str:
     (kind 'gan' | 'nads'); a one-line error when there is none."""
     if path:
         return path
-    try:
-        folder, _ = resolve_run_dir(cfg.log_dir, PACKAGE, f"{cfg.name}-{kind}", "")
-    except ConfigError:
+    folder = latest_run_dir(cfg.log_dir, PACKAGE, f"{cfg.name}-{kind}")
+    if folder is None:
         raise ConfigError(f"no {cfg.name}-{kind} run under {Path(cfg.log_dir) / PACKAGE}: run {_MAKER[kind]} "
-                          "first or name a checkpoint file") from None
+                          "first or name a checkpoint file")
     return str(folder / filename)
 
 
