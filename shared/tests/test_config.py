@@ -57,11 +57,15 @@ def test_a_rejected_value_names_its_source(tmp_path):
         def __post_init__(self):
             if self.batch_size < 1:
                 raise ConfigError(f"batch_size {self.batch_size}: must be at least 1")
+            if self.lr <= 0:
+                raise ConfigError("--lr must be positive")
 
     path = tmp_path / "c.yaml"
     path.write_text("lr: 0.5\n")
     with pytest.raises(ConfigError, match=r"^option --batch_size: batch_size 0: must be at least 1$"):
         load_config(C, path, {"batch_size": 0})
+    with pytest.raises(ConfigError, match=r"^option --lr: --lr must be positive$"):
+        load_config(C, path, {"lr": -1.0})
     path.write_text("batch_size: 0\n")
     with pytest.raises(ConfigError, match=r"c.yaml: batch_size 0"):
         load_config(C, path)

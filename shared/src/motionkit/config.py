@@ -132,7 +132,8 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: dict[st
 
 def _blame(message: str, overrides: dict[str, Any], path: Path | None, cls: type) -> str:
     """Where a value rejected by the dataclass came from: the command-line option it names, else the file."""
-    named = [k for k, v in overrides.items() if v is not None and message.startswith(k)]
+    bare = message.lstrip("-")  # "lr must ..." and "--lr must ..." both name the field lr
+    named = [k for k, v in overrides.items() if v is not None and bare.startswith(k)]
     if named:
         return f"option --{max(named, key=len)}"
     return str(path) if path is not None else cls.__name__
