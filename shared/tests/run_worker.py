@@ -5,7 +5,6 @@
 
 import argparse
 import json
-import sys
 import time
 from dataclasses import dataclass
 
@@ -65,4 +64,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(main))
+    from motionkit.training.ddp import exit_process  # a rank once aborted in exit-time gloo teardown
+
+    exit_process(run_cli(main))

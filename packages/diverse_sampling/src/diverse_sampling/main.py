@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 from diverse_sampling import compat
@@ -194,7 +193,9 @@ def run_job(job: str, args: argparse.Namespace, cfg: Config) -> None:
 
 
 def cli() -> None:
-    sys.exit(run_cli(main))
+    from motionkit.training.ddp import exit_process  # skips exit-time gloo teardown under torchrun
+
+    exit_process(run_cli(main))
 
 
 if __name__ == "__main__":
