@@ -10,13 +10,14 @@ TORCH_PACKAGES := deepnag diverse_sampling nads_spade cdiffgan
 EXISTING_TORCH_PACKAGES := $(foreach p,$(TORCH_PACKAGES),$(if $(wildcard packages/$(p)/pyproject.toml),$(p)))
 DATASET ?= synthetic-kinect
 
-.PHONY: help venv venv-tf demo test tox lint bench clean \
+.PHONY: help venv venv-tf demo test tox faults lint bench clean \
         $(addprefix train-,$(TORCH_PACKAGES) apo_tf) $(addprefix eval-,$(TORCH_PACKAGES) apo_tf) \
         experiment-nads_spade
 
 help:
 	@echo "make demo              set up .venv and run the main job (DeepNAG on synthetic Kinect gestures)"
 	@echo "make test              every test suite through tox (lint, motionkit, each package, apo_tf in TF)"
+	@echo "make faults            only the fault-suite cases (issue 20), with a table per package and class"
 	@echo "make train-<pkg>       short default training run of a package (deepnag, diverse_sampling, ...);"
 	@echo "                       each call makes a new run folder under runs/<pkg>/, RESUME=1 continues the latest"
 	@echo "make eval-<pkg>        evaluate the last run of a package"
@@ -91,10 +92,23 @@ $(VENV)-tox/bin/tox:
 	$(PYTHON) -m venv $(VENV)-tox
 	$(VENV)-tox/bin/pip install -q --disable-pip-version-check "tox==4.*"
 
+# Each suite also reports its fault-suite cases (issue 20); ci/fault_report.py sums them per package and class.
+FAULT_REPORT := $(CURDIR)/.tox/fault-report
 test: $(VENV)-tox/bin/tox
-	$(VENV)-tox/bin/tox run-parallel --parallel 2 --parallel-live
+	rm -rf $(FAULT_REPORT)
+	MOTIONZOO_FAULT_REPORT=$(FAULT_REPORT) $(VENV)-tox/bin/tox run-parallel --parallel 2 --parallel-live
+	$(PYTHON) ci/fault_report.py $(FAULT_REPORT)
 
 tox: test
+
+# Only the fault-suite cases (issue 20), in the development environments, with the table per package and class.
+faults: $(VENV)/.installed venv-tf
+	rm -rf $(FAULT_REPORT)
+	MOTIONZOO_FAULT_REPORT=$(FAULT_REPORT) $(PY) -m pytest shared/tests -q -p no:cacheprovider -m fault
+	@for p in $(EXISTING_TORCH_PACKAGES); do MOTIONZOO_FAULT_REPORT=$(FAULT_REPORT) \
+		$(PY) -m pytest packages/$$p/tests -q -p no:cacheprovider -m fault || exit 1; done
+	MOTIONZOO_FAULT_REPORT=$(FAULT_REPORT) $(PY_TF) -m pytest packages/apo_tf/tests -q -p no:cacheprovider -m fault
+	$(PYTHON) ci/fault_report.py $(FAULT_REPORT)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -3,7 +3,9 @@
 - ``--regen``: rewrite golden files instead of comparing against them.
 - ``golden`` fixture: ``golden.check(name, values, rtol=..., atol=...)`` compares with
   ``<test file folder>/golden/<name>.json``.
-- markers: ``slow``; ``cuda`` (skipped when torch has no CUDA device); ``ddp`` (multi-process tests).
+- markers: ``slow``; ``cuda`` (skipped when torch has no CUDA device); ``ddp`` (multi-process tests);
+  ``fault(cls, what)``: a case of the fault suite (issue 20), counted per class in the summary, see
+  :mod:`motionkit.fault_suite`.
 - :func:`check_imports`: a package's import rules (no cycles, train never imports evaluate, every module
   imports alone); each package's ``tests/test_imports.py`` calls it.
 """
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from motionkit.fault_suite import FaultSuite
 from motionkit.golden import check_golden
 
 
@@ -27,6 +30,8 @@ def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "slow: a longer test (still part of the suite)")
     config.addinivalue_line("markers", "cuda: needs a CUDA GPU; skipped without one")
     config.addinivalue_line("markers", "ddp: launches several processes with torchrun")
+    config.addinivalue_line("markers", "fault(cls, what): a fault-suite case of class cls (1-7, issue 20)")
+    config.pluginmanager.register(FaultSuite(config), "motionkit-fault-suite")
 
 
 def _cuda_available() -> bool:
