@@ -30,6 +30,7 @@ def _state(step, value=1.0):
 
 @pytest.mark.parametrize("value, words", [(float("nan"), "is not finite"), (float("inf"), "is not finite"),
                                           (1e30, "exploded")])
+@pytest.mark.fault(1, "a NaN, inf or exploded state is never written")
 def test_a_diverged_state_is_never_written(tmp_path, value, words):
     net, good = _state(1)
     save_checkpoint(tmp_path / "last.pt", good)
@@ -40,6 +41,7 @@ def test_a_diverged_state_is_never_written(tmp_path, value, words):
     assert list(tmp_path.glob(".*.tmp")) == []
 
 
+@pytest.mark.fault(1, "non-finite optimizer moments are never written")
 def test_non_finite_optimizer_moments_are_refused(tmp_path):
     net = torch.nn.Linear(2, 2)
     opt = torch.optim.Adam(net.parameters())
@@ -50,6 +52,7 @@ def test_non_finite_optimizer_moments_are_refused(tmp_path):
         Checkpointer(tmp_path).save(1, {"net": net, "optimizer": opt})
 
 
+@pytest.mark.fault(4, "a damaged checkpoint")
 @pytest.mark.parametrize("damage", ["flip", "truncate"])
 def test_damaged_checkpoints_are_one_line(tmp_path, damage):
     _, state = _state(1)
@@ -61,6 +64,7 @@ def test_damaged_checkpoints_are_one_line(tmp_path, damage):
         load_checkpoint(tmp_path)
 
 
+@pytest.mark.fault(4, "disk full while writing a checkpoint")
 def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path):
     import subprocess
     import sys
@@ -79,20 +83,25 @@ def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path):
     assert list(tmp_path.glob(".*.tmp")) == []
 
 
-def test_configs_in_the_wrong_encoding_or_a_folder(tmp_path):
+@pytest.mark.fault(4, "a config that cannot be read")
+@pytest.mark.parametrize("damage", ["utf-16", "folder"])
+def test_configs_in_the_wrong_encoding_or_a_folder(tmp_path, damage):
     from dataclasses import dataclass
 
     @dataclass
     class C:
         lr: float = 0.1
 
-    write_non_utf8(tmp_path / "c.yaml")
-    with pytest.raises(ConfigError, match="c.yaml: not UTF-8"):
-        load_config(C, tmp_path / "c.yaml")
-    with pytest.raises(ConfigError, match="is a folder"):
-        load_config(C, tmp_path)
+    if damage == "utf-16":
+        write_non_utf8(tmp_path / "c.yaml")
+        with pytest.raises(ConfigError, match="c.yaml: not UTF-8"):
+            load_config(C, tmp_path / "c.yaml")
+    else:
+        with pytest.raises(ConfigError, match="is a folder"):
+            load_config(C, tmp_path)
 
 
+@pytest.mark.fault(4, "an I/O failure and a bug at the CLI boundary")
 def test_the_cli_error_boundary(capsys):
     def io_failure(argv):
         open("/nonexistent/folder/file.txt")
@@ -141,6 +150,7 @@ class _Server:
         self.httpd.shutdown()
 
 
+@pytest.mark.fault(5, "a download whose git blob id differs")
 def test_git_blob_sha1_verification(tmp_path):
     payload = b"released weights\n"
     (tmp_path / "w.bin").write_bytes(payload)
@@ -160,6 +170,7 @@ def test_git_blob_sha1_verification(tmp_path):
         server.close()
 
 
+@pytest.mark.fault(5, "an HTML page served instead of the archive")
 def test_an_html_page_instead_of_the_archive_is_not_kept(tmp_path):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:

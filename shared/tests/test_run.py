@@ -43,6 +43,7 @@ def test_new_folder_per_invocation_and_resume_by_name(tmp_path):
         resolve_run_dir(root, "pkg", "exp", "exp-9")
 
 
+@pytest.mark.fault(6, "a rerun never writes into a finished run's folder")
 def test_rerunning_a_finished_run_starts_a_new_folder_and_resume_refuses(tmp_path):
     a, b = _run(tmp_path, 3), _run(tmp_path, 3)
     assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
@@ -69,6 +70,7 @@ def test_resume_after_a_kill_is_bit_identical(tmp_path):
     assert _weights(tmp_path / "b" / "demo" / "toy") == _weights(tmp_path / "a" / "demo" / "toy")
 
 
+@pytest.mark.fault(6, "a second process on the same run folder")
 def test_a_second_process_on_the_same_folder_is_refused(tmp_path):
     first = _run(tmp_path, 2)
     assert first.returncode == 0
@@ -96,6 +98,7 @@ def test_lock_is_released_on_close(tmp_path):
     again.close("failed")
 
 
+@pytest.mark.fault(2, "resume with a setting that cannot change")
 def test_a_change_outside_mutable_on_resume_is_refused(tmp_path):
     assert _run(tmp_path, 2).returncode == 0
     bad = _run(tmp_path, 4, "--resume", "--width", 8, "--mutable", "steps,lr")
@@ -130,3 +133,21 @@ def test_a_field_added_since_the_saved_run_at_its_default_is_no_change(tmp_path)
     assert _check_config(Cfg(), tmp_path, True, {"lr"}) == {}
     with pytest.raises(ConfigError, match="changed new_switch"):
         _check_config(Cfg(new_switch=True), tmp_path, True, {"lr"})
+
+
+@pytest.mark.fault(7, "a .tmp file left by a writer killed mid-write")
+def test_stale_tmp_files_of_a_killed_writer_are_removed_on_resume(tmp_path):
+    from motionkit.runfolder import open_run_folder, resolve_run_dir
+
+    folder, resuming = resolve_run_dir(tmp_path, "demo", "toy", None)
+    open_run_folder(folder, resuming).close("failed")
+    (folder / "checkpoints").mkdir()
+    for stale in (folder / ".last.pt.tmp", folder / "checkpoints" / ".step-3.pt.tmp"):
+        stale.write_bytes(b"half a checkpoint")
+    again, resuming = resolve_run_dir(tmp_path, "demo", "toy", "")
+    run = open_run_folder(again, resuming)
+    try:
+        assert again == folder and resuming
+        assert sorted(folder.rglob("*.tmp")) == []
+    finally:
+        run.close("finished")

@@ -136,8 +136,9 @@ def open_run_folder(path: str | Path, resuming: bool) -> RunFolder:
     handle.truncate()
     handle.write(str(os.getpid()))
     handle.flush()
-    for stale in path.glob(".*.tmp"):  # left by a writer killed mid-write; we hold the lock, nobody writes them
-        stale.unlink(missing_ok=True)
+    for stale in path.rglob(".*.tmp"):  # left by writers killed mid-write; we hold the lock, nobody writes them
+        if stale.is_file():
+            stale.unlink(missing_ok=True)
     previous = {}
     if (path / "run.json").is_file():
         try:

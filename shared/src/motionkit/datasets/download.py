@@ -24,6 +24,7 @@ __all__ = [
 ]
 
 _CHUNK = 1 << 20
+_STREAM_CHUNK = 1 << 16  # written to <file>.part as it arrives: a cut connection loses at most this much
 
 
 def default_cache_dir() -> Path:
@@ -88,7 +89,7 @@ class _ResumableHTTPDownloader:
                 response.raise_for_status()
                 mode = "ab" if have and response.status_code == 206 else "wb"
                 with open(self.part_path, mode) as part:
-                    for chunk in response.iter_content(chunk_size=_CHUNK):
+                    for chunk in response.iter_content(chunk_size=_STREAM_CHUNK):
                         part.write(chunk)
         if isinstance(output_file, str | Path):
             shutil.copyfile(self.part_path, output_file)
@@ -227,8 +228,9 @@ def fetch(name: str, cache_dir: str | Path | None = None) -> Path:
         try:
             verify_manifest(data_root, spec.manifest, spec.normalize_newlines)
         except (ChecksumError, DatasetMissingError) as exc:
-            if not fresh:
-                raise
+            if not fresh:  # extracted earlier and changed since: say what to delete rather than guess
+                raise type(exc)(f"{exc}; the cached copy in {root} was changed after it was verified: delete "
+                                "that folder and run again to download it anew") from None
             for path, marker in fresh:  # an archive without a checksum that does not match the manifest
                 path.unlink(missing_ok=True)
                 marker.unlink(missing_ok=True)
