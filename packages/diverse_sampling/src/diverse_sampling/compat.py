@@ -17,7 +17,8 @@ The state dicts use the original's parameter names and one different orientation
 
 ``.pth`` files (theirs and ours) are read with torch's restricted unpickler (``weights_only``), allowing in addition
 only numpy's array/scalar constructors (the original stores ``curr_err`` as a numpy scalar, ours the numpy RNG
-state); anything else in such a file is refused with one line.
+state); anything else in such a file is refused with one line, and so is a file whose zip records fail their
+CRC-32 check (a flipped or cut byte).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 import torch
 
 from motionkit.errors import CheckpointError
+from motionkit.training.checkpoint import verify_integrity
 
 Kind = Literal["cvae", "sampler", "classifier"]
 
@@ -126,6 +128,7 @@ _LAST_READ: dict[str, Any] = {}
 
 
 def _read_pth(path: Path) -> dict[str, Any]:
+    verify_integrity(path)  # a flipped byte in a tensor's record would otherwise load silently
     try:
         with torch.serialization.safe_globals(_NUMPY_GLOBALS):
             state = torch.load(path, map_location="cpu", weights_only=True)
@@ -139,6 +142,9 @@ def _read_pth(path: Path) -> dict[str, Any]:
 def _why_refused(path: Path, exc: Exception) -> str:
     """One line for a failed restricted load: the offending globals when torch can list them."""
     if not zipfile.is_zipfile(path):
+        with open(path, "rb") as handle:
+            if handle.read(4) == b"PK\x03\x04":  # a zip's first record without its directory: cut short
+                return "truncated or damaged checkpoint (its zip directory is missing); use an intact copy"
         return "not a torch checkpoint (not a zip archive)"
     try:
         unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
@@ -149,6 +155,7 @@ def _why_refused(path: Path, exc: Exception) -> str:
     if unsafe:
         return f"it holds {', '.join(unsafe[:3])} (only tensors, numbers and containers are loaded)"
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    first = first.split(". This is an internal miniz error")[0]
     return f"not a readable torch file ({first[:140]})"
 
 

@@ -11,6 +11,8 @@ deviation is a switch with its reason beside it, and the ``*_corrected`` configs
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +125,10 @@ class Config:
     # ------------------------------------------------------------------------------------------------------------
     def __post_init__(self) -> None:
         """Check every value once, when the config is built: a bad one is a one-line ConfigError."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{f.name} = {value}: must be a finite number")
         _choice("stage", self.stage, ("t1", "t2"))
         _choice("dataset", self.dataset, tuple(DATA_FILES))
         if not re.fullmatch(r"|auto|cpu|cuda(:\d+)?|mps", self.device.strip()):
@@ -148,8 +154,8 @@ class Config:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} = {getattr(self, name)}: must be positive")
         for name in ("lr_fix_epochs", "eval_every", "save_every", "max_test_windows", "test_stride", "grad_clip",
-                     "seed", "num_workers", "eta", "pool_thre_his", "pool_thre_pred", "pool_dlow_filter",
-                     "w_recons", "w_vec", "w_kl", "w_his", "w_limb", "w_angle", "t2_w_kl", "t2_w_acc", "t2_w_div"):
+                     "cvae_enc_blocks", "cvae_dec_blocks", "sampler_enc_blocks", "seed", "num_workers", "eta",
+                     "pool_thre_his", "pool_thre_pred", "pool_dlow_filter", "w_recons", "w_vec", "w_kl", "w_his", "w_limb", "w_angle", "t2_w_kl", "t2_w_acc", "t2_w_div"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} = {getattr(self, name)}: must not be negative")
         if not self.train_subjects or not self.test_subjects:
