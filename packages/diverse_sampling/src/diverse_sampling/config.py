@@ -145,6 +145,9 @@ class Config:
         if self.windows_per_epoch < self.batch_size:
             raise ConfigError(f"windows_per_epoch = {self.windows_per_epoch} is below batch_size = "
                               f"{self.batch_size}: an epoch would train nothing")
+        if self.cls_windows_per_epoch < self.cls_batch:
+            raise ConfigError(f"cls_windows_per_epoch = {self.cls_windows_per_epoch} is below cls_batch = "
+                              f"{self.cls_batch}: a classifier epoch would train nothing")
         if self.dct_n > self.t_total:
             raise ConfigError(f"dct_n = {self.dct_n}: at most t_his + t_pred = {self.t_total} coefficients")
         for name in ("pseudo_future_prob", "dropout"):
@@ -155,7 +158,8 @@ class Config:
                 raise ConfigError(f"{name} = {getattr(self, name)}: must be positive")
         for name in ("lr_fix_epochs", "eval_every", "save_every", "max_test_windows", "test_stride", "grad_clip",
                      "cvae_enc_blocks", "cvae_dec_blocks", "sampler_enc_blocks", "seed", "num_workers", "eta",
-                     "pool_thre_his", "pool_thre_pred", "pool_dlow_filter", "w_recons", "w_vec", "w_kl", "w_his", "w_limb", "w_angle", "t2_w_kl", "t2_w_acc", "t2_w_div"):
+                     "pool_thre_his", "pool_thre_pred", "pool_dlow_filter", "w_recons", "w_vec", "w_kl", "w_his",
+                     "w_limb", "w_angle", "t2_w_kl", "t2_w_acc", "t2_w_div"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} = {getattr(self, name)}: must not be negative")
         if not self.train_subjects or not self.test_subjects:

@@ -21,12 +21,11 @@ from diverse_sampling.config import PACKAGE, Config
 from diverse_sampling.data.dataset import TrainWindows, build_test_set, load_split
 from diverse_sampling.data.derived import load_or_build_pool, load_or_build_valid_angles
 from diverse_sampling.data.layout import get_layout
+from diverse_sampling.divergence import check_losses, check_weights, diverged
 from diverse_sampling.losses import t1_loss, t2_loss
 from diverse_sampling.metrics import evaluate_model
 from diverse_sampling.models import build_cvae, build_sampler, load_cvae, t2_predict
-from motionkit.errors import NonFiniteLossError
 from motionkit.run import Run, start_run
-from motionkit.training import check_finite
 from motionkit.training.ddp import barrier, make_loader, set_loader_epoch, wrap_ddp
 
 # Fields a resumed run may not change: the saved weights (and the data they were shaped by) would not fit them.
@@ -101,49 +100,45 @@ def _train(cfg: Config, run: Run, init_from: str | Path | None) -> dict:
                          num_workers=cfg.num_workers)
     metrics: dict = extra.get("metrics", {})
     bar = log.progress(cfg.epochs * len(loader), desc=run.dir.name, initial=start * len(loader))
-    for epoch in range(start, cfg.epochs):
-        dataset.set_epoch(epoch)
-        torch.manual_seed(cfg.seed * 100003 + epoch * 101 + run.env.rank)  # per epoch & rank: exact resume
-        set_loader_epoch(loader, epoch)
-        model.train()
-        if cfg.stage == "t2":
-            cvae.eval()  # the frozen CVAE keeps its BatchNorm running statistics
-        sums: dict[str, float] = {}
-        n_batches = 0
-        for window, _ in loader:
-            if window.shape[0] >= 2:  # BatchNorm cannot take a batch of one (the original skips it too)
-                terms = _step(cfg, net, cvae, window.to(device), opt, model, parents, bounds, epoch)
-                for k, v in terms.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                n_batches += 1
-                bar.set_postfix(epoch=epoch + 1, loss=f"{terms['total']:.4g}", refresh=False)
-            bar.update(1)
-        sched.step()
-        means = {f"loss/{k}": v / max(n_batches, 1) for k, v in sums.items()}
-        log.log(epoch + 1, lr=opt.param_groups[0]["lr"], **means)
-        last = epoch + 1 == cfg.epochs
-        if run.is_main and cfg.eval_every > 0 and ((epoch + 1) % cfg.eval_every == 0 or last):
-            metrics = evaluate_model(cfg, cvae, model if cfg.stage == "t2" else None, test, device)
-            log.log(epoch + 1, **{f"eval/{k}": v for k, v in metrics.items()})
-            log.info(f"epoch {epoch + 1}: " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-        if (cfg.save_every > 0 and (epoch + 1) % cfg.save_every == 0) or last:
-            _check_weights(model, epoch + 1)
-            run.checkpointer.save(epoch + 1, modules, extra={"metrics": metrics, "stage": cfg.stage})
-        barrier(run.env)
-    bar.close()
+    saved = start  # the epoch last.pt holds (0: none yet)
+    try:  # the bar closes before an error is printed, so the error line is the last line
+        for epoch in range(start, cfg.epochs):
+            dataset.set_epoch(epoch)
+            torch.manual_seed(cfg.seed * 100003 + epoch * 101 + run.env.rank)  # per epoch & rank: exact resume
+            set_loader_epoch(loader, epoch)
+            model.train()
+            if cfg.stage == "t2":
+                cvae.eval()  # the frozen CVAE keeps its BatchNorm running statistics
+            sums: dict[str, float] = {}
+            n_batches = 0
+            for window, _ in loader:
+                if window.shape[0] >= 2:  # BatchNorm cannot take a batch of one (the original skips it too)
+                    with diverged(run.dir, epoch + 1, saved):
+                        terms = _step(cfg, net, cvae, window.to(device), opt, model, parents, bounds)
+                    for k, v in terms.items():
+                        sums[k] = sums.get(k, 0.0) + v
+                    n_batches += 1
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{terms['total']:.4g}", refresh=False)
+                bar.update(1)
+            sched.step()
+            means = {f"loss/{k}": v / max(n_batches, 1) for k, v in sums.items()}
+            log.log(epoch + 1, lr=opt.param_groups[0]["lr"], **means)
+            last = epoch + 1 == cfg.epochs
+            if run.is_main and cfg.eval_every > 0 and ((epoch + 1) % cfg.eval_every == 0 or last):
+                metrics = evaluate_model(cfg, cvae, model if cfg.stage == "t2" else None, test, device)
+                log.log(epoch + 1, **{f"eval/{k}": v for k, v in metrics.items()})
+                log.info(f"epoch {epoch + 1}: " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+            if (cfg.save_every > 0 and (epoch + 1) % cfg.save_every == 0) or last:
+                with diverged(run.dir, epoch + 1, saved):
+                    check_weights(model, opt)
+                run.checkpointer.save(epoch + 1, modules, extra={"metrics": metrics, "stage": cfg.stage})
+                saved = epoch + 1
+            barrier(run.env)
+    finally:
+        bar.close()
     if run.is_main:
         _write_summary(cfg, run, metrics)
     return metrics
-
-
-def _check_weights(model: torch.nn.Module, epoch: int, limit: float = 1e8) -> None:
-    """Never checkpoint diverged weights: a non-finite or exploded (|w| > ``limit``) parameter stops the run with
-    one line, and the last checkpoint stays the last good one."""
-    for name, p in model.named_parameters():
-        worst = float(p.detach().abs().max()) if p.numel() else 0.0
-        if not worst <= limit:  # also catches NaN
-            raise NonFiniteLossError(f"weights diverged at epoch {epoch} ({name}: max |w| = {worst:.3g}); not "
-                                     "saved, the last checkpoint is intact (lower --lr)")
 
 
 def _rebase_lr(opt, sched, cfg: Config, log) -> None:
@@ -157,7 +152,7 @@ def _rebase_lr(opt, sched, cfg: Config, log) -> None:
             group["lr"] = cfg.lr * lr_lambda(cfg)(sched.last_epoch)
 
 
-def _step(cfg: Config, net, cvae, window: torch.Tensor, opt, model, parents, bounds, epoch: int) -> dict:
+def _step(cfg: Config, net, cvae, window: torch.Tensor, opt, model, parents, bounds) -> dict:
     """One optimiser step on a batch of windows (B, T, D); returns the logged loss terms."""
     if cfg.stage == "t1":
         pred, mean, logvar = net(window)
@@ -165,7 +160,7 @@ def _step(cfg: Config, net, cvae, window: torch.Tensor, opt, model, parents, bou
     else:
         pred, mean, logvar = t2_predict(cvae, net, window[:, : cfg.t_his], cfg.nk, cfg.share_eps_train)
         loss, terms = t2_loss(pred[:, :, cfg.t_his :], window[:, cfg.t_his :], mean, logvar, cfg)
-    check_finite(terms, epoch)
+    check_losses(terms)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     if cfg.grad_clip > 0:
