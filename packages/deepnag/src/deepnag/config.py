@@ -33,6 +33,7 @@ MODELS: tuple[str, ...] = get_args(Model)
 DATASETS: tuple[str, ...] = get_args(Dataset)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 
+MAX_SEED = 2**63  # seeds go to numpy (non-negative only) and torch (64-bit); rank offsets are added under DDP
 # the original's default lengths (options.py): DeepNAG epochs, DeepGAN generator steps
 DEFAULT_EPOCHS = {"DeepNAG": 25000, "DeepGAN": 150000}
 # where the original looks for each real data set under --datapath
@@ -112,8 +113,13 @@ class Config:
             raise ConfigError(f"--precision: unknown {self.precision!r} (choose from {', '.join(PRECISIONS)})")
         if self.epochs is None:
             self.epochs = DEFAULT_EPOCHS[self.model]
+        if not -1 <= self.seed < MAX_SEED:
+            raise ConfigError(f"--seed must be -1 (random) or in [0, 2**63), got {self.seed}")
         if self.seed == -1:
             self.seed = random_seed()
+        for name in ("synthetic_seed", "eval_seed"):  # numpy's generators take no negative seed
+            if not 0 <= getattr(self, name) < MAX_SEED:
+                raise ConfigError(f"--{name.replace('_', '-')} must be in [0, 2**63), got {getattr(self, name)}")
         for name in ("epochs", "batch_size", "resample_n", "latent_dim", "critic_iters"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
