@@ -95,6 +95,17 @@ def _checkpoint_path(text: str, log_dir: str | None = None) -> str:
     return str(path) if path.exists() else text
 
 
+def check_device(name: str | None) -> None:
+    """A --device this machine cannot use is one line before any file is read or written (every verb)."""
+    import torch
+
+    from motionkit.training.device import resolve_device
+
+    device = resolve_device(name)
+    if device.type == "meta" or (device.type == "mps" and not torch.backends.mps.is_available()):
+        raise ConfigError(f"device {name!r} cannot run deepnag on this machine (use --device cpu or cuda)")
+
+
 def train_config(args: argparse.Namespace) -> Config:
     """Defaults -> YAML (--config, else configs/<dataset>.yaml) -> flags. With --resume the run's own saved
     config.yaml is the YAML, so a resumed run continues with its settings unless a flag changes one."""
@@ -116,6 +127,7 @@ def main(argv=None) -> int:
     verb = argv[0] if argv and argv[0] in VERBS else "main"
     args = build_parser(verb).parse_args(argv[1:] if verb != "main" else argv)
     overrides = config_overrides(args, Config)
+    check_device(overrides.get("device"))
     if verb == "evaluate" or (verb == "main" and args.evaluate):
         from deepnag.evaluate import evaluate
 
@@ -125,6 +137,8 @@ def main(argv=None) -> int:
     elif verb == "sample":
         from deepnag.sample import sample
 
+        if Path(args.out).exists() and not Path(args.out).is_dir():
+            raise ConfigError(f"sample: --out {args.out} is a file; --out names the folder to write into")
         formats = tuple(f.strip() for f in args.formats.split(","))
         if not formats or set(formats) - {"npz", "native"} or args.num_samples < 1:
             raise ConfigError(f"sample: --formats must be npz, native or npz,native (got {args.formats!r}) and "
@@ -136,6 +150,9 @@ def main(argv=None) -> int:
         from deepnag.models import load_checkpoint_any
         from motionkit.training import save_checkpoint
 
+        if Path(args.dst).is_dir():
+            raise ConfigError(f"convert: {args.dst} is a folder; give the file to write, e.g. "
+                              f"{Path(args.dst) / 'ours.pt'}")
         state = load_checkpoint_any(_checkpoint_path(args.src, args.log_dir), overrides.get("dataset"),
                                     overrides.get("resample_n"))
         print(f"wrote {save_checkpoint(args.dst, state)} ({state['extra']['config']['model']}, "

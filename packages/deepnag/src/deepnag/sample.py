@@ -29,9 +29,12 @@ NOMINAL_MS_PER_POINT = 10  # $1 logs carry a time stamp per point; generated ges
 def sample(checkpoint: str | Path, n_per_class: int, out_dir: str | Path, overrides: dict | None = None,
            formats: tuple[str, ...] = ("npz", "native")) -> list[Path]:
     """Write n_per_class generated gestures per class (see the module docstring); returns the written paths."""
+    from motionkit.training.device import resolve_device
+
     overrides = overrides or {}
-    G, extra = load_generator(checkpoint, "cpu", dataset=overrides.get("dataset"),
+    G, extra = load_generator(checkpoint, resolve_device(overrides.get("device")), dataset=overrides.get("dataset"),
                               resample_n=overrides.get("resample_n"))
+    G = G.cpu()  # latents are drawn on the CPU (the same samples on every device)
     cfg = config_from_checkpoint(extra["config"], overrides)
     names = list(extra["class_names"])
     labels = np.repeat(np.arange(len(names)), n_per_class)
