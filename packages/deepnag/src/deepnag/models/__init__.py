@@ -21,7 +21,7 @@ from deepnag.models.generator import DeepNAGNet
 from deepnag.models.gru import DoubleBackwardGRU
 
 __all__ = ["DeepGANCritic", "DeepNAGNet", "DoubleBackwardGRU", "build_critic", "build_generator", "load_checkpoint_any",
-           "load_generator"]
+           "load_generator", "check_generator_state"]
 
 
 def build_generator(cfg, n_classes: int, n_features: int) -> DeepNAGNet:
@@ -50,8 +50,37 @@ def load_checkpoint_any(path: str | Path, dataset: str | None = None, resample_n
     state = compat.read_checkpoint(path)
     if compat.is_original(state):
         conv = compat.convert_original(state, path, dataset)
-        return compat.to_our_state(conv, resample_n or 64, note=f"converted from the original's {Path(path).name}")
+        state = compat.to_our_state(conv, resample_n or 64, note=f"converted from the original's {Path(path).name}")
+    check_generator_state(state, path)
     return state
+
+
+def check_generator_state(state: dict, path: str | Path) -> None:
+    """One line unless `state` is a deepnag checkpoint a generator can be built from: generator weights (all
+    finite: a file saved from a diverged run, or damaged where no checksum covers it, is refused, not rendered
+    as NaN samples), its config, class list, feature count and a finite normaliser."""
+    import numpy as np
+    import torch
+
+    from motionkit.errors import CheckpointError
+
+    modules, extra = state.get("modules"), state.get("extra")
+    weights = modules.get("generator") if isinstance(modules, dict) else None
+    needed = ("config", "class_names", "n_features", "normalizer")
+    if not isinstance(weights, dict) or not isinstance(extra, dict) or any(k not in extra for k in needed):
+        raise CheckpointError(f"{path}: not a deepnag checkpoint (it needs generator weights and "
+                              f"extra {', '.join(needed)}; a foreign file?)")
+    for key, value in weights.items():
+        if not isinstance(value, torch.Tensor) or not bool(torch.isfinite(value.float()).all()):
+            raise CheckpointError(f"{path}: generator weight {key} is not a finite tensor (a diverged or damaged "
+                                  "checkpoint); use an earlier one")
+    try:
+        finite = bool(np.isfinite(np.asarray([extra["normalizer"]["lo"], extra["normalizer"]["hi"]],
+                                             dtype=np.float64)).all())
+    except (KeyError, TypeError, ValueError):
+        finite = False
+    if not finite:
+        raise CheckpointError(f"{path}: its normaliser bounds are missing or not finite; use another checkpoint")
 
 
 def load_generator(path: str | Path, device="cpu", dataset: str | None = None,
@@ -60,12 +89,14 @@ def load_generator(path: str | Path, device="cpu", dataset: str | None = None,
     from motionkit.errors import CheckpointError
 
     state = load_checkpoint_any(path, dataset, resample_n)
-    extra = dict(state.get("extra", {}), step=state.get("step"))
-    weights = state.get("modules", {}).get("generator")
-    if weights is None or "config" not in extra:
-        raise CheckpointError(f"{path}: not a deepnag checkpoint (no generator weights or config)")
+    extra = dict(state["extra"], step=state.get("step"))
+    weights = state["modules"]["generator"]
     cfg = extra["config"]
-    G = DeepNAGNet(len(extra["class_names"]), extra["n_features"], cfg["latent_dim"], tuple(cfg["generator_hidden"]))
+    try:
+        G = DeepNAGNet(len(extra["class_names"]), int(extra["n_features"]), int(cfg["latent_dim"]),
+                       tuple(int(h) for h in cfg["generator_hidden"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: its config lacks or garbles the generator's sizes ({exc!r})") from None
     try:
         G.load_state_dict({k: v.float() for k, v in weights.items()})
     except RuntimeError as exc:
