@@ -17,6 +17,9 @@ import numpy as np
 from deepnag.data.gestures import GestureSet
 from motionkit.errors import DataFormatError, DatasetMissingError
 
+# an X/Y beyond this is a damaged value, not a pen position: it would set the normaliser's range (every real
+# gesture squeezed to one point), so it is refused like a non-finite one
+MAX_PIXELS = 1e5
 DOLLAR_CLASSES = (
     "arrow", "caret", "check", "circle", "delete_mark", "left_curly_brace", "left_sq_bracket", "pigtail",
     "question_mark", "rectangle", "right_curly_brace", "right_sq_bracket", "star", "triangle", "v", "x",
@@ -26,6 +29,8 @@ DOLLAR_CLASSES = (
 def read_dollar_xml(path: str | Path) -> tuple[str, np.ndarray, dict]:
     """One $1 log file -> (gesture label, points (T, 3) as X, Y, T, root attributes)."""
     path = Path(path)
+    if path.is_dir():
+        raise DataFormatError(f"{path}: is a folder where a $1 XML log belongs")
     try:
         root = ET.fromstring(path.read_bytes())  # bytes: ElementTree honours the BOM and the XML declaration
     except ET.ParseError as exc:
@@ -47,6 +52,10 @@ def read_dollar_xml(path: str | Path) -> tuple[str, np.ndarray, dict]:
     bad = [k for k, row in enumerate(rows) if not all(np.isfinite(row))]
     if bad:
         raise DataFormatError(f"{path}: <Point> number {bad[0] + 1} has a non-finite X/Y/T")
+    far = [k for k, (x, y, _) in enumerate(rows) if max(abs(x), abs(y)) > MAX_PIXELS]
+    if far:
+        raise DataFormatError(f"{path}: <Point> number {far[0] + 1} lies {max(map(abs, rows[far[0]][:2])):.3g} "
+                              f"pixels out (no screen is that large; the limit is {MAX_PIXELS:g})")
     declared = root.get("NumPts")
     if declared is not None and declared.isdigit() and int(declared) != len(rows):
         raise DataFormatError(f"{path}: NumPts={declared} but the file has {len(rows)} <Point> elements")

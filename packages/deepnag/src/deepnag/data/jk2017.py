@@ -21,6 +21,9 @@ from deepnag.data.gestures import GestureSet
 from motionkit.errors import DataFormatError, DatasetMissingError
 
 N_JOINTS = 21
+# a coordinate beyond this is a damaged value, not a pose: it would set the normaliser's range (every real
+# gesture squeezed to one point), so it is refused like a non-finite one
+MAX_METRES = 100.0
 JK2017_CLASSES = (
     "cartwheel_left", "cartwheel_right", "duck", "hook_left", "hook_right", "jab_left", "jab_right",
     "kick_left", "kick_right", "push", "sidekick_left", "sidekick_right", "uppercut_left", "uppercut_right",
@@ -38,10 +41,12 @@ def display_name(gesture: str) -> str:
 def read_jk2017_file(path: str | Path, expected_name: str | None = None) -> tuple[str, np.ndarray]:
     """One JK2017 file -> (gesture name, frames (T, 21, 3)). Any deviation is a one-line DataFormatError."""
     path = Path(path)
+    if path.is_dir():
+        raise DataFormatError(f"{path}: is a folder where a JK2017 gesture file belongs")
     try:
         lines = [ln.strip() for ln in path.read_text(encoding="utf-8", errors="strict").splitlines()]
-    except UnicodeDecodeError:
-        raise DataFormatError(f"{path}: not a text file") from None
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"{path}: not a UTF-8 text file (byte {exc.start}); not a JK2017 gesture file") from None
     lines = [ln for ln in lines if ln]
     if len(lines) < 2:
         raise DataFormatError(f"{path}: too short for a JK2017 file (needs a gesture name and a frame count)")
@@ -54,7 +59,9 @@ def read_jk2017_file(path: str | Path, expected_name: str | None = None) -> tupl
         raise DataFormatError(f"{path}: line 2 should be the frame count, got {lines[1]!r}") from None
     body = lines[2:]
     per_frame = N_JOINTS + 1
-    if n_frames < 1 or len(body) != n_frames * per_frame:
+    if n_frames < 1:
+        raise DataFormatError(f"{path}: line 2 says {n_frames} frames; a gesture needs at least one")
+    if len(body) != n_frames * per_frame:
         raise DataFormatError(
             f"{path}: header says {n_frames} frames, i.e. {n_frames * per_frame} lines of '####' + 21 joints, "
             f"but the file has {len(body)}"
@@ -74,6 +81,10 @@ def read_jk2017_file(path: str | Path, expected_name: str | None = None) -> tupl
                 raise DataFormatError(f"{path}: frame {f + 1} joint {j}: expected 'x,y,z', got {text!r}") from None
     if not np.isfinite(frames).all():
         raise DataFormatError(f"{path}: contains non-finite coordinates")
+    if np.abs(frames).max() > MAX_METRES:
+        f, j, _ = np.unravel_index(np.abs(frames).argmax(), frames.shape)
+        raise DataFormatError(f"{path}: frame {f + 1} joint {j} has a coordinate of {np.abs(frames[f, j]).max():.3g} "
+                              f"m (a Kinect sees up to ~8 m; the limit is {MAX_METRES:g} m)")
     return name, frames
 
 
