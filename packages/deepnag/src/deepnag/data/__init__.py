@@ -8,7 +8,9 @@ Importing this package registers deepnag's data sets in motionkit's registry (da
 from __future__ import annotations
 
 import json
+import os
 import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,17 +47,72 @@ def _synthetic_root(cfg) -> Path:
 
 
 def ensure_synthetic(cfg) -> Path:
-    """Write the synthetic data set once (in the real file format) and return its root folder."""
+    """Write the synthetic data set once (in the real file format) and return its root folder.
+
+    The cache under `<log_dir>/deepnag/_synthetic/` is owned by this function: a set is written whole into a
+    temporary sibling `.<name>.<pid>.tmp/` and renamed into place, so no reader sees half a set (a killed
+    writer, two runs starting at once); a folder whose GENERATED.json stamp is missing, unreadable or for other
+    parameters is replaced, and temporary folders of writers that no longer run are removed. With --data-root
+    the set is written into that folder in place (the user's folder: nothing in it is deleted).
+    """
     root = _synthetic_root(cfg)
-    stamp = root / "GENERATED.json"
     params = {"dataset": cfg.dataset, "version": SYNTHETIC_VERSION, "subjects": cfg.synthetic_subjects,
               "repetitions": cfg.synthetic_repetitions, "seed": cfg.synthetic_seed}
-    if stamp.is_file() and json.loads(stamp.read_text()) == params:
+    if _stamp_matches(root, params):
         return root
+    if cfg.data_root:
+        return _write_synthetic(cfg, root, params)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    _remove_dead_writers(root)
+    tmp = root.parent / f".{root.name}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        _write_synthetic(cfg, tmp, params)
+        if root.exists() and not _stamp_matches(root, params):  # a stale or damaged set: ours to replace
+            stale = root.parent / f".{root.name}.{os.getpid()}.old.tmp"
+            os.rename(root, stale)
+            shutil.rmtree(stale, ignore_errors=True)
+        if not root.exists():
+            os.rename(tmp, root)
+    except OSError:
+        if not _stamp_matches(root, params):  # not another run that put a good set there first
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return root
+
+
+def _write_synthetic(cfg, root: Path, params: dict) -> Path:
     writer = write_synthetic_pen if cfg.dataset == "synthetic-pen" else write_synthetic_kinect
     writer(root, cfg.synthetic_subjects, cfg.synthetic_repetitions, cfg.synthetic_seed)
-    stamp.write_text(json.dumps(params))
+    (root / "GENERATED.json").write_text(json.dumps(params), encoding="utf-8")
     return root
+
+
+def _stamp_matches(root: Path, params: dict) -> bool:
+    """True when root/GENERATED.json says the set was written whole with these parameters."""
+    try:
+        return json.loads((root / "GENERATED.json").read_text(encoding="utf-8")) == params
+    except (OSError, UnicodeDecodeError, ValueError):  # missing, a folder, not UTF-8, not JSON
+        return False
+
+
+def _remove_dead_writers(root: Path) -> None:
+    """Delete `.<name>.<pid>.tmp` folders next to root whose writing process has ended (killed mid-write)."""
+    for tmp in root.parent.glob(f".{root.name}.*.tmp"):
+        pid = tmp.name[len(root.name) + 2:].split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def real_data_root(cfg) -> Path | None:
