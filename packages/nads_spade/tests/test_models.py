@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from motionkit.errors import CheckpointError
 from nads_spade.models.discriminator import MultiscaleDiscriminator
 from nads_spade.models.fpn import FPN
 from nads_spade.models.nadsnet import NADSNet
@@ -98,7 +99,7 @@ def test_vgg19_loads_torchvision_key_names(tmp_path):
     feats = vgg(torch.randn(1, 3, 32, 32))
     assert [f.shape[1] for f in feats] == [64, 128, 256, 512, 512]
     del state["features.19.weight"]
-    with pytest.raises(KeyError):
+    with pytest.raises(CheckpointError, match="lacks VGG19 tensors"):
         VGG19().load_torchvision(state)
 
 

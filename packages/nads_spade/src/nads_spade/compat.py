@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from motionkit.errors import CheckpointError
+from motionkit.training.checkpoint import verify_integrity
 
 # NumPy globals of np.random.get_state() inside our checkpoints (motionkit's Checkpointer); the project's files
 # hold none.
@@ -40,18 +41,28 @@ _ALLOWED_NAMES = {"numpy._core.multiarray._reconstruct", "numpy.core.multiarray.
                   "numpy.dtype", "numpy.dtypes.UInt32DType"}
 
 
-def read_weights(path: str | Path) -> dict:
-    """Load a weight or checkpoint file with the restricted unpickler; one-line errors for anything else."""
+def check_weight_file(path: str | Path) -> Path:
+    """Without loading it: ``path`` is a file (not a folder), its zip records pass their CRC check, and it names
+    no class besides tensors and plain values; a one-line CheckpointError otherwise. Returns the path."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a weight file")
     if not path.is_file():
         raise CheckpointError(f"{path}: weight file not found")
+    verify_integrity(path)  # zip CRC of every record: a damaged file is refused, never silently used
     try:
         unsafe = [g for g in torch.serialization.get_unsafe_globals_in_checkpoint(path) if g not in _ALLOWED_NAMES]
     except (RuntimeError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError, EOFError):
-        unsafe = []  # a legacy (pre-zip) file: the weights-only loader below still checks every global
+        unsafe = []  # a legacy (pre-zip) file: the weights-only loader of read_weights still checks every global
     if unsafe:
         raise CheckpointError(f"{path}: refused: holds {unsafe[0]!r}, not a weight file (only tensors and dicts "
                               "are read)")
+    return path
+
+
+def read_weights(path: str | Path) -> dict:
+    """Load a weight or checkpoint file with the restricted unpickler; one-line errors for anything else."""
+    path = check_weight_file(path)
     try:
         with torch.serialization.safe_globals(_NUMPY_RNG + _RECONSTRUCT):
             state = torch.load(path, map_location="cpu", weights_only=True)

@@ -9,10 +9,13 @@ value is checked when the config is built (``__post_init__``): a bad one is a on
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
 from motionkit.errors import ConfigError
+
+FLOAT32_MAX = 3.4e38  # learning rates beyond this cannot be applied to float32 weights
 
 
 @dataclass
@@ -175,27 +178,85 @@ class Config:
     experiment_nads_steps: int = 0  # NADS-Net steps of each arm (0 = experiment_nads_epochs)
 
     def __post_init__(self) -> None:
-        """Range checks (choices are checked by load_config from the Literal types)."""
-        if self.image_size <= 0 or self.image_size % 32:
-            raise ConfigError(f"image_size {self.image_size}: must be a positive multiple of 32 (PVT strides)")
-        for name in ("nads_batch_size", "gan_batch_size", "eval_batch_size", "print_freq", "display_freq",
-                     "save_latest_freq", "save_epoch_freq", "keep_last"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} {getattr(self, name)}: must be at least 1")
-        for name in ("nads_epochs", "niter", "niter_decay", "max_steps", "max_people", "max_samples",
-                     "num_workers", "num_threads", "experiment_gan_steps", "experiment_nads_steps"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} {getattr(self, name)}: must not be negative")
-        for name in ("nads_lr", "lr"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{name} {getattr(self, name)}: must be positive")
-        if not 0 < self.pck_alpha <= 1 or not 0 <= self.pvt_drop_path < 1:
-            raise ConfigError(f"pck_alpha {self.pck_alpha} must be in (0, 1], pvt_drop_path {self.pvt_drop_path} "
-                              "in [0, 1)")
-        for name in ("pvt_embed_dims", "pvt_num_heads", "pvt_mlp_ratios", "pvt_depths", "pvt_sr_ratios"):
-            if len(getattr(self, name)) != 4:
-                raise ConfigError(f"{name}: needs 4 values (one per PVT stage), got {getattr(self, name)}")
+        """Range, divisibility and consistency checks, one line each, before any work (choices are checked by
+        load_config from the Literal types)."""
+        self._check_counts()
+        self._check_numbers()
+        self._check_networks()
+        if self.nads_epochs < 1:
+            raise ConfigError(f"nads_epochs {self.nads_epochs}: must be at least 1 (max_steps stops earlier)")
+        if self.niter + self.niter_decay < 1:
+            raise ConfigError(f"niter {self.niter} + niter_decay {self.niter_decay}: train-gan needs at least 1 "
+                              "epoch")
         if not self.geo_scales or not all(0 < s <= 1 for s in self.geo_scales):
             raise ConfigError(f"geo_scales {self.geo_scales}: each must be in (0, 1]")
         if not self.experiment_seeds:
             raise ConfigError("experiment_seeds: give at least one seed")
+
+    def _check_counts(self) -> None:
+        """Integer sizes and counts."""
+        if self.image_size <= 0 or self.image_size % 32:
+            raise ConfigError(f"image_size {self.image_size}: must be a positive multiple of 32 (PVT strides)")
+        for name in ("nads_batch_size", "gan_batch_size", "eval_batch_size", "print_freq", "display_freq",
+                     "save_latest_freq", "save_epoch_freq", "keep_last", "step_size", "synthetic_width",
+                     "synthetic_height", "synthetic_train", "synthetic_val", "synthetic_test", "experiment_gan_epochs",
+                     "experiment_nads_epochs"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} {getattr(self, name)}: must be at least 1")
+        for name in ("nads_epochs", "niter", "niter_decay", "max_steps", "max_people", "max_samples",
+                     "num_workers", "num_threads", "experiment_gan_steps", "experiment_nads_steps",
+                     "plateau_patience"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} {getattr(self, name)}: must not be negative")
+
+    def _check_numbers(self) -> None:
+        """Real-valued hyperparameters: finite, and inside their ranges."""
+        for name in ("nads_lr", "lr"):  # the optimisers compute in float32
+            if not 0 < getattr(self, name) < FLOAT32_MAX:
+                raise ConfigError(f"{name} {getattr(self, name)}: must be a positive number below {FLOAT32_MAX:g} "
+                                  "(float32)")
+        for name in ("sigma", "paf_width_cells"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                raise ConfigError(f"{name} {getattr(self, name)}: must be a finite positive number")
+        for name in ("nads_weight_decay", "lambda_belt", "lambda_feat", "lambda_vgg", "lambda_keypoint",
+                     "lambda_paf", "lambda_seatbelt", "arm_min_torso_px"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ConfigError(f"{name} {getattr(self, name)}: must be a finite number >= 0")
+        for name, low, high in (("nads_momentum", 0, 1), ("beta1", 0, 1), ("beta2", 0, 1), ("pvt_drop_path", 0, 1),
+                                ("peak_threshold", 0, 1)):
+            if not low <= getattr(self, name) < high:
+                raise ConfigError(f"{name} {getattr(self, name)}: must be in [{low}, {high})")
+        for name, low, high in (("plateau_factor", 0, 1), ("pck_alpha", 0, 1), ("synthetic_passenger_prob", 0, 1)):
+            value = getattr(self, name)
+            if not (low < value <= high or (name == "synthetic_passenger_prob" and value == 0)):
+                raise ConfigError(f"{name} {value}: must be in ({low}, {high}]")
+        if not math.isfinite(self.geo_fill):
+            raise ConfigError(f"geo_fill {self.geo_fill}: must be finite")
+
+    def _check_networks(self) -> None:
+        """Layer widths, heads and the generator's upsampling fit together."""
+        for name in ("pvt_embed_dims", "pvt_num_heads", "pvt_mlp_ratios", "pvt_depths", "pvt_sr_ratios"):
+            values = getattr(self, name)
+            if len(values) != 4:
+                raise ConfigError(f"{name}: needs 4 values (one per PVT stage), got {values}")
+            if not all(isinstance(v, int) and v >= 1 for v in values):
+                raise ConfigError(f"{name} {values}: each must be a whole number >= 1")
+        for i, (dim, heads) in enumerate(zip(self.pvt_embed_dims, self.pvt_num_heads)):
+            if dim % heads:
+                raise ConfigError(f"pvt_num_heads {self.pvt_num_heads}: stage {i + 1} has {heads} heads, which do "
+                                  f"not divide its width {dim} (pvt_embed_dims {self.pvt_embed_dims})")
+        for name in ("fpn_channels", "ngf", "ndf", "spade_hidden", "num_D", "n_layers_D"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} {getattr(self, name)}: must be at least 1")
+        if self.head_channels < 4 or self.head_channels % 4:
+            raise ConfigError(f"head_channels {self.head_channels}: must be a positive multiple of 4 (the belt "
+                              "branch narrows to head_channels / 4)")
+        if self.label_nc != 26:
+            raise ConfigError(f"label_nc {self.label_nc}: the generator's condition has 26 channels (9 heatmaps "
+                              "+ 16 PAF + 1 belt)")
+        n_up = {"normal": 5, "more": 6, "most": 7}.get(self.num_upsampling_layers, 5)
+        if self.image_size % 2 ** n_up:
+            raise ConfigError(f"image_size {self.image_size}: num_upsampling_layers {self.num_upsampling_layers} "
+                              f"needs a multiple of {2 ** n_up} (the generator starts at image_size / 2^{n_up})")
+        if self.num_upsampling_layers == "most" and self.ngf < 2:
+            raise ConfigError(f"ngf {self.ngf}: num_upsampling_layers most needs ngf >= 2")

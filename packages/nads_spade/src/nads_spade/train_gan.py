@@ -10,17 +10,19 @@ checkpoints every ``save_latest_freq`` steps and ``save_epoch_freq`` epochs; ``-
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import torch
 
 from motionkit.errors import ConfigError
 from motionkit.run import start_run
-from motionkit.training import check_finite
 from motionkit.training.ddp import all_reduce_mean, make_loader, wrap_ddp
 from motionkit.training.device import resolve_device
 from nads_spade import labels as L
+from nads_spade.compat import check_weight_file
 from nads_spade.data.dataset import build_dataset, seed_loader_epoch
+from nads_spade.divergence import Guard
 from nads_spade.gallery import Gallery, render_condition, to_uint8
 from nads_spade.losses import VGGLoss, feature_matching_loss, frozen_nads_losses, hinge_d_loss, hinge_g_loss
 from nads_spade.models import PACKAGE, build_discriminator, build_generator, load_into, load_nads
@@ -52,23 +54,54 @@ def lr_factor(cfg, epoch: int) -> float:
     return max(0.0, 1.0 - (epoch - cfg.niter + 1) / (cfg.niter_decay + 1))
 
 
+# settings a resumed run cannot change: the saved G, D and their optimiser states would not fit them
+FIXED_ON_RESUME = {"label_nc", "ngf", "ndf", "num_upsampling_layers", "spade_hidden", "norm_G", "segmap_resize",
+                   "num_D", "n_layers_D", "image_size"}
+
+
+def preflight(cfg):
+    """What can fail before a run folder exists: devices, the data, the batch size. Returns the training set."""
+    if cfg.norm_G == "syncbatch" and "WORLD_SIZE" not in os.environ:
+        raise ConfigError("norm_G syncbatch needs a torchrun launch; use batch")
+    for name in ("device", "gan_device", "net_device"):
+        if getattr(cfg, name):
+            resolve_device(getattr(cfg, name))
+    for path in (cfg.nads_checkpoint, cfg.gan_init_G, cfg.gan_init_D, "" if cfg.no_vgg_loss else cfg.vgg_weights):
+        if path:
+            check_weight_file(path)
+    dataset = build_dataset(cfg, "train")
+    if len(dataset) < cfg.gan_batch_size:
+        where = cfg.coco_train_json if cfg.data_format == "coco" else cfg.train_root
+        raise ConfigError(f"gan_batch_size {cfg.gan_batch_size}: the training set {where} has {len(dataset)} "
+                          "images, so every batch would be skipped (full batches only); use a smaller batch size")
+    return dataset
+
+
+def optimizer_settings(cfg) -> tuple[float, float, tuple[float, float]]:
+    """(lr of G, lr of D, Adam betas): TTUR G lr/2, D 2 lr, (beta1, beta2); no_TTUR both lr, (beta1, 0.999)."""
+    if cfg.no_TTUR:
+        return cfg.lr, cfg.lr, (cfg.beta1, 0.999)
+    return cfg.lr / 2, cfg.lr * 2, (cfg.beta1, cfg.beta2)
+
+
 def train_gan(cfg, resume: str | None = None) -> dict:
     """Train G and D in a new run folder (or the one ``resume`` names, see motionkit.run.start_run).
 
-    Returns {'last': {loss: value}, 'steps': n, 'checkpoint': path, 'dir': run folder}."""
-    if cfg.norm_G == "syncbatch" and "WORLD_SIZE" not in os.environ:
-        raise ConfigError("norm_G syncbatch needs a torchrun launch; use batch")
+    Returns {'last': {loss: value}, 'steps': n, 'checkpoint': path, 'dir': run folder}. A resume may change
+    anything but :data:`FIXED_ON_RESUME` (refused in one line); a changed lr or betas is applied and logged."""
+    dataset = preflight(cfg)
+    mutable = {f.name for f in dataclasses.fields(cfg)} - FIXED_ON_RESUME
     with start_run(cfg, package=PACKAGE, run_name=cfg.run_name or f"{cfg.name}-gan", log_root=cfg.log_dir,
                    resume=resume, device=cfg.gan_device or cfg.device, seed=cfg.seed,
-                   use_tensorboard=cfg.tensorboard, deterministic=cfg.deterministic, keep_last=cfg.keep_last) as run:
-        return _train(cfg, run)
+                   use_tensorboard=cfg.tensorboard, deterministic=cfg.deterministic, keep_last=cfg.keep_last,
+                   mutable_on_resume=mutable) as run:
+        return _train(cfg, run, dataset)
 
 
-def _train(cfg, run) -> dict:
+def _train(cfg, run, dataset) -> dict:
     env, log, ckpt, run_dir = run.env, run.logger, run.checkpointer, run.dir
     gdev = run.device
     ndev = env.device if env.enabled else resolve_device(cfg.net_device or cfg.device)
-    dataset = build_dataset(cfg, "train")
     loader = make_loader(dataset, cfg.gan_batch_size, env, shuffle=True, seed=cfg.seed, drop_last=True,
                          num_workers=cfg.num_workers)
     G, D = build_generator(cfg).to(gdev), build_discriminator(cfg).to(gdev)
@@ -79,24 +112,31 @@ def _train(cfg, run) -> dict:
     if cfg.gan_init_D and not run.resuming:
         load_into(cfg.gan_init_D, D, "D", cfg)
     Gd, Dd = wrap_ddp(G, env), wrap_ddp(D, env)
-    if cfg.no_TTUR:
-        lr_g, lr_d, betas = cfg.lr, cfg.lr, (cfg.beta1, 0.999)
-    else:
-        lr_g, lr_d, betas = cfg.lr / 2, cfg.lr * 2, (cfg.beta1, cfg.beta2)
+    lr_g, lr_d, betas = optimizer_settings(cfg)
     opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas)
 
     modules = {"G": G, "D": D, "opt_G": opt_g, "opt_D": opt_d}
     step, extra = ckpt.resume(modules, map_location=gdev)
+    if {"lr", "no_TTUR", "beta1", "beta2"} & set(run.config_changes):  # applied below each epoch; said here
+        for name, opt in (("G", opt_g), ("D", opt_d)):
+            log.info(f"optimizer of {name}: lr {opt.param_groups[0]['lr']:g} -> {(lr_g, lr_d)[name == 'D']:g}, "
+                     f"betas {tuple(opt.param_groups[0]['betas'])} -> {betas} (changed on resume)")
+            for group in opt.param_groups:
+                group["betas"] = betas
+    if not len(loader):
+        raise ConfigError(f"gan_batch_size {cfg.gan_batch_size}: this process's share of the training set is "
+                          "smaller than one batch; use a smaller batch size")
+    guard = Guard("--lr", ckpt.latest_path)
     epoch0, skip = extra.get("epoch", 0), extra.get("iter", 0)
     log.truncate_after(step)
     gallery = Gallery(run_dir, f"SPADE GAN: {cfg.name}", enabled=env.is_main)
     n_epochs = cfg.niter + cfg.niter_decay
     last: dict[str, float] = dict(extra.get("last", {}))
-    total = n_epochs * len(loader) if not cfg.max_steps else cfg.max_steps
+    total = min(n_epochs * len(loader), cfg.max_steps) if cfg.max_steps else n_epochs * len(loader)
     run.check_not_finished(step, total, unit="step", flag="--niter (or --max_steps)")
     bar = log.progress(total, "train-gan", initial=step)
-    done = bool(cfg.max_steps) and step >= cfg.max_steps
+    done = step >= total
 
     pos = (epoch0, skip)  # where a resumed run continues: (epoch, first batch not yet done)
 
@@ -123,6 +163,7 @@ def _train(cfg, run) -> dict:
 
             # --- generator step ---------------------------------------------------------------------------
             fake = Gd(cond)
+            guard.outputs({"the generator's output": fake}, step + 1, last or None)
             outs = Dd(torch.cat([torch.cat([cond, fake], 1), torch.cat([cond, real], 1)], 0))
             pf = [[o[: fake.shape[0]] for o in scale] for scale in outs]
             pr = [[o[fake.shape[0]:] for o in scale] for scale in outs]
@@ -135,10 +176,11 @@ def _train(cfg, run) -> dict:
                 g_terms.update(frozen_nads_losses(nads, fake, real, cfg.fake_norm_bug,
                                                   (cfg.lambda_keypoint, cfg.lambda_paf, cfg.lambda_seatbelt)))
             g_loss = sum(g_terms.values())
-            check_finite(g_terms, step)
+            guard.losses(g_terms, step + 1)
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()
+            guard.weights({"the generator": G}, step + 1, g_terms, cfg.lr)
 
             # --- discriminator step -----------------------------------------------------------------------
             with torch.no_grad():
@@ -147,10 +189,11 @@ def _train(cfg, run) -> dict:
             pf = [[o[: fake_d.shape[0]] for o in scale] for scale in outs]
             pr = [[o[fake_d.shape[0]:] for o in scale] for scale in outs]
             d_loss = hinge_d_loss(pr, pf)
-            check_finite({"D": d_loss}, step)
+            guard.losses({"D": d_loss}, step + 1)
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
+            guard.weights({"the discriminator": D}, step + 1, {"D": d_loss}, cfg.lr)
 
             step += 1
             bar.update(1)

@@ -14,15 +14,19 @@ motionkit.run.start_run: ``runs/nads_spade/<name>-nads[-2 ...]``, a new one per 
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
+from motionkit.errors import ConfigError
 from motionkit.run import start_run
-from motionkit.training import check_finite
 from motionkit.training.ddp import all_reduce_mean, make_loader, wrap_ddp
 from motionkit.training.device import resolve_device
 from nads_spade import labels as L
 from nads_spade.augment import augment_arms, random_resize_translate
+from nads_spade.compat import check_weight_file
 from nads_spade.data.dataset import build_dataset, imagenet_normalize, seed_loader_epoch
+from nads_spade.divergence import Guard
 from nads_spade.gallery import Gallery, render_condition, render_maps, to_uint8
 from nads_spade.losses import nads_loss
 from nads_spade.models import PACKAGE, build_nads, checkpoint_or_latest, load_generator, load_into
@@ -77,34 +81,86 @@ def validation_loss(cfg, net, loader, device, env) -> dict[str, float]:
     return {k: float(all_reduce_mean(v / max(n, 1), env)) for k, v in sums.items()}
 
 
+# every choice of nads_optimizer and lr_schedule_type, and what it builds (a choice missing here is refused)
+OPTIMIZERS = {
+    "sgd": lambda cfg, params: torch.optim.SGD(params, lr=cfg.nads_lr, momentum=cfg.nads_momentum,
+                                               weight_decay=cfg.nads_weight_decay),
+    "adam": lambda cfg, params: torch.optim.Adam(params, lr=cfg.nads_lr, weight_decay=cfg.nads_weight_decay),
+}
+SCHEDULERS = {
+    "fixed": lambda cfg, opt: torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size, gamma=cfg.plateau_factor),
+    "metric-based": lambda cfg, opt: torch.optim.lr_scheduler.ReduceLROnPlateau(
+        opt, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience),
+}
+# settings a resumed run cannot change: the saved weights, optimiser state or scheduler would not fit them
+FIXED_ON_RESUME = {"pvt_embed_dims", "pvt_num_heads", "pvt_mlp_ratios", "pvt_depths", "pvt_sr_ratios", "pvt_variant",
+                   "fpn_channels", "fpn_wiring", "head_channels", "heatmap_background", "image_size",
+                   "nads_optimizer", "lr_schedule_type"}
+
+
 def make_optimizer(cfg, net):
     """SGD (the project) or Adam over ``net``, and its scheduler (ReduceLROnPlateau or StepLR)."""
-    if cfg.nads_optimizer == "adam":
-        opt = torch.optim.Adam(net.parameters(), lr=cfg.nads_lr, weight_decay=cfg.nads_weight_decay)
-    else:
-        opt = torch.optim.SGD(net.parameters(), lr=cfg.nads_lr, momentum=cfg.nads_momentum,
-                              weight_decay=cfg.nads_weight_decay)
-    if cfg.lr_schedule_type == "fixed":
-        return opt, torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size, gamma=cfg.plateau_factor)
-    return opt, torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=cfg.plateau_factor,
-                                                          patience=cfg.plateau_patience)
+    for name, table in (("nads_optimizer", OPTIMIZERS), ("lr_schedule_type", SCHEDULERS)):
+        if getattr(cfg, name) not in table:
+            raise ConfigError(f"{name} {getattr(cfg, name)!r}: not implemented (choose {' | '.join(table)})")
+    opt = OPTIMIZERS[cfg.nads_optimizer](cfg, net.parameters())
+    return opt, SCHEDULERS[cfg.lr_schedule_type](cfg, opt)
+
+
+def apply_optimizer_settings(cfg, opt, sched, log, changes: dict) -> None:
+    """After a resume: an lr, momentum or weight decay changed on the command line replaces the stored one
+    (logged); unchanged ones keep the stored values, so the scheduler's reductions survive a plain resume."""
+    new = {"nads_lr": ("lr", cfg.nads_lr), "nads_momentum": ("momentum", cfg.nads_momentum),
+           "nads_weight_decay": ("weight_decay", cfg.nads_weight_decay)}
+    for field, (key, value) in new.items():
+        if field not in changes:
+            continue
+        for group in opt.param_groups:
+            if key in group and group[key] != value:
+                log.info(f"optimizer {key}: {group[key]:g} -> {value:g} (--{field} changed on resume)")
+                group[key] = value
+        if key == "lr" and hasattr(sched, "base_lrs"):
+            sched.base_lrs = [value] * len(opt.param_groups)
+
+
+def preflight(cfg):
+    """What can fail before a run folder exists: devices, the optimizer choice, the data, the batch size.
+    Returns the (train, val) data sets."""
+    for name in ("device", "gan_device", "net_device"):
+        if getattr(cfg, name):
+            resolve_device(getattr(cfg, name))
+    make_optimizer(cfg, torch.nn.Linear(1, 1))
+    for path in (cfg.nads_init, cfg.pvt_pretrained, cfg.gan_checkpoint if cfg.gan_augment else ""):
+        if path:
+            check_weight_file(path)
+    train_set = build_dataset(cfg, "train")
+    n = len(train_set)
+    if n < cfg.nads_batch_size:
+        where = cfg.coco_train_json if cfg.data_format == "coco" else cfg.train_root
+        raise ConfigError(f"nads_batch_size {cfg.nads_batch_size}: the training set {where} has {n} images, so "
+                          "every batch would be skipped (full batches only); use a smaller batch size")
+    return train_set, build_dataset(cfg, "val")
 
 
 def train_nads(cfg, resume: str | None = None) -> dict:
     """Train NADS-Net in a new run folder (or the one ``resume`` names, see motionkit.run.start_run).
 
-    Returns {'last', 'val', 'best_val', 'steps', 'checkpoint', 'best', 'dir'}."""
+    Returns {'last', 'val', 'best_val', 'steps', 'checkpoint', 'best', 'dir'}. A resume may change anything but
+    :data:`FIXED_ON_RESUME` (refused in one line); a changed learning rate is applied and logged."""
+    data = preflight(cfg)
+    mutable = {f.name for f in dataclasses.fields(cfg)} - FIXED_ON_RESUME
     with start_run(cfg, package=PACKAGE, run_name=cfg.run_name or f"{cfg.name}-nads", log_root=cfg.log_dir,
                    resume=resume, device=cfg.net_device or cfg.device, seed=cfg.seed,
-                   use_tensorboard=cfg.tensorboard, deterministic=cfg.deterministic, keep_last=cfg.keep_last) as run:
-        return _train(cfg, run)
+                   use_tensorboard=cfg.tensorboard, deterministic=cfg.deterministic, keep_last=cfg.keep_last,
+                   mutable_on_resume=mutable) as run:
+        return _train(cfg, run, data)
 
 
-def _train(cfg, run) -> dict:
+def _train(cfg, run, data) -> dict:
     env, log, ckpt, run_dir = run.env, run.logger, run.checkpointer, run.dir
     ndev = run.device
     gdev = env.device if env.enabled else resolve_device(cfg.gan_device or cfg.device)
-    train_set, val_set = build_dataset(cfg, "train"), build_dataset(cfg, "val")
+    train_set, val_set = data
     loader = make_loader(train_set, cfg.nads_batch_size, env, shuffle=True, seed=cfg.seed, drop_last=True,
                          num_workers=cfg.num_workers)
     val_loader = make_loader(val_set, cfg.eval_batch_size, env, shuffle=False, drop_last=False,
@@ -121,7 +177,13 @@ def _train(cfg, run) -> dict:
     opt, sched = make_optimizer(cfg, net)
     modules = {"net": net, "opt": opt, "sched": sched}
     step, extra = ckpt.resume(modules, map_location=ndev)
-    total = cfg.nads_epochs * len(loader) if not cfg.max_steps else cfg.max_steps
+    apply_optimizer_settings(cfg, opt, sched, log, run.config_changes)
+    if not len(loader):
+        raise ConfigError(f"nads_batch_size {cfg.nads_batch_size}: this process's share of the training set is "
+                          "smaller than one batch; use a smaller batch size")
+    total = cfg.nads_epochs * len(loader)
+    total = min(total, cfg.max_steps) if cfg.max_steps else total
+    guard = Guard("--nads_lr", ckpt.latest_path)
     run.check_not_finished(step, total, unit="step", flag="--nads_epochs (or --max_steps)")
     epoch0, skip = extra.get("epoch", 0), extra.get("iter", 0)
     best_val = extra.get("best_val", float("inf"))
@@ -129,7 +191,7 @@ def _train(cfg, run) -> dict:
     log.truncate_after(step)
     gallery = Gallery(run_dir, f"NADS-Net: {cfg.name}", enabled=env.is_main)
     bar = log.progress(total, "train-nads", initial=step)
-    done = bool(cfg.max_steps) and step >= cfg.max_steps
+    done = step >= total
     pos = (epoch0, skip)
 
     def save(where, is_best=False):
@@ -152,11 +214,14 @@ def _train(cfg, run) -> dict:
                 x = imagenet_normalize(images.to(ndev))
             x, heat_t, paf_t, belt_t = nads_step_inputs(cfg, x, joints.to(ndev), belt.to(ndev))
             out = netd(x, belt_logits=cfg.belt_bce_logits)
+            guard.outputs({"the heatmap output": out[0], "the PAF output": out[1], "the belt output": out[2]},
+                          step + 1, last or None)
             terms = nads_loss(out, heat_t, paf_t, belt_t, valid.to(ndev), cfg.lambda_belt, cfg.belt_bce_logits)
-            check_finite(terms, step)
+            guard.losses(terms, step + 1)
             opt.zero_grad(set_to_none=True)
             terms["total"].backward()
             opt.step()
+            guard.weights({"NADS-Net": net}, step + 1, terms, opt.param_groups[0]["lr"])
             step += 1
             bar.update(1)
             last = {k: float(all_reduce_mean(v.detach(), env)) for k, v in terms.items()}

@@ -36,12 +36,15 @@ class NadsDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def _open(self, path, mode):
+    def _open(self, path, mode, resize: bool = True):
+        """The image at ``path`` in ``mode`` (resized to S x S); a file that is not an image (empty, a folder,
+        damaged) is a one-line DataFormatError naming it."""
         try:
             with Image.open(path) as im:
-                return im.convert(mode).resize((self.size, self.size), Image.BICUBIC)
+                im = im.convert(mode)
         except (OSError, ValueError) as e:
             raise DataFormatError(f"{path}: cannot decode image ({e})") from None
+        return im.resize((self.size, self.size), Image.BICUBIC) if resize else im
 
     def __getitem__(self, i: int) -> dict:
         s = self.samples[i]
@@ -53,8 +56,7 @@ class NadsDataset(torch.utils.data.Dataset):
         people[people[..., 2] < 1] = 0.0
         joints[: len(people)] = people
         if s.mask_path is not None:
-            with Image.open(s.mask_path) as im:
-                m = np.asarray(im.convert("RGB"), dtype=np.float32)[..., 0]
+            m = np.asarray(self._open(s.mask_path, "RGB", resize=False), dtype=np.float32)[..., 0]
             belt = torch.from_numpy(m / 255.0)[None, None]
             belt = torch.nn.functional.interpolate(belt, size=(self.size, self.size), mode="bicubic",
                                                    align_corners=False)[0].clamp(0, 1)

@@ -53,6 +53,8 @@ def _load_json(path: Path):
             return json.load(f)
     except json.JSONDecodeError as e:
         raise DataFormatError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    except UnicodeDecodeError as e:
+        raise DataFormatError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}); save it as UTF-8") from None
     except OSError as e:
         raise DataFormatError(f"{path}: cannot read ({e.strerror})") from None
 
@@ -109,9 +111,21 @@ def _mask_file(root: Path, image_file: Path) -> Path | None:
 def _image_size(image_file: Path, path: Path) -> tuple[int, int]:
     try:
         with Image.open(image_file) as im:
-            return im.size
+            w, h = im.size
     except (OSError, ValueError) as e:
         raise DataFormatError(f"{path}: cannot decode image {image_file} ({e})") from None
+    return _check_size(w, h, image_file)
+
+
+def _check_size(width, height, where) -> tuple[int, int]:
+    """(width, height) as positive ints, else a one-line error naming ``where``."""
+    try:
+        w, h = int(width), int(height)
+    except (TypeError, ValueError):
+        raise DataFormatError(f"{where}: width/height {width!r} x {height!r} are not numbers") from None
+    if w <= 0 or h <= 0:
+        raise DataFormatError(f"{where}: image size {w} x {h}; both must be positive")
+    return w, h
 
 
 def _read_project_schema(doc: dict, path: Path, root: Path) -> list[Sample]:
@@ -143,9 +157,10 @@ def _read_coco_style(doc: dict, path: Path, root: Path) -> list[Sample]:
     samples = []
     for i, img in enumerate(doc["images"]):
         try:
-            iid, name, w, h = img["id"], img["file_name"], int(img["width"]), int(img["height"])
-        except (KeyError, TypeError, ValueError):
+            iid, name, w, h = img["id"], img["file_name"], img["width"], img["height"]
+        except (KeyError, TypeError):
             raise DataFormatError(f"{path}: image {i} lacks id/file_name/width/height") from None
+        w, h = _check_size(w, h, f"{path}: image {i}")
         image_file = _image_file(root, name, path, f"image {i}")
         joints = people.get(iid, [])
         arr = np.stack(joints) if joints else np.zeros((0, NUM_KEYPOINTS, 3), np.float32)
@@ -184,17 +199,23 @@ def read_coco(annotation_json: str | Path, image_dir: str | Path) -> list[Sample
     from pycocotools.coco import COCO
 
     path = Path(annotation_json)
+    if path.is_dir():
+        raise DataFormatError(f"{path}: is a folder; give the COCO person_keypoints_*.json file")
     if not path.is_file():
         raise DatasetMissingError(f"{path}: COCO keypoint file not found")
     doc = _load_json(path)
     if not isinstance(doc, dict) or not {"images", "annotations", "categories"} <= set(doc):
         raise DataFormatError(f"{path}: expected COCO keys 'images', 'annotations', 'categories'")
+    for i, img in enumerate(doc["images"] if isinstance(doc["images"], list) else [None]):
+        if not isinstance(img, dict) or not {"id", "file_name", "width", "height"} <= set(img):
+            raise DataFormatError(f"{path}: image {i} lacks id/file_name/width/height")
+        _check_size(img["width"], img["height"], f"{path}: image {i} ({img['file_name']})")
     coco = COCO()
     coco.dataset = doc
     try:
         coco.createIndex()
-    except (KeyError, TypeError) as e:
-        raise DataFormatError(f"{path}: malformed COCO file ({e})") from None
+    except (KeyError, TypeError, AttributeError) as e:
+        raise DataFormatError(f"{path}: malformed COCO file ({type(e).__name__}: {e})") from None
     samples = []
     for iid in sorted(coco.getImgIds()):
         info = coco.imgs[iid]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from motionkit.errors import CheckpointError
+
 CFG_E = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
 SLICES = ((0, 2), (2, 7), (7, 12), (12, 21), (21, 30))
 
@@ -29,14 +31,22 @@ class VGG19(nn.Module):
         self.requires_grad_(False)
 
     def load_torchvision(self, path_or_state) -> None:
-        """Load a torchvision-format VGG19 state dict (path or dict); raises KeyError if a conv is missing."""
+        """Load a torchvision-format VGG19 state dict (path, read with the restricted unpickler, or dict); a file
+        that is damaged, lacks a conv or has other shapes is a one-line CheckpointError."""
         state = path_or_state
         if not isinstance(state, dict):
-            state = torch.load(path_or_state, map_location="cpu", weights_only=True)
+            from nads_spade.compat import read_weights
+
+            state = read_weights(path_or_state)
+        where = path_or_state if not isinstance(path_or_state, dict) else "VGG19 weights"
         feats = {k: v for k, v in state.items() if k.startswith("features.")}
-        missing, _ = self.load_state_dict(feats, strict=False)
+        try:
+            missing, _ = self.load_state_dict(feats, strict=False)
+        except RuntimeError as exc:
+            raise CheckpointError(f"{where}: does not fit VGG19 ({str(exc).splitlines()[-1].strip()[:160]})") from None
         if missing:
-            raise KeyError(f"VGG19 weights lack {missing[:4]}")
+            raise CheckpointError(f"{where}: lacks VGG19 tensors {missing[:4]} (is it torchvision's "
+                                  "vgg19-dcbb9e9d.pth?)")
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         """x (B, 3, H, W) -> [relu1_1, relu2_1, relu3_1, relu4_1, relu5_1]."""
