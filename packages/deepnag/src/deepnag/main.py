@@ -131,6 +131,8 @@ def main(argv=None) -> int:
     if verb == "evaluate" or (verb == "main" and args.evaluate):
         from deepnag.evaluate import evaluate
 
+        if args.metrics_subjects is not None and args.metrics_subjects < 1:
+            raise ConfigError(f"--metrics-subjects must be >= 1 (got {args.metrics_subjects}); leave it out for all")
         checkpoint = _checkpoint_path(args.checkpoint if verb == "evaluate" else args.evaluate, args.log_dir)
         evaluate(checkpoint, overrides, metrics=args.metrics, max_subjects=args.metrics_subjects,
                  show=not args.no_show)
@@ -140,9 +142,10 @@ def main(argv=None) -> int:
         if Path(args.out).exists() and not Path(args.out).is_dir():
             raise ConfigError(f"sample: --out {args.out} is a file; --out names the folder to write into")
         formats = tuple(f.strip() for f in args.formats.split(","))
-        if not formats or set(formats) - {"npz", "native"} or args.num_samples < 1:
-            raise ConfigError(f"sample: --formats must be npz, native or npz,native (got {args.formats!r}) and "
-                              f"--num-samples >= 1 (got {args.num_samples})")
+        if not formats or set(formats) - {"npz", "native"}:
+            raise ConfigError(f"sample: --formats must be npz, native or npz,native (got {args.formats!r})")
+        if args.num_samples < 1:
+            raise ConfigError(f"sample: --num-samples must be >= 1 (got {args.num_samples})")
         for path in sample(_checkpoint_path(args.checkpoint, args.log_dir), args.num_samples, args.out, overrides,
                            formats):
             print(f"wrote {path}")

@@ -10,6 +10,9 @@ Runs under torchrun with DDP: each process takes its shard of every epoch; rank 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
 import random
 import time
 from collections import defaultdict
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
 from deepnag.config import Config
 from deepnag.data import PreparedData, epoch_batches, load_gesture_set, pick_partners, prepare
@@ -76,17 +80,47 @@ def train(cfg: Config, resume: str | None = None) -> Path:
     with start_run(cfg, package="deepnag", run_name=cfg.resolved_run_name(), log_root=cfg.log_dir, resume=resume,
                    device=cfg.device, seed=cfg.seed, use_tensorboard=False, mutable_on_resume=MUTABLE_ON_RESUME,
                    keep_last=cfg.keep_checkpoints or None) as run:
-        data = _load_data(cfg, run)
-        generator = build_generator(cfg, data.n_classes, data.n_features).to(run.device)
-        tb = OriginalTensorBoard(run.dir, cfg.model, cfg.use_tensorboard and run.is_main)
-        try:
-            loop = _train_deepnag if cfg.model == "DeepNAG" else _train_deepgan
-            loop(cfg, run, data, generator, tb)
-        finally:
-            tb.close()
+        with record_follows_weights(cfg, run):
+            data = _load_data(cfg, run)
+            generator = build_generator(cfg, data.n_classes, data.n_features).to(run.device)
+            tb = OriginalTensorBoard(run.dir, cfg.model, cfg.use_tensorboard and run.is_main)
+            try:
+                loop = _train_deepnag if cfg.model == "DeepNAG" else _train_deepgan
+                loop(cfg, run, data, generator, tb)
+            finally:
+                tb.close()
         if run.is_main:
             _finish(cfg, run, data, generator)
     return run.dir
+
+
+@contextlib.contextmanager
+def record_follows_weights(cfg: Config, run):
+    """A resume that changed settings (say --lr 1e30) and then fails before it writes a checkpoint puts the run's
+    config.yaml back to the saved values: the record keeps describing last.pt, and a plain --resume afterwards
+    does not repeat the failed setting. A failure after a checkpoint keeps the new values (last.pt has them)."""
+    last = run.dir / "last.pt"
+    before = last.stat().st_mtime_ns if last.is_file() else None
+    try:
+        yield
+    except BaseException:
+        after = last.stat().st_mtime_ns if last.is_file() else None
+        if run.is_main and run.resuming and run.config_changes and after == before:
+            _restore_config(cfg, run)
+        raise
+
+
+def _restore_config(cfg: Config, run) -> None:
+    try:
+        old = dataclasses.replace(cfg, **{k: old for k, (old, _) in run.config_changes.items()})
+        tmp = run.dir / ".config.yaml.tmp"
+        tmp.write_text(yaml.safe_dump(config_to_dict(old), sort_keys=False))
+        os.replace(tmp, run.dir / "config.yaml")
+    except (OSError, ValueError, TypeError):  # a full disk: the failure itself is what the user must see
+        return
+    run.logger.info(f"{run.dir / 'config.yaml'}: back to the settings of last.pt ("
+                    + ", ".join(f"{k}: {old!r}" for k, (old, _) in run.config_changes.items())
+                    + "): no checkpoint was written with the changed ones")
 
 
 def _load_data(cfg: Config, run) -> PreparedData:
