@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,10 +61,19 @@ def read_valid_angles(path: str | Path) -> dict[str, list[float]]:
             raise DataFormatError(f"{path}: not a JSON dict angle -> [min_cos, max_cos] ({exc})") from None
     else:
         raw = load_pickle_file(path)
+    return checked_bounds(raw, path)
+
+
+def checked_bounds(raw: Any, path: str | Path) -> dict[str, list[float]]:
+    """{angle: [min_cos, max_cos]} with finite bounds in [-1, 1], min <= max; else a one-line DataFormatError."""
     try:
-        return {str(k): [float(v[0]), float(v[1])] for k, v in raw.items()}
-    except (AttributeError, TypeError, IndexError, ValueError):
+        bounds = {str(k): [float(v[0]), float(v[1])] for k, v in raw.items()}
+    except (AttributeError, TypeError, IndexError, ValueError, KeyError):
         raise DataFormatError(f"{path}: expected a dict angle name -> [min_cos, max_cos]") from None
+    for name, (lo, hi) in bounds.items():
+        if not -1.0 - 1e-5 <= lo <= hi <= 1.0 + 1e-5:  # also refuses NaN (1e-5: rounding of a computed cosine)
+            raise DataFormatError(f"{path}: angle {name!r} has bounds [{lo}, {hi}], expected -1 <= min <= max <= 1")
+    return bounds
 
 
 def read_pool(path: str | Path, t_total: int, n_nodes: int) -> np.ndarray:

@@ -7,23 +7,37 @@
   ``CandidatePool``);
 * valid-angle bounds: per-angle min/max cosine over all training frames (GSPS ``*_valid_angle.p``), as JSON.
 
-Each cache file records a fingerprint of the raw file and of the parameters; a mismatch rebuilds it.
+Each cache file records a fingerprint of the raw file and of the parameters; a mismatch rebuilds it, and so does a
+damaged file (unreadable, wrong shape, non-finite). Only the job that needs a cache writes it, under a lock on the
+folder (:func:`cache_lock`), atomically (:func:`write_atomic`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from diverse_sampling.config import Config
-from diverse_sampling.data.authors import AuthorsPool, index_file, load_authors_pool, pool_file, read_valid_angles
+from diverse_sampling.data.authors import (
+    AuthorsPool,
+    checked_bounds,
+    index_file,
+    load_authors_pool,
+    pool_file,
+    read_valid_angles,
+)
 from diverse_sampling.data.authors import valid_angle_file as authors_valid_angle_file
 from diverse_sampling.data.dataset import MotionData, load_split
-from diverse_sampling.data.io import data_file
+from diverse_sampling.data.io import data_file, write_atomic
 from diverse_sampling.data.kinematics import bone_directions, bone_lengths, from_directions, valid_angle_bounds
 from diverse_sampling.data.layout import get_layout
+from motionkit.errors import DataFormatError
 
 
 def _fingerprint(cfg: Config, *params) -> str:
@@ -118,18 +132,14 @@ def load_or_build_pool(cfg: Config, data: MotionData | None = None, log=print) -
         log(f"candidate pool and multimodal index: the authors' files {pool_file(cfg)}, {index_file(cfg)}")
         return authors
     root = cfg.resolved_derived_dir()
-    root.mkdir(parents=True, exist_ok=True)
     fp_pool = _fingerprint(cfg, cfg.t_his, cfg.t_pred, cfg.pool_stride)
     pool_path = root / _pool_name(cfg)
-    dirs = None
-    if pool_path.is_file():
-        with np.load(pool_path) as z:
-            if str(z["fingerprint"]) == fp_pool:
-                dirs = z["data_candidate"]
-    if dirs is None:
-        log(f"building candidate pool -> {pool_path}")
-        dirs = build_pool(data, cfg)
-        _save_npz(pool_path, data_candidate=dirs, fingerprint=np.array(fp_pool))
+    with cache_lock(root):
+        dirs = _read_pool_cache(pool_path, fp_pool, (cfg.t_total, data.layout.n_nodes, 3), log)
+        if dirs is None:
+            log(f"building candidate pool -> {pool_path}")
+            dirs = build_pool(data, cfg)
+            write_atomic(pool_path, lambda f: np.savez(f, data_candidate=dirs, fingerprint=np.array(fp_pool)))
     return CandidatePool(data, dirs, cfg)
 
 
@@ -142,23 +152,63 @@ def load_or_build_valid_angles(cfg: Config, data: MotionData | None = None, log=
     if cfg.use_authors_files and authors_valid_angle_file(cfg).is_file():
         log(f"valid-angle bounds: the authors' file {authors_valid_angle_file(cfg)}")
         return read_valid_angles(authors_valid_angle_file(cfg))
-    path = cfg.resolved_derived_dir() / f"{cfg.dataset}_valid_angle.json"
+    root = cfg.resolved_derived_dir()
+    path = root / f"{cfg.dataset}_valid_angle.json"
     fp = _fingerprint(cfg)
-    if path.is_file():
-        stored = json.loads(path.read_text())
-        if stored.get("fingerprint") == fp:
-            return stored["bounds"]
-    data = data or load_split(cfg, "train")
-    log(f"computing valid-angle bounds from the training data -> {path}")
-    bounds = valid_angle_bounds(cfg.dataset, data.all_frames())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"fingerprint": fp, "bounds": bounds}, indent=1))
-    tmp.replace(path)
+    with cache_lock(root):
+        bounds = _read_angle_cache(path, fp, log)
+        if bounds is None:
+            data = data or load_split(cfg, "train")
+            log(f"computing valid-angle bounds from the training data -> {path}")
+            bounds = valid_angle_bounds(cfg.dataset, data.all_frames())
+            text = json.dumps({"fingerprint": fp, "bounds": bounds}, indent=1)
+            write_atomic(path, lambda f: f.write(text.encode()))
     return bounds
 
 
-def _save_npz(path: Path, **arrays) -> None:
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+def _read_pool_cache(path: Path, fingerprint: str, shape: tuple, log) -> np.ndarray | None:
+    """Our cached pool (N, *shape) if it is current and intact; None (to rebuild) when absent, stale or damaged."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["fingerprint"]) != fingerprint:
+                return None
+            dirs = z["data_candidate"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        log(f"{path}: damaged cache ({type(exc).__name__}: {str(exc)[:80]}); rebuilding it")
+        return None
+    if dirs.dtype.kind != "f" or dirs.shape[1:] != shape or not np.isfinite(dirs).all():
+        log(f"{path}: damaged cache (shape {dirs.shape} {dirs.dtype}, or not finite); rebuilding it")
+        return None
+    return dirs
+
+
+def _read_angle_cache(path: Path, fingerprint: str, log) -> dict[str, list[float]] | None:
+    """Our cached valid-angle bounds if current and intact; None (to rebuild) when absent, stale or damaged."""
+    if not path.is_file():
+        return None
+    try:
+        stored = json.loads(path.read_bytes().decode("utf-8"))
+        if stored.get("fingerprint") != fingerprint:
+            return None
+        return checked_bounds(stored["bounds"], path)
+    except (OSError, ValueError, KeyError, AttributeError, TypeError, DataFormatError) as exc:
+        log(f"{path}: damaged cache ({type(exc).__name__}: {str(exc)[:80]}); rebuilding it")
+        return None
+
+
+@contextlib.contextmanager
+def cache_lock(root: Path) -> Iterator[None]:
+    """Hold ``<root>/.lock`` while reading or building a cache there: two runs sharing the derived folder never
+    build the same file at once (the second waits, then reads the first one's file). Temporary files found under
+    the lock were left by a writer killed mid-write, and are removed."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            for stale in root.glob(".*.tmp"):
+                stale.unlink(missing_ok=True)
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -14,6 +14,7 @@ get it (``DatasetMissingError``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -71,13 +72,26 @@ def read_positions(path: str | Path, n_joints: int | None = None) -> Takes:
 
 
 def write_positions(path: str | Path, takes: Takes, legacy: bool = True) -> Path:
-    """Write ``takes`` in the legacy VideoPose3D layout (default) or the pickle-free flat layout."""
+    """Write ``takes`` in the legacy VideoPose3D layout (default) or the pickle-free flat layout (atomically)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
     if legacy:
-        np.savez_compressed(tmp, positions_3d=np.array(takes, dtype=object))
+        arrays = {"positions_3d": np.array(takes, dtype=object)}
     else:
-        np.savez_compressed(tmp, **{f"{s}/{a}": arr for s, acts in takes.items() for a, arr in acts.items()})
-    tmp.replace(path)
+        arrays = {f"{s}/{a}": arr for s, acts in takes.items() for a, arr in acts.items()}
+    write_atomic(path, lambda f: np.savez_compressed(f, **arrays))
     return path
+
+
+def write_atomic(path: Path, write) -> None:
+    """``write(binary file)`` into a hidden temporary file beside ``path``, flushed, then renamed over ``path``: a
+    reader sees the old file or the whole new one, never part of one; a failed write leaves no temporary file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
