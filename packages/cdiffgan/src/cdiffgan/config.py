@@ -9,7 +9,8 @@ overrides them (``--k_shot 28`` or the original single-dash ``-k_shot 28``). Eac
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 from motionkit.errors import ConfigError
@@ -126,7 +127,8 @@ class Config:
         self.speaker = _speaker_list(self.speaker)
         positive = ("k_shot", "batch_size", "num_epochs", "style_iters", "batch_size_tn", "num_epochs_tn",
                     "num_training_iters", "num_clusters", "hidden", "style_dim", "max_num_speakers",
-                    "transformer_heads", "transformer_layers", "decoder_layers", "lambda_every")
+                    "transformer_heads", "transformer_layers", "decoder_layers", "lambda_every", "vocab_size",
+                    "transformer_ff")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -134,8 +136,8 @@ class Config:
                      "dg_iter_ratio", "cluster_layers"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.lr <= 0 or self.lr_tn < 0:
-            raise ConfigError(f"lr must be > 0 and lr_tn >= 0, got lr={self.lr}, lr_tn={self.lr_tn}")
+        self._check_floats()
+        self._check_window()
         if not self.speaker or len(set(self.speaker)) != len(self.speaker):
             raise ConfigError(f"speaker must be a non-empty list of distinct names, got {self.speaker}")
         if len(self.speaker) > self.max_num_speakers:
@@ -145,8 +147,37 @@ class Config:
         bad = [j for j in self.mask if not 0 <= j < 52]
         if bad:
             raise ConfigError(f"mask: joint indices must be in 0..51, got {bad}")
-        if not all(isinstance(v, int | float) for v in self.loss_weights.values()):
-            raise ConfigError(f"loss_weights: every weight must be a number, got {self.loss_weights}")
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+                   for v in self.loss_weights.values()):
+            raise ConfigError(f"loss_weights: every weight must be a finite number >= 0, got {self.loss_weights}")
+
+    def _check_floats(self) -> None:
+        """Every float finite, and in its range: rates > 0, weights >= 0, gamma in (0, 1], dropout in [0, 1)."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{f.name} must be a finite number, got {value}")
+        for name in ("lr", "grad_clip", "inner_lr", "time"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("lr_tn", "lambda_id", "lambda_cluster", "lambda_rec", "lambda_gan", "lambda_D", "lambda_step",
+                     "lambda_max", "lambda_diff"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 < self.gamma <= 1:
+            raise ConfigError(f"gamma must be in (0, 1] (the per-epoch learning-rate factor), got {self.gamma}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    def _check_window(self) -> None:
+        """time and fps must cut 64-frame windows from every modality (pose at 15 Hz, audio at 103 Hz): the
+        models' convolutions are built for 64 frames."""
+        if self.fps < 1:
+            raise ConfigError(f"fps must be >= 1, got {self.fps}")
+        frames = [math.ceil(int(self.time * fs) / max(int(round(fs / self.fps)), 1)) for fs in (15, 103)]
+        if frames != [64, 64]:
+            raise ConfigError(f"time={self.time} and fps={self.fps} give {frames[0]} pose and {frames[1]} audio frames "
+                              "per window; the models need 64 of each (time 4.3, fps 15)")
 
 
 def _speaker_list(value) -> list[str]:
