@@ -17,6 +17,7 @@ import torch
 
 from diverse_sampling import compat, paths
 from diverse_sampling.config import Config
+from diverse_sampling.data.dataset import check_skeleton
 from diverse_sampling.data.layout import DatasetLayout, get_layout
 from diverse_sampling.models import checkpoint_kind, load_cvae, load_sampler, sample_futures
 from diverse_sampling.render import render_futures, with_root
@@ -57,6 +58,7 @@ def read_history(path: str | Path, layout: DatasetLayout, t_his: int, units: str
         arr = arr[:, list(layout.joints_used)]
     if arr.shape[1] == n + 1:
         arr = arr[:, 1:] - arr[:, :1]
+    check_skeleton(arr, layout, str(path))  # all-zero or collapsed poses are not a skeleton
     return arr.reshape(t_his, 3 * n).astype(np.float32)
 
 

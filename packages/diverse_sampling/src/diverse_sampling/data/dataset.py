@@ -24,7 +24,7 @@ def to_nodes(positions: np.ndarray, layout: DatasetLayout) -> np.ndarray:
     return (kept[:, 1:] - kept[:, :1]).astype(np.float32)
 
 
-def _check_skeleton(nodes: np.ndarray, layout: DatasetLayout, where: str, min_length: float = 1e-3) -> None:
+def check_skeleton(nodes: np.ndarray, layout: DatasetLayout, where: str, min_length: float = 1e-3) -> None:
     """A take whose bones (median over its frames) are shorter than 1 mm is not a skeleton (e.g. all-zero poses)."""
     lengths = np.median(bone_lengths(nodes, layout.node_parents), axis=0)
     if (lengths < min_length).any():
@@ -75,7 +75,7 @@ def load_split(cfg: Config, split: str) -> MotionData:
             if f"{subject}/{action}" in excluded or len(arr) < cfg.t_total:
                 continue
             nodes = to_nodes(arr, layout)
-            _check_skeleton(nodes, layout, f"{path}: take {subject}/{action}")
+            check_skeleton(nodes, layout, f"{path}: take {subject}/{action}")
             takes.setdefault(subject, {})[action] = nodes
     if not takes:
         raise DataFormatError(f"{path}: no {split} take is at least t_his+t_pred={cfg.t_total} frames long")
