@@ -28,10 +28,11 @@ from .models import build_discriminator, build_generator, load_step, save_step
 from .train import train_t1, train_tn
 
 PACKAGE = "cdiffgan"
-# what --resume may change: the rest would not match the saved weights, optimiser states or few-shot buffers
-MUTABLE_ON_RESUME = {"speaker", "num_training_iters", "num_epochs", "num_epochs_tn", "render_n", "threads",
-                     "progress", "device", "eval_windows", "tensorboard", "log_dir", "run_name", "data_dir",
-                     "synthetic"}
+# what --resume may change: the rest would not match the saved weights, optimiser states or few-shot buffers;
+# the learning rates apply from the resumed epoch on (train.GanParts.apply_lr, logged)
+MUTABLE_ON_RESUME = {"speaker", "lr", "lr_tn", "num_training_iters", "num_epochs", "num_epochs_tn", "render_n",
+                     "threads", "progress", "device", "eval_windows", "tensorboard", "log_dir", "run_name",
+                     "data_dir", "synthetic"}
 
 
 def run_name(cfg: Config) -> str:

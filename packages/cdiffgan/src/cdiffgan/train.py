@@ -49,6 +49,7 @@ class GanParts:
         self.schD = torch.optim.lr_scheduler.ExponentialLR(self.optD, cfg.gamma)
         self.lam = LambdaScheduler(cfg.lambda_step, cfg.lambda_every, cfg.lambda_max)
         self.cfg = cfg
+        self.ck: Checkpointer | None = None   # the step's checkpointer (named in divergence messages)
 
     @property
     def lambda_gan(self) -> float:
@@ -77,6 +78,21 @@ class GanParts:
             average_gradients(self.D, env)
         torch.nn.utils.clip_grad_norm_(self.D.parameters(), self.cfg.grad_clip)
         self.optD.step()
+
+    def apply_lr(self, lr: float, logger, what: str) -> None:
+        """After a resume: make ``lr`` the schedule's base learning rate (the checkpoint restored the one it was
+        saved with), keeping the schedule's position (lr * gamma^epochs done); logged when it changes."""
+        for opt, sch in ((self.optG, self.schG), (self.optD, self.schD)):
+            old = sch.base_lrs[0]
+            if old == lr:
+                continue
+            sch.base_lrs = [lr] * len(opt.param_groups)
+            for group in opt.param_groups:
+                group["initial_lr"] = lr
+                group["lr"] = lr * self.cfg.gamma ** sch.last_epoch
+            if opt is self.optG:
+                logger.info(f"{what}: learning rate {old:g} -> {lr:g} (changed on --resume; now "
+                            f"{group['lr']:g} after {sch.last_epoch} epoch(s) of gamma {self.cfg.gamma:g})")
 
     def epoch_end(self):
         with warnings.catch_warnings():   # an epoch of only G (or only D) steps: the schedule still advances
@@ -118,7 +134,15 @@ class Means:
 WEIGHT_LIMIT = 1e12
 
 
-def check_weights(parts: GanParts, epoch: int) -> None:
+def _kept(ck: Checkpointer | None) -> str:
+    """What a diverged step leaves: its last good checkpoint, or none."""
+    last = ck.latest_path() if ck is not None else None
+    if last is not None:
+        return f"{last} is the last good checkpoint"
+    return "no checkpoint of this step was written yet" + (f" in {ck.run_dir}" if ck is not None else "")
+
+
+def check_weights(parts: GanParts, epoch: int, ck: Checkpointer) -> None:
     """Before a checkpoint write: every parameter of G and D finite and below WEIGHT_LIMIT in magnitude, else a
     one-line error and nothing is written (the previous epoch's checkpoint stays the last one)."""
     from motionkit.errors import NonFiniteLossError
@@ -127,8 +151,19 @@ def check_weights(parts: GanParts, epoch: int) -> None:
             bad = ~torch.isfinite(p) | (p.abs() > WEIGHT_LIMIT)
             if bad.any():
                 raise NonFiniteLossError(f"{name}.{pname} has {int(bad.sum())} non-finite or exploded values after "
-                                         f"epoch {epoch + 1}; not saved, the checkpoint of epoch {epoch} is the "
-                                         "last (lower the learning rate)")
+                                         f"epoch {epoch + 1}: not saved; {_kept(ck)} (the run diverged: --resume "
+                                         "with a lower -lr)")
+
+
+def check_loss(terms: dict, gstep: int, ck: Checkpointer) -> None:
+    """The loss ``terms`` (one named scalar) finite at ``gstep``, else one line naming the checkpoint kept."""
+    from motionkit.errors import NonFiniteLossError
+    try:
+        check_finite(terms, gstep)
+    except NonFiniteLossError:
+        (name, value), = _floats(terms).items()
+        raise NonFiniteLossError(f"loss {name!r} is {value} at step {gstep}; {_kept(ck)} (the run diverged: "
+                                 "--resume with a lower -lr, or check the data)") from None
 
 
 def _floats(terms: dict) -> dict:
@@ -144,7 +179,7 @@ def t1_d_step(cfg, parts: GanParts, batch, device, gstep=0, env=None) -> dict:
     G.train()
     with autocast(cfg, device):
         terms = discriminator_losses(D(batch["pose"]), D(fake.float()), parts.lambda_D)
-    check_finite({"D": terms["D"]}, gstep)
+    check_loss({"D": terms["D"]}, gstep, parts.ck)
     parts.step_D(terms["D"], env)
     return _floats(terms)
 
@@ -157,7 +192,7 @@ def t1_g_step(cfg, parts: GanParts, batch, device, gstep=0, env=None) -> dict:
         out["pose"] = out["pose"].float()
         out["d_fake"] = parts.D(out["pose"])
         terms = generator_losses(cfg, out, batch, parts.lambda_gan)
-    check_finite({"G": terms["G"]}, gstep)
+    check_loss({"G": terms["G"]}, gstep, parts.ck)
     parts.step_G(terms["G"], env)
     return _floats(terms)
 
@@ -172,12 +207,13 @@ def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=Non
         pool = fewshot_indices(train.ranges, src, cfg.t1_k_shot, cfg.fewshot_seed, cfg.fewshot_sampler)
     parts = GanParts(cfg, G, D, G.parameters())
     is_main = env is None or env.is_main
-    ck = Checkpointer(run_dir, keep_last=2, enabled=is_main)
+    ck = parts.ck = Checkpointer(run_dir, keep_last=2, enabled=is_main)
     start, extra = ck.resume(parts.modules(), map_location=device)
     logger = logger or RunLogger(run_dir, use_tensorboard=False, enabled=is_main)
     logger.truncate_after(start * cfg.style_iters)
     if start:
         logger.info(f"resumed t1 from {ck.latest_path()} after epoch {start}")
+        parts.apply_lr(cfg.lr, logger, "t1")
     best = extra.get("best", float("inf"))
     p_d = cfg.dg_iter_ratio / (cfg.dg_iter_ratio + 1)
     for epoch in range(start, cfg.num_epochs):
@@ -202,7 +238,7 @@ def train_t1(cfg, pre: Preprocessor, G, D, run_dir, device, env=None, logger=Non
         best = min(best, score)
         means.log(logger, (epoch + 1) * cfg.style_iters, dev_spatialNorm=score, dev_FID=dev["_overall"]["FID"],
                   dev_pck=dev["_overall"]["pck"], dev_L1=dev["_overall"]["L1"])
-        check_weights(parts, epoch)
+        check_weights(parts, epoch, ck)
         ck.save(epoch + 1, parts.modules(), extra={"best": best}, is_best=is_best)
         if stop_after is not None and epoch + 1 >= stop_after:
             return StepResult(G, D, logger.history())
@@ -236,7 +272,7 @@ def diffgan_d_step(cfg, model, parts, batch, pivot, rows, cache, device, gstep=0
         trunk_eval(G)
     with autocast(cfg, device):
         terms = discriminator_losses(D(batch["target"][pivot:]), D(fake[pivot:]), parts.lambda_D)
-    check_finite({"D": terms["D"]}, gstep)
+    check_loss({"D": terms["D"]}, gstep, parts.ck)
     parts.step_D(terms["D"], env)
     return _floats(terms)
 
@@ -259,7 +295,7 @@ def diffgan_g_step(cfg, model, parts, batch, pivot, rows, cache, device, gstep=0
         if grounding is not None:
             out["grounding"] = grounding
         terms = generator_losses(cfg, out, batch, parts.lambda_gan)
-    check_finite({"G": terms["G"]}, gstep)
+    check_loss({"G": terms["G"]}, gstep, parts.ck)
     parts.step_G(terms["G"], env)
     logged = _floats(terms)
     if grounding is not None:
@@ -287,12 +323,13 @@ def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logg
     big = [p for p in G.parameters() if p.requires_grad]
     parts = GanParts(cfg, G, D, big, lr=cfg.lr_tn or cfg.lr)
     is_main = env is None or env.is_main
-    ck = Checkpointer(run_dir, keep_last=2, enabled=is_main)
+    ck = parts.ck = Checkpointer(run_dir, keep_last=2, enabled=is_main)
     start, _ = ck.resume(parts.modules(), map_location=device)
     logger = logger or RunLogger(run_dir, use_tensorboard=False, enabled=is_main)
     logger.truncate_after(start * cfg.num_training_iters)
     if start:
         logger.info(f"resumed t{n_spk} from {ck.latest_path()} after epoch {start}")
+        parts.apply_lr(cfg.lr_tn or cfg.lr, logger, f"t{n_spk}")
     buf = FewshotBuffer(cfg, pre, speakers, device)
     cache = None
     if cfg.cache_frozen and not cfg.finetune_all and not buf.full:
@@ -324,7 +361,7 @@ def train_tn(cfg, pre, G_prev, D_prev, speakers, run_dir, device, env=None, logg
         dev = evaluate_model(G, pre, cfg, speakers, "dev", device)
         means.log(logger, (epoch + 1) * cfg.num_training_iters, dev_FID=dev["_overall"]["FID"],
                   dev_pck=dev["_overall"]["pck"], dev_L1=dev["_overall"]["L1"])
-        check_weights(parts, epoch)
+        check_weights(parts, epoch, ck)
         ck.save(epoch + 1, parts.modules())
         if stop_after is not None and epoch + 1 >= stop_after:
             break
