@@ -73,29 +73,45 @@ def continual(cfg: Config, resume: str | None = None, interrupt: tuple[int, int]
 
 
 def check_speakers(cfg) -> None:
-    """Every speaker of the run exists in the data folder's csv (one line naming the missing ones, before work)."""
-    from .data.pats import read_csv
-    if cfg.synthetic and not (Path(cfg.data_dir) / "cmu_intervals_df.csv").exists():
-        return                                # written for exactly these speakers when the run starts
-    have = list(dict.fromkeys(read_csv(Path(cfg.data_dir))["speaker"].astype(str)))
+    """Every speaker of the run exists in the data folder's csv (one line naming the missing ones, before work),
+    and every token id of their intervals is below vocab_size.
+    With ``synthetic`` and no data yet, every speaker must be one of the synthetic set's (written when the run
+    starts), so a misspelt name is refused here and never becomes a new speaker of the shared folder."""
+    from motionkit.errors import ConfigError, DatasetMissingError
+
+    from .data.pats import check_token_ids, read_csv
+    from .data.synthetic import DEFAULT_SPEAKERS
+    folder = Path(cfg.data_dir)
+    if cfg.synthetic and not (folder / "cmu_intervals_df.csv").exists():
+        unknown = [s for s in cfg.speaker if s not in DEFAULT_SPEAKERS]
+        if unknown:
+            raise ConfigError(f"-speaker {', '.join(unknown)}: not a speaker of the synthetic set "
+                              f"({', '.join(DEFAULT_SPEAKERS)}); other names: write a set with `make-synthetic "
+                              "--speakers ... --out <folder>` and pass it as -data_dir")
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise ConfigError(f"{folder}: exists without cmu_intervals_df.csv; not writing the synthetic set into "
+                              "it (delete it, or point -data_dir elsewhere)")
+        return                                # written when the run starts (continual._prepare)
+    have = list(dict.fromkeys(read_csv(folder)["speaker"].astype(str)))
     missing = [s for s in cfg.speaker if s not in have]
     if missing:
-        from motionkit.errors import DatasetMissingError
         hint = (" (a synthetic set written earlier for other speakers: pick from those, or delete the folder to "
                 "write it anew)" if cfg.synthetic else "")
         raise DatasetMissingError(f"{cfg.data_dir}: no speaker {', '.join(missing)}; it has {', '.join(have)}{hint}")
+    check_token_ids(folder, cfg.speaker, cfg.vocab_size)
 
 
 def _prepare(cfg, run, log) -> Preprocessor:
-    """Synthetic data (when asked and absent) and the source speaker's statistics, computed by rank 0 first."""
+    """Synthetic data (when asked and absent: the whole synthetic set, written atomically) and the source
+    speaker's statistics, computed by rank 0 first."""
     from motionkit.training.ddp import barrier
     if cfg.synthetic and not (Path(cfg.data_dir) / "cmu_intervals_df.csv").exists() and run.is_main:
-        from .data.synthetic import make_synthetic
+        from .data.synthetic import write_synthetic
         log(f"writing the synthetic PATS stand-in to {cfg.data_dir}")
-        make_synthetic(cfg.data_dir, tuple(cfg.speaker))
-    check_speakers(cfg)
+        write_synthetic(cfg.data_dir)
     if not run.is_main:
-        barrier(run.env)                      # rank 0 computes and caches the statistics first
+        barrier(run.env)                      # rank 0 writes the data and caches the statistics first
+    check_speakers(cfg)
     pre = Preprocessor.build(cfg.data_dir, cfg.speaker[:1], cfg.window_hop, cfg.num_clusters, cfg.mask, log=log)
     if run.is_main:
         barrier(run.env)

@@ -63,7 +63,8 @@ def run_step(flags: dict, cfg: Config, kind: str, speakers: list[str], log=print
     logger = RunLogger(out / "train", use_tensorboard=False, enabled=True)
     if kind == "t1":
         if not flags["style_iters"]:                # the original: one pass over the train windows per epoch
-            n = cfg.t1_k_shot or len(PatsData(cfg.data_dir, cfg.speaker, "train", cfg.window_hop, cfg.time, cfg.fps))
+            n = cfg.t1_k_shot or len(PatsData(cfg.data_dir, cfg.speaker, "train", cfg.window_hop, cfg.time, cfg.fps,
+                                                   cfg.vocab_size))
             cfg = dataclasses.replace(cfg, style_iters=max(1, -(-n // cfg.batch_size)))
         G, D = build_generator(cfg).to(device), build_discriminator(cfg).to(device)
         res = train_t1(cfg, pre, G, D, out / "train", device, None, logger)
@@ -153,7 +154,7 @@ def sample(cfg, pre, G, speakers, out: Path, file, device) -> None:
     G.eval()
     bar = tqdm(total=6 * len(speakers), desc="sample train/dev/test", disable=not cfg.progress)
     for split in ("train", "dev", "test"):
-        data = PatsData(cfg.data_dir, speakers, split, 0, cfg.time, cfg.fps)
+        data = PatsData(cfg.data_dir, speakers, split, 0, cfg.time, cfg.fps, cfg.vocab_size)
         for kind, shift in (("same", 0), ("style", 1)):
             for si, spk in enumerate(speakers):
                 style = (si + shift) % len(speakers)

@@ -7,7 +7,9 @@ Both statistics are computed by our code from the source speaker's train split a
 
 key = '_'.join(source speakers). Every later step normalises all speakers with the source speaker's statistics,
 as the original does. The cache stores a fingerprint of the frames it was computed from and is recomputed when the
-data changed.
+data changed, or when the file is damaged or foreign (checked on every read: readable, sizes, finite values). It
+is written atomically by the command that needs it (a hidden temp file renamed over it), so two runs sharing a
+data folder never read a half-written file.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import h5py
 import numpy as np
 import torch
 
+from .cachefiles import clean_stale
 from .pats import AUDIO_KEY, N_JOINTS, POSE_KEY, PatsData, collapse_tokens
 
 
@@ -43,6 +46,42 @@ def kmeans_features(pose96: np.ndarray) -> np.ndarray:
 
 def _fingerprint(data: PatsData, speakers) -> str:
     return ";".join(f"{s}:{','.join(data.intervals[s])}" for s in speakers)
+
+
+def _read_cache(path: Path, fingerprint: str, names: list[str], sizes: list[int], log) -> list | None:
+    """The datasets ``names`` of a cache file computed from the data of ``fingerprint``; None (recompute) when
+    the file is absent, of other data, or unusable: not HDF5, a dataset missing, of another size or non-finite
+    (a damaged or foreign file is logged and rewritten, never used)."""
+    if not path.exists():
+        return None
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("fingerprint") != fingerprint or not all(n in f for n in names):
+                return None
+            values = [np.asarray(f[n][()], np.float32) for n in names]
+    except (OSError, KeyError, TypeError, ValueError) as e:
+        log(f"{path}: unreadable cache ({type(e).__name__}); recomputing it")
+        return None
+    if [v.size for v in values] != sizes or not all(np.isfinite(v).all() for v in values):
+        log(f"{path}: cache of the wrong shape or with non-finite values; recomputing it")
+        return None
+    return values
+
+
+def _write_cache(path: Path, fingerprint: str, datasets: dict) -> None:
+    """Write ``datasets`` atomically (hidden temp file in the same folder, renamed over ``path``); temp files of
+    writers that were killed are removed first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(path.parent, f".{path.name}.")
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["fingerprint"] = fingerprint
+            for name, value in datasets.items():
+                f[name] = value
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class Preprocessor:
@@ -72,28 +111,19 @@ class Preprocessor:
         ds_name = f"centers/{num_clusters}_pose_velocity_speed_{'_'.join(map(str, mask))}_pose_normalize"
         train = PatsData(data_dir, source_speakers, "train", window_hop)
         fp = _fingerprint(train, source_speakers)
-        stats = None
-        if mu_path.exists():
-            with h5py.File(mu_path, "r") as f:
-                if f.attrs.get("fingerprint") == fp:
-                    stats = [f[f"{k}/{m}"][()] for k in (POSE_KEY, AUDIO_KEY) for m in ("mean", "var")]
+        for path in (mu_path, km_path):           # temp files of killed writers (class 7 leftovers)
+            if path.parent.is_dir():
+                clean_stale(path.parent, f".{path.name}.")
+        keys = [(k, m) for k in (POSE_KEY, AUDIO_KEY) for m in ("mean", "var")]
+        stats = _read_cache(mu_path, fp, [f"{k}/{m}" for k, m in keys], [104, 104, 64, 64], log)
         if stats is None:
             log(f"computing z-norm statistics -> {mu_path}")
             poses, audios = zip(*(train.frames(s) for s in source_speakers))
             P, A = np.concatenate(poses).astype(np.float64), np.concatenate(audios).astype(np.float64)
             stats = [P.mean(0)[None, None], P.var(0)[None, None], A.mean(0)[None, None], A.var(0)[None, None]]
-            mu_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = mu_path.with_suffix(f".{os.getpid()}.tmp")
-            with h5py.File(tmp, "w") as f:
-                f.attrs["fingerprint"] = fp
-                for (k, m), v in zip([(k, m) for k in (POSE_KEY, AUDIO_KEY) for m in ("mean", "var")], stats):
-                    f[f"{k}/{m}"] = v.astype(np.float32)
-            tmp.replace(mu_path)
-        centers = None
-        if km_path.exists():
-            with h5py.File(km_path, "r") as f:
-                if f.attrs.get("fingerprint") == fp and ds_name in f:
-                    centers = f[ds_name][()]
+            _write_cache(mu_path, fp, {f"{k}/{m}": v.astype(np.float32) for (k, m), v in zip(keys, stats)})
+        found = _read_cache(km_path, fp, [ds_name], [num_clusters * 240], log)
+        centers = None if found is None else found[0].reshape(num_clusters, 240)
         if centers is None:
             from sklearn.cluster import MiniBatchKMeans
             log(f"computing {num_clusters}-centre k-means -> {km_path}")
@@ -105,12 +135,7 @@ class Preprocessor:
             X = np.concatenate(feats).astype(np.float64)
             km = MiniBatchKMeans(num_clusters, random_state=0, n_init=3, batch_size=1024).fit(X)
             centers = km.cluster_centers_.astype(np.float32)
-            km_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = km_path.with_suffix(f".{os.getpid()}.tmp")
-            with h5py.File(tmp, "w") as f:
-                f.attrs["fingerprint"] = fp
-                f[ds_name] = centers
-            tmp.replace(km_path)
+            _write_cache(km_path, fp, {ds_name: centers})
         return cls(stats[0], stats[1], stats[2], stats[3], centers, mask)
 
     def state(self) -> dict:

@@ -107,7 +107,42 @@ def read_interval(path: Path) -> dict[str, np.ndarray]:
         raise DataFormatError(f"{path}: '{TEXT_KEY}' must be (T,) with T={len(pose)} frames, got {tok.shape}")
     if not (np.isfinite(pose).all() and np.isfinite(audio).all()):
         raise DataFormatError(f"{path}: non-finite values in pose or audio")
+    if not np.issubdtype(tok.dtype, np.integer):
+        _check_ids(path, tok, np.inf)                       # whole numbers only (range: PatsData's vocab_size)
     return {"pose": pose.astype(np.float32), "audio": audio.astype(np.float32), "tokens": tok.astype(np.int64)}
+
+
+def check_token_ids(data_dir, speakers, vocab_size: int) -> None:
+    """Every token id of every listed interval of ``speakers`` (all splits, every frame, whether or not a
+    training window covers it) in 0..vocab_size-1; reads only ``text/tokens``. One line naming the file else."""
+    data_dir = Path(data_dir)
+    df = read_csv(data_dir)
+    skip = read_missing(data_dir)
+    rows = df[df["speaker"].isin(list(speakers))]
+    for spk, iid in zip(rows["speaker"].astype(str), rows["interval_id"].astype(str)):
+        if iid in skip:
+            continue
+        path = data_dir / "processed" / spk / f"{iid}.h5"
+        if not path.exists():
+            raise DatasetMissingError(f"{path}: interval file listed in cmu_intervals_df.csv is missing")
+        try:
+            with h5py.File(path, "r") as f:
+                tok = f[TEXT_KEY][()] if TEXT_KEY in f else None
+        except OSError as e:
+            raise DataFormatError(f"{path}: not a readable HDF5 file ({str(e).splitlines()[0]})") from None
+        if tok is None:
+            raise DataFormatError(f"{path}: missing key '{TEXT_KEY}'")
+        _check_ids(path, np.asarray(tok), vocab_size)
+
+
+def _check_ids(path: Path, tokens: np.ndarray, vocab_size: int) -> None:
+    whole = np.issubdtype(tokens.dtype, np.integer) or (
+        np.issubdtype(tokens.dtype, np.floating) and np.isfinite(tokens).all() and (tokens == np.round(tokens)).all())
+    if not whole:
+        raise DataFormatError(f"{path}: '{TEXT_KEY}' must hold whole-number ids, got {tokens.dtype} values")
+    if tokens.size and not 0 <= tokens.min() <= tokens.max() < vocab_size:
+        raise DataFormatError(f"{path}: '{TEXT_KEY}' ids must be in 0..{vocab_size - 1}, found "
+                              f"{tokens.min()}..{tokens.max()}")
 
 
 def read_meta(path: Path) -> list[tuple[str, int, int]]:
@@ -152,10 +187,8 @@ class PatsData:
             self.intervals[spk] = ids
             for iid in ids:
                 d = self.load(spk, iid)
-                if vocab_size is not None and len(d["tokens"]) and not 0 <= d["tokens"].min() <= d["tokens"].max() \
-                        < vocab_size:
-                    raise DataFormatError(f"{self.path(spk, iid)}: '{TEXT_KEY}' ids must be in 0..{vocab_size - 1}, "
-                                          f"found {d['tokens'].min()}..{d['tokens'].max()}")
+                if vocab_size is not None:
+                    _check_ids(self.path(spk, iid), d["tokens"], vocab_size)
                 n = min(n_windows(len(d["pose"]), *self.pose_win[:2]), n_windows(len(d["audio"]), *self.audio_win[:2]))
                 for w in range(n):
                     self.windows.append(Window(spk, iid, w * self.pose_win[1], w * self.audio_win[1]))

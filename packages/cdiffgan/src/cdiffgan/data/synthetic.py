@@ -8,12 +8,15 @@ audio -> motion dependence are learnable. Tokens are ids held for 2-8 frames (ad
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pandas as pd
 
+from .cachefiles import clean_stale
 from .pats import AUDIO_FS, N_JOINTS, POSE_FS
 
 DEFAULT_SPEAKERS = ("oliver", "maher", "chemistry", "ytch_prof", "lec_evol")
@@ -119,6 +122,58 @@ def make_synthetic(out_dir, speakers=DEFAULT_SPEAKERS, n_train=4, n_dev=1, n_tes
     pd.DataFrame(rows).to_csv(out / "cmu_intervals_df.csv", index=False)
     with h5py.File(out / "missing_intervals.h5", "w") as f:
         f["intervals"] = np.array([b"missing_000"])
-    (out / "SOURCE.txt").write_text("Synthetic PATS-layout data written by `python -m cdiffgan.main make-synthetic`."
-                                    "\n")
+    (out / "SOURCE.txt").write_text(SOURCE_LINE + "\n")
+    return out
+
+
+SOURCE_LINE = "Synthetic PATS-layout data written by `python -m cdiffgan.main make-synthetic`."
+
+
+def is_synthetic(folder) -> bool:
+    """True when ``folder`` holds a synthetic set written by :func:`make_synthetic` (its SOURCE.txt says so)."""
+    source = Path(folder) / "SOURCE.txt"
+    try:
+        return source.is_file() and source.read_text(errors="replace").startswith(SOURCE_LINE)
+    except OSError:
+        return False
+
+
+def write_synthetic(out_dir, speakers=DEFAULT_SPEAKERS, n_train=4, n_dev=1, n_test=1, seed=0,
+                    replace=False) -> Path:
+    """:func:`make_synthetic` written atomically: into a hidden sibling folder that is renamed to ``out_dir``
+    when complete, so a killed or failed write never leaves a half set that later runs read. An existing
+    synthetic set is replaced only with ``replace`` (the ``make-synthetic`` command); any other non-empty folder
+    is refused (one line), never written into. Returns ``out_dir``."""
+    from motionkit.errors import ConfigError
+    out = Path(out_dir)
+    bad = [s for s in speakers if not s or "/" in s or s.startswith(".")]
+    if bad or len(set(speakers)) != len(speakers) or not speakers:
+        raise ConfigError(f"--speakers {','.join(speakers)}: need distinct, non-empty names without '/'")
+    if min(n_train, n_dev, n_test) < 1:
+        raise ConfigError(f"--n_train/--n_dev/--n_test must be >= 1, got {n_train}/{n_dev}/{n_test}")
+    occupied = out.exists() and (not out.is_dir() or any(out.iterdir()))
+    if occupied and not (replace and is_synthetic(out)):
+        what = "a synthetic set (make-synthetic rewrites it)" if is_synthetic(out) else "not a synthetic set"
+        raise ConfigError(f"{out}: exists and is {what}; not writing into it (choose another --out or delete it)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(out.parent, f".{out.name}.")
+    tmp = out.parent / f".{out.name}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        make_synthetic(tmp, tuple(speakers), n_train, n_dev, n_test, seed=seed)
+        if occupied:                                       # replace: move the old set aside, then swap
+            old = out.parent / f".{out.name}.{os.getpid()}.old.tmp"
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            if out.is_dir():
+                out.rmdir()                                # empty: the rename needs the name free
+            try:
+                tmp.rename(out)
+            except OSError:
+                if not is_synthetic(out):                  # else another process wrote the same set first
+                    raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return out
