@@ -110,10 +110,17 @@ def read_args(path) -> dict:
     path = Path(path)
     if not path.exists():
         raise DatasetMissingError(f"{path}: not found (the original writes it beside _weights.p)")
+    if path.is_dir():
+        raise DataFormatError(f"{path}: is a folder, not the original's JSON of flags")
     try:
-        return json.loads(path.read_text())
+        args = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise DataFormatError(f"{path}: not UTF-8 text (byte {e.start}); the original writes UTF-8 JSON") from None
     except json.JSONDecodeError as e:
         raise DataFormatError(f"{path}: not JSON ({e.msg} at line {e.lineno})") from None
+    if not isinstance(args, dict):
+        raise DataFormatError(f"{path}: expected a JSON object of flags, got {type(args).__name__}")
+    return args
 
 
 # ---------------------------------------------------------------- restricted pickles
@@ -223,6 +230,10 @@ def load_original_weights(path) -> dict:
     path = Path(path)
     if not path.exists():
         raise DatasetMissingError(f"{path}: weights file not found")
+    if path.is_dir():
+        raise DataFormatError(f"{path}: is a folder, not a weights file")
+    from motionkit.training.checkpoint import verify_integrity
+    verify_integrity(path)              # the zip container's CRC-32 of every record: a damaged file is one line
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises UnpicklingError, RuntimeError, ...

@@ -23,7 +23,7 @@ def load_run_tables(run: Path) -> tuple[list[str], dict[str, dict[int, dict[str,
     speakers, tables = [], {}
     for f in files:
         step = int(f.parent.name[4:].split("_")[0])
-        res = json.loads(f.read_text())
+        res = _read_json(f)
         for spk, vals in res.items():
             if spk.startswith("_") or "/" in spk:
                 continue
@@ -32,6 +32,19 @@ def load_run_tables(run: Path) -> tuple[list[str], dict[str, dict[int, dict[str,
             for m, v in vals.items():
                 tables.setdefault(m, {}).setdefault(step, {})[spk] = v
     return speakers, tables
+
+
+def _read_json(path: Path) -> dict:
+    """A step's test_metrics.json: {speaker: {metric: value}}; damaged or foreign is one line naming it."""
+    from motionkit.errors import DataFormatError
+    try:
+        res = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DataFormatError(f"{path}: not a UTF-8 JSON file ({type(e).__name__}: damaged, or not "
+                              "written by cdiffgan)") from None
+    if not isinstance(res, dict) or not all(isinstance(v, dict) for v in res.values()):
+        raise DataFormatError(f"{path}: expected {{speaker: {{metric: value}}}}")
+    return res
 
 
 def summarise(run, metrics=TABLE_METRICS, out_dir=None, print_fn=print) -> dict:

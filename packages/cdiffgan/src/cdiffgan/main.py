@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
                     [e for name in EXAMPLES for e in EXAMPLES[name][:1]])
     subs = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     s = _sub(subs, "make-synthetic")
-    s.add_argument("--out", default="datasets/cache/pats_synthetic", help="output folder (PATS layout)")
+    s.add_argument("--out", default="datasets/cache/pats_synthetic",
+                   help="output folder (PATS layout; an earlier synthetic set there is replaced, any other folder "
+                        "refused)")
     s.add_argument("--speakers", default="oliver,maher,chemistry,ytch_prof,lec_evol", help="comma-separated")
     s.add_argument("--n_train", type=int, default=4, help="train intervals per speaker")
     s.add_argument("--n_dev", type=int, default=1, help="dev intervals per speaker")
@@ -85,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--speaker", required=True, help="the speaker whose test window is rendered")
     cp.add_argument("--window", type=int, default=0, help="index of the test window")
     cp.add_argument("--out", required=True, help="output GIF")
+    cp.add_argument("--device", default="cpu", help="cpu, cuda, ...")
     fz = _sub(subs, "featurize")
     fz.add_argument("--audio", required=True, help="wav/mp3 recording")
     fz.add_argument("--out", required=True, help="output h5")
@@ -101,9 +104,9 @@ def load_cfg(args) -> Config:
 def main(argv=None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     if args.cmd == "make-synthetic":
-        from .data.synthetic import make_synthetic
-        out = make_synthetic(args.out, tuple(args.speakers.split(",")), args.n_train, args.n_dev, args.n_test,
-                             seed=args.seed)
+        from .data.synthetic import write_synthetic
+        out = write_synthetic(args.out, tuple(args.speakers.split(",")), args.n_train, args.n_dev, args.n_test,
+                              seed=args.seed, replace=True)
         print(f"wrote synthetic PATS-layout data to {out}")
     elif args.cmd == "continual":
         cfg = load_cfg(args)
@@ -125,7 +128,23 @@ def main(argv=None) -> int:
         from .continual import find_run
         from .evaluate import summarise
         summarise(find_run(args.run))
-    elif args.cmd == "render":
+    elif args.cmd in ("render", "generate", "compare"):
+        _inference(args)
+    elif args.cmd == "featurize":
+        from .data.featurize import featurize
+        print(f"wrote {featurize(args.audio, args.out, args.transcript)}")
+    return 0
+
+
+def _inference(args) -> None:
+    """render / generate / compare, on a device checked before any checkpoint is read (a bad --device is one
+    line about the device, never blamed on the checkpoint)."""
+    from motionkit.training.device import resolve_device
+    args.device = str(resolve_device(args.device))
+    if args.cmd == "render" and args.n < 1:
+        from motionkit.errors import ConfigError
+        raise ConfigError(f"--n {args.n}: renders per speaker must be >= 1")
+    if args.cmd == "render":
         from .render import render_original, render_run
         if args.load:
             render_original(args.load, args.n, device=args.device)
@@ -142,11 +161,7 @@ def main(argv=None) -> int:
     elif args.cmd == "compare":
         from .render import render_compare
         titles = args.titles.split(",") if args.titles else [str(f) for f in args.finals]
-        render_compare(args.finals, titles, args.speaker, args.out, args.window)
-    elif args.cmd == "featurize":
-        from .data.featurize import featurize
-        print(f"wrote {featurize(args.audio, args.out, args.transcript)}")
-    return 0
+        render_compare(args.finals, titles, args.speaker, args.out, args.window, device=args.device)
 
 
 def _entry() -> int:

@@ -108,7 +108,11 @@ def render_run(run, n=20, step=None, speakers=None, out_dir=None, seed=0, device
     cfg, G, _, pre, seen, st = load_step(finals[-1], device)
     G.eval()
     speakers = speakers or seen
-    data = PatsData(cfg.data_dir, seen, "test", 0, cfg.time, cfg.fps)
+    data = PatsData(cfg.data_dir, seen, "test", 0, cfg.time, cfg.fps, cfg.vocab_size)
+    unknown = [s for s in speakers if s not in seen]
+    if unknown:
+        from motionkit.errors import ConfigError
+        raise ConfigError(f"--speaker {', '.join(unknown)}: not a speaker of {finals[-1]} ({', '.join(seen)})")
     rng = np.random.default_rng(seed)
     out_dir = Path(out_dir or run / f"render_step{st}")
     paths = []
@@ -174,13 +178,21 @@ def generate(run, audio, speaker, transcript=None, out=None, device="cpu", log=p
 def render_compare(finals, titles, speaker, out, window=0, device="cpu", log=print) -> Path:
     """One test window of `speaker` rendered by several step checkpoints side by side with the ground truth
     (e.g. after t1 and after the last step: what the later steps did to an old speaker)."""
+    from motionkit.errors import ConfigError
+    if len(titles) != len(finals):
+        raise ConfigError(f"--titles: {len(titles)} title(s) for {len(finals)} checkpoint(s)")
     seqs, gt_seq = [], None
     for f in finals:
         cfg, G, _, pre, seen, _ = load_step(f, device)
         G.eval()
-        data = PatsData(cfg.data_dir, seen, "test", 0, cfg.time, cfg.fps)
+        if speaker not in seen:
+            raise ConfigError(f"--speaker {speaker}: not a speaker of {f} ({', '.join(seen)})")
+        data = PatsData(cfg.data_dir, seen, "test", 0, cfg.time, cfg.fps, cfg.vocab_size)
         lo, hi = data.ranges[speaker]
-        it = data.item(lo + min(window, hi - lo - 1))
+        if not 0 <= window < hi - lo:
+            raise ConfigError(f"--window {window}: {speaker} has {hi - lo} test window(s) in {cfg.data_dir} "
+                              f"(0..{hi - lo - 1})")
+        it = data.item(lo + window)
         batch = pre.make_batch([it], [seen.index(speaker)], device)
         seqs.append(full_skeleton(pre.denorm_pose96(G.sample(batch))[0], it["pose"], cfg.mask))
         if gt_seq is None:

@@ -48,14 +48,22 @@ def save_step(path, cfg: Config, step: int, G, D, pre: Preprocessor) -> None:
 
 def load_step(path, device="cpu"):
     """(cfg, G, D, pre, speakers, step) from :func:`save_step`'s file."""
+    from motionkit.errors import CheckpointError, ConfigError
     s = load_checkpoint(Path(path), map_location=device)
     missing = [k for k in ("config", "G", "D", "pre", "speakers", "step") if k not in s]
     if missing:
-        from motionkit.errors import CheckpointError
         raise CheckpointError(f"{path}: not a cdiffgan step checkpoint (final.pt); it lacks {', '.join(missing)}")
-    cfg = load_config(Config, None, dict(s["config"]))
-    G = build_generator(cfg, s.get("bert_config")).to(device)
-    G.load_state_dict(s["G"])
-    D = build_discriminator(cfg).to(device)
-    D.load_state_dict(s["D"])
-    return cfg, G, D, Preprocessor.from_state(s["pre"]), s["speakers"], s["step"]
+    try:
+        cfg = load_config(Config, None, dict(s["config"]))
+    except (ConfigError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: its saved config is not valid ({e})") from None
+    try:
+        G = build_generator(cfg, s.get("bert_config")).to(device)
+        G.load_state_dict(s["G"])
+        D = build_discriminator(cfg).to(device)
+        D.load_state_dict(s["D"])
+        pre = Preprocessor.from_state(s["pre"])
+    except (RuntimeError, KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: its weights do not fit its saved config (hidden={cfg.hidden}, "
+                              f"num_clusters={cfg.num_clusters}): {str(e).splitlines()[0][:160]}") from None
+    return cfg, G, D, pre, list(s["speakers"]), s["step"]
