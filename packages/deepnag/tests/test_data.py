@@ -75,6 +75,7 @@ def test_dollar_writer_roundtrip(tmp_path):
     ("<Gesture Name='x01' NumPts='5'><Point X='1' Y='2' T='3'/><Point X='1' Y='2' T='4'/></Gesture>", "NumPts=5"),
     ("<Strokes/>", "expected <Gesture>"),
 ])
+@pytest.mark.fault(4, "a malformed $1 XML file read by read_dollar_xml")
 def test_malformed_dollar_file_is_one_line_error_naming_it(tmp_path, text, problem):
     path = tmp_path / "bad.xml"
     path.write_text(text)
@@ -104,6 +105,7 @@ def test_read_jk2017_real_layout_and_roundtrip(tmp_path):
     (lambda t: t.replace("duck", "push", 1), "does not match its folder"),
     (lambda t: "duck\ntwo\n", "frame count"),
 ])
+@pytest.mark.fault(4, "a malformed JK2017 file read by load_jk2017")
 def test_malformed_jk2017_file_is_one_line_error_naming_it(tmp_path, mutate, problem):
     path = tmp_path / "training" / "Sub_U100" / "duck" / "ex_1.txt"
     path.parent.mkdir(parents=True)
@@ -114,6 +116,7 @@ def test_malformed_jk2017_file_is_one_line_error_naming_it(tmp_path, mutate, pro
     assert str(path) in msg and problem in msg and "\n" not in msg
 
 
+@pytest.mark.fault(4, "a malformed JK2017 file through the CLI")
 def test_cli_reports_malformed_file_in_one_line(tmp_path, capsys):
     from deepnag.main import main
 
@@ -126,11 +129,12 @@ def test_cli_reports_malformed_file_in_one_line(tmp_path, capsys):
     assert code == 2 and err.startswith("error: ") and str(path) in err and len(err.splitlines()) == 1
 
 
-def test_missing_data_root_is_one_line(tmp_path):
-    with pytest.raises(DatasetMissingError, match="no JK2017 Kinect data found"):
-        load_jk2017(tmp_path)
-    with pytest.raises(DatasetMissingError, match="no \\$1-GDS logs found"):
-        load_dollar_gds(tmp_path)
+@pytest.mark.fault(4, "a data root without the data set")
+@pytest.mark.parametrize("loader,problem", [(load_jk2017, "no JK2017 Kinect data found"),
+                                            (load_dollar_gds, "no \\$1-GDS logs found")])
+def test_missing_data_root_is_one_line(tmp_path, loader, problem):
+    with pytest.raises(DatasetMissingError, match=problem):
+        loader(tmp_path)
 
 
 def test_synthetic_pen_goes_through_the_real_loader(tmp_path):

@@ -102,6 +102,7 @@ def test_kinect_render_gif(tmp_path):
     assert (run / "samples.gif").stat().st_size > 1000 and (run / "samples_mid.png").is_file()
 
 
+@pytest.mark.fault(3, "an unknown key in a config file")
 def test_bad_config_key_is_one_line(tmp_path):
     from motionkit.errors import ConfigError
 
