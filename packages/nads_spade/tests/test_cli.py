@@ -44,6 +44,7 @@ def test_every_command_help_lists_every_field_and_an_example(capsys):
     (["--nads_batch_size", "0"], "nads_batch_size 0: must be at least 1"),
     (["--image_size", "100"], "multiple of 32"),
 ])
+@pytest.mark.fault(3, "a bad value or unknown choice on the command line")
 def test_bad_value_or_unknown_choice_is_one_line_before_any_work(tiny_data, tmp_path, capsys, argv, problem):
     try:
         code = run_cli(main, ["train-nads", *tiny_args(tiny_data, tmp_path / "runs"), *argv])
@@ -54,6 +55,7 @@ def test_bad_value_or_unknown_choice_is_one_line_before_any_work(tiny_data, tmp_
     assert not (tmp_path / "runs").exists()  # nothing was started
 
 
+@pytest.mark.fault(3, "nads_optimizer: rmsprop in a YAML config is refused, never run as SGD")
 def test_unknown_choice_in_a_yaml_config_is_one_line(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("nads_optimizer: rmsprop\n")
@@ -63,6 +65,7 @@ def test_unknown_choice_in_a_yaml_config_is_one_line(tmp_path, capsys):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.fault(3, "--resume of a finished run is refused, not silently redone")
 def test_rerun_makes_a_new_folder_and_a_finished_run_is_not_resumed_silently(tiny_data, tmp_path, capsys):
     args = ["train-nads", *tiny_args(tiny_data, tmp_path / "runs", "--max_steps", "1")]
     assert run_cli(main, args) == 0 and run_cli(main, args) == 0
@@ -103,6 +106,7 @@ def test_resume_after_a_kill_is_bit_identical(tiny_data, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.fault(6, "a second process on a run folder that is in use")
 def test_second_process_on_the_same_run_folder_is_refused(tiny_data, tmp_path, capsys):
     folder = tmp_path / "runs" / "nads_spade" / "busy"
     holder = open_run_folder(folder, resuming=False)  # another process writing this run

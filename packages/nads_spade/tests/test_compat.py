@@ -64,22 +64,30 @@ class Payload:
         return (print, ("this must never run",))
 
 
-def test_restricted_unpickler_refuses_other_classes_in_one_line(tmp_path, capsys):
-    evil = tmp_path / "latest_net_G.pth"
-    torch.save({"fc.weight": Payload()}, evil)
-    with pytest.raises(CheckpointError) as e:
-        read_weights(evil)
-    assert "refused" in str(e.value) and "builtins.print" in str(e.value) and "\n" not in str(e.value)
-    assert "never run" not in capsys.readouterr().out
-    broken = tmp_path / "traditionally_trained_NADS_Net_with_PVT.pth"
-    broken.write_bytes(b"PK\x03\x04 truncated")
-    with pytest.raises(CheckpointError, match="not a readable weight file"):
-        read_weights(broken)
-    legacy = tmp_path / "legacy.pth"
-    with open(legacy, "wb") as f:
+def _evil_zip(path):
+    torch.save({"fc.weight": Payload()}, path)
+
+
+def _broken_zip(path):
+    path.write_bytes(b"PK\x03\x04 truncated")
+
+
+def _legacy_pickle(path):
+    with open(path, "wb") as f:
         pickle.dump(Payload(), f)
-    with pytest.raises(CheckpointError, match="refused|not a readable"):
-        read_weights(legacy)
+
+
+@pytest.mark.parametrize("write, problem", [(_evil_zip, "refused: holds 'builtins.print'"),
+                                            (_broken_zip, "damaged"), (_legacy_pickle, "refused|not a readable")],
+                         ids=["foreign-class", "broken-zip", "legacy-pickle"])
+@pytest.mark.fault(4, "a weight file with a foreign class or a broken container (restricted unpickler)")
+def test_restricted_unpickler_refuses_other_classes_in_one_line(tmp_path, capsys, write, problem):
+    path = tmp_path / "latest_net_G.pth"
+    write(path)
+    with pytest.raises(CheckpointError, match=problem) as e:
+        read_weights(path)
+    assert str(path) in str(e.value) and "\n" not in str(e.value)
+    assert "never run" not in capsys.readouterr().out
 
 
 def test_train_evaluate_generate_from_the_project_files(tiny_cfg, tmp_path):

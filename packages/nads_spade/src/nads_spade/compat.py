@@ -49,6 +49,11 @@ def check_weight_file(path: str | Path) -> Path:
         raise CheckpointError(f"{path}: is a folder, not a weight file")
     if not path.is_file():
         raise CheckpointError(f"{path}: weight file not found")
+    with open(path, "rb") as handle:
+        zip_start = handle.read(4) == b"PK\x03\x04"
+    if zip_start and not zipfile.is_zipfile(path):  # a zip without its central directory: cut short
+        raise CheckpointError(f"{path}: damaged weight file (a zip archive without its end: truncated?); use an "
+                              "intact copy")
     verify_integrity(path)  # zip CRC of every record: a damaged file is refused, never silently used
     try:
         unsafe = [g for g in torch.serialization.get_unsafe_globals_in_checkpoint(path) if g not in _ALLOWED_NAMES]

@@ -183,11 +183,11 @@ def evaluate_command(cfg) -> dict:
 def generate(cfg, out_dir: str | None = None, n: int = 8) -> Path:
     """`generate`: G paints the first ``n`` val conditions with augmented arms; writes condition/fake/real PNGs
     into ``out_dir`` (default: a new ``<log_dir>/nads_spade/<name>-generated[-N]`` folder)."""
-    out = Path(out_dir) if out_dir else resolve_run_dir(cfg.log_dir, PACKAGE, f"{cfg.name}-generated", None)[0]
-    out.mkdir(parents=True, exist_ok=True)
     dev = resolve_device(cfg.gan_device or cfg.device)
     G = load_generator(checkpoint_or_latest(cfg.gan_checkpoint, cfg, "gan", "last.pt"), cfg, dev)
     ds = build_dataset(cfg, "val")
+    out = Path(out_dir) if out_dir else resolve_run_dir(cfg.log_dir, PACKAGE, f"{cfg.name}-generated", None)[0]
+    out.mkdir(parents=True, exist_ok=True)
     for i in tqdm(range(min(n, len(ds))), desc="generate", unit="image"):
         item = ds[i]
         joints = augment_arms(item["joints"][None], cfg.arm_augment_type, cfg.image_size, cfg.arm_min_torso_px,

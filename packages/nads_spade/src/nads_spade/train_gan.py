@@ -143,81 +143,83 @@ def _train(cfg, run, dataset) -> dict:
     def save(where):
         ckpt.save(step, modules, extra={"epoch": where[0], "iter": where[1], "last": last})
 
-    for epoch in range(epoch0, n_epochs):
-        if done:
-            break
-        for opt, base in ((opt_g, lr_g), (opt_d, lr_d)):
-            for group in opt.param_groups:
-                group["lr"] = base * lr_factor(cfg, epoch)
-        seed_loader_epoch(loader, cfg.seed, epoch)
-        G.train()
-        D.train()
-        for it, batch in enumerate(loader):
-            if epoch == epoch0 and it < skip:
-                continue
-            images, joints, belt = batch["image"], batch["joints"], batch["belt"]
-            if cfg.flip:
-                images, joints, belt = random_flip(images, joints, belt)
-            cond = make_condition(cfg, joints, belt).to(gdev)
-            real = (images * 2 - 1).to(gdev)
-
-            # --- generator step ---------------------------------------------------------------------------
-            fake = Gd(cond)
-            guard.outputs({"the generator's output": fake}, step + 1, last or None)
-            outs = Dd(torch.cat([torch.cat([cond, fake], 1), torch.cat([cond, real], 1)], 0))
-            pf = [[o[: fake.shape[0]] for o in scale] for scale in outs]
-            pr = [[o[fake.shape[0]:] for o in scale] for scale in outs]
-            g_terms = {"G_GAN": hinge_g_loss(pf)}
-            if not cfg.no_ganFeat_loss:
-                g_terms["G_GAN_Feat"] = feature_matching_loss(pf, pr, cfg.lambda_feat)
-            if vgg is not None and vgg.enabled:
-                g_terms["G_VGG"] = vgg(fake, real) * cfg.lambda_vgg
-            if nads is not None:
-                g_terms.update(frozen_nads_losses(nads, fake, real, cfg.fake_norm_bug,
-                                                  (cfg.lambda_keypoint, cfg.lambda_paf, cfg.lambda_seatbelt)))
-            g_loss = sum(g_terms.values())
-            guard.losses(g_terms, step + 1)
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            opt_g.step()
-            guard.weights({"the generator": G}, step + 1, g_terms, cfg.lr)
-
-            # --- discriminator step -----------------------------------------------------------------------
-            with torch.no_grad():
-                fake_d = Gd(cond).detach()
-            outs = Dd(torch.cat([torch.cat([cond, fake_d], 1), torch.cat([cond, real], 1)], 0))
-            pf = [[o[: fake_d.shape[0]] for o in scale] for scale in outs]
-            pr = [[o[fake_d.shape[0]:] for o in scale] for scale in outs]
-            d_loss = hinge_d_loss(pr, pf)
-            guard.losses({"D": d_loss}, step + 1)
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-            guard.weights({"the discriminator": D}, step + 1, {"D": d_loss}, cfg.lr)
-
-            step += 1
-            bar.update(1)
-            terms = {**g_terms, "D": d_loss}
-            last = {k: float(all_reduce_mean(v.detach(), env)) for k, v in terms.items()}
-            if step % cfg.print_freq == 0:
-                log.log(step, epoch=epoch, lr_G=opt_g.param_groups[0]["lr"], **last)
-                bar.set_postfix({k: f"{v:.3f}" for k, v in last.items()})
-            if step % cfg.display_freq == 0:
-                gallery.add(epoch, step, {"input_label": render_condition(cond[0].cpu()),
-                                          "synthesized_image": to_uint8(fake[0], (-1, 1)),
-                                          "real_image": to_uint8(real[0], (-1, 1))})
-            pos = (epoch, it + 1)
-            if step % cfg.save_latest_freq == 0:
-                save(pos)
-            if cfg.max_steps and step >= cfg.max_steps:
-                done = True
+    try:  # the bar ends its line before any error line
+        for epoch in range(epoch0, n_epochs):
+            if done:
                 break
-        else:
-            pos = (epoch + 1, 0)
-            if (epoch + 1) % cfg.save_epoch_freq == 0:
-                save(pos)
-    save(pos)
-    bar.close()
+            for opt, base in ((opt_g, lr_g), (opt_d, lr_d)):
+                for group in opt.param_groups:
+                    group["lr"] = base * lr_factor(cfg, epoch)
+            seed_loader_epoch(loader, cfg.seed, epoch)
+            G.train()
+            D.train()
+            for it, batch in enumerate(loader):
+                if epoch == epoch0 and it < skip:
+                    continue
+                images, joints, belt = batch["image"], batch["joints"], batch["belt"]
+                if cfg.flip:
+                    images, joints, belt = random_flip(images, joints, belt)
+                cond = make_condition(cfg, joints, belt).to(gdev)
+                real = (images * 2 - 1).to(gdev)
+
+                # --- generator step ---------------------------------------------------------------------------
+                fake = Gd(cond)
+                guard.outputs({"the generator's output": fake}, step + 1, last or None)
+                outs = Dd(torch.cat([torch.cat([cond, fake], 1), torch.cat([cond, real], 1)], 0))
+                pf = [[o[: fake.shape[0]] for o in scale] for scale in outs]
+                pr = [[o[fake.shape[0]:] for o in scale] for scale in outs]
+                g_terms = {"G_GAN": hinge_g_loss(pf)}
+                if not cfg.no_ganFeat_loss:
+                    g_terms["G_GAN_Feat"] = feature_matching_loss(pf, pr, cfg.lambda_feat)
+                if vgg is not None and vgg.enabled:
+                    g_terms["G_VGG"] = vgg(fake, real) * cfg.lambda_vgg
+                if nads is not None:
+                    g_terms.update(frozen_nads_losses(nads, fake, real, cfg.fake_norm_bug,
+                                                      (cfg.lambda_keypoint, cfg.lambda_paf, cfg.lambda_seatbelt)))
+                g_loss = sum(g_terms.values())
+                guard.losses(g_terms, step + 1)
+                opt_g.zero_grad(set_to_none=True)
+                g_loss.backward()
+                opt_g.step()
+                guard.weights({"the generator": G}, step + 1, g_terms, cfg.lr)
+
+                # --- discriminator step -----------------------------------------------------------------------
+                with torch.no_grad():
+                    fake_d = Gd(cond).detach()
+                outs = Dd(torch.cat([torch.cat([cond, fake_d], 1), torch.cat([cond, real], 1)], 0))
+                pf = [[o[: fake_d.shape[0]] for o in scale] for scale in outs]
+                pr = [[o[fake_d.shape[0]:] for o in scale] for scale in outs]
+                d_loss = hinge_d_loss(pr, pf)
+                guard.losses({"D": d_loss}, step + 1)
+                opt_d.zero_grad(set_to_none=True)
+                d_loss.backward()
+                opt_d.step()
+                guard.weights({"the discriminator": D}, step + 1, {"D": d_loss}, cfg.lr)
+
+                step += 1
+                bar.update(1)
+                terms = {**g_terms, "D": d_loss}
+                last = {k: float(all_reduce_mean(v.detach(), env)) for k, v in terms.items()}
+                if step % cfg.print_freq == 0:
+                    log.log(step, epoch=epoch, lr_G=opt_g.param_groups[0]["lr"], **last)
+                    bar.set_postfix({k: f"{v:.3f}" for k, v in last.items()})
+                if step % cfg.display_freq == 0:
+                    gallery.add(epoch, step, {"input_label": render_condition(cond[0].cpu()),
+                                              "synthesized_image": to_uint8(fake[0], (-1, 1)),
+                                              "real_image": to_uint8(real[0], (-1, 1))})
+                pos = (epoch, it + 1)
+                if step % cfg.save_latest_freq == 0:
+                    save(pos)
+                if cfg.max_steps and step >= cfg.max_steps:
+                    done = True
+                    break
+            else:
+                pos = (epoch + 1, 0)
+                if (epoch + 1) % cfg.save_epoch_freq == 0:
+                    save(pos)
+        save(pos)
+    finally:
+        bar.close()
     log.info(f"train-gan: {step} steps, last losses {last}; checkpoint {run_dir / 'last.pt'}; "
              f"gallery {run_dir / 'web' / 'index.html'}")
     return {"last": last, "steps": step, "checkpoint": str(run_dir / "last.pt"), "dir": str(run_dir)}

@@ -198,65 +198,68 @@ def _train(cfg, run, data) -> dict:
         ckpt.save(step, modules, is_best=is_best,
                   extra={"epoch": where[0], "iter": where[1], "best_val": best_val, "last": last, "val": val})
 
-    for epoch in range(epoch0, cfg.nads_epochs):
-        if done:
-            break
-        seed_loader_epoch(loader, cfg.seed, epoch)
-        net.train()
-        for it, batch in enumerate(loader):
-            if epoch == epoch0 and it < skip:
-                continue
-            images, joints, belt, valid = batch["image"], batch["joints"], batch["belt"], batch["belt_valid"]
-            cond = fake = None
-            if G is not None:
-                x, joints, cond, fake = gan_augment_batch(cfg, G, images.to(ndev), joints, belt, gdev)
-            else:
-                x = imagenet_normalize(images.to(ndev))
-            x, heat_t, paf_t, belt_t = nads_step_inputs(cfg, x, joints.to(ndev), belt.to(ndev))
-            out = netd(x, belt_logits=cfg.belt_bce_logits)
-            guard.outputs({"the heatmap output": out[0], "the PAF output": out[1], "the belt output": out[2]},
-                          step + 1, last or None)
-            terms = nads_loss(out, heat_t, paf_t, belt_t, valid.to(ndev), cfg.lambda_belt, cfg.belt_bce_logits)
-            guard.losses(terms, step + 1)
-            opt.zero_grad(set_to_none=True)
-            terms["total"].backward()
-            opt.step()
-            guard.weights({"NADS-Net": net}, step + 1, terms, opt.param_groups[0]["lr"])
-            step += 1
-            bar.update(1)
-            last = {k: float(all_reduce_mean(v.detach(), env)) for k, v in terms.items()}
-            if step % cfg.print_freq == 0:
-                log.log(step, epoch=epoch, lr=opt.param_groups[0]["lr"], **{f"train_{k}": v for k, v in last.items()})
-                bar.set_postfix(loss=f"{last['total']:.3f}")
-            if step % cfg.display_freq == 0:
-                gallery.add(epoch, step, _visuals(cfg, x, heat_t, paf_t, belt_t, out, cond, fake))
-            pos = (epoch, it + 1)
-            if step % cfg.save_latest_freq == 0:
-                save(pos)
-            if cfg.max_steps and step >= cfg.max_steps:
-                done = True
+    try:  # the bar ends its line before any error line
+        for epoch in range(epoch0, cfg.nads_epochs):
+            if done:
                 break
-        else:
-            val = validation_loss(cfg, net, val_loader, ndev, env)
-            if cfg.lr_schedule_type == "metric-based":
-                sched.step(val["total"])
+            seed_loader_epoch(loader, cfg.seed, epoch)
+            net.train()
+            for it, batch in enumerate(loader):
+                if epoch == epoch0 and it < skip:
+                    continue
+                images, joints, belt, valid = batch["image"], batch["joints"], batch["belt"], batch["belt_valid"]
+                cond = fake = None
+                if G is not None:
+                    x, joints, cond, fake = gan_augment_batch(cfg, G, images.to(ndev), joints, belt, gdev)
+                else:
+                    x = imagenet_normalize(images.to(ndev))
+                x, heat_t, paf_t, belt_t = nads_step_inputs(cfg, x, joints.to(ndev), belt.to(ndev))
+                out = netd(x, belt_logits=cfg.belt_bce_logits)
+                guard.outputs({"the heatmap output": out[0], "the PAF output": out[1], "the belt output": out[2]},
+                              step + 1, last or None)
+                terms = nads_loss(out, heat_t, paf_t, belt_t, valid.to(ndev), cfg.lambda_belt, cfg.belt_bce_logits)
+                guard.losses(terms, step + 1)
+                opt.zero_grad(set_to_none=True)
+                terms["total"].backward()
+                opt.step()
+                guard.weights({"NADS-Net": net}, step + 1, terms, opt.param_groups[0]["lr"])
+                step += 1
+                bar.update(1)
+                last = {k: float(all_reduce_mean(v.detach(), env)) for k, v in terms.items()}
+                if step % cfg.print_freq == 0:
+                    log.log(step, epoch=epoch, lr=opt.param_groups[0]["lr"],
+                            **{f"train_{k}": v for k, v in last.items()})
+                    bar.set_postfix(loss=f"{last['total']:.3f}")
+                if step % cfg.display_freq == 0:
+                    gallery.add(epoch, step, _visuals(cfg, x, heat_t, paf_t, belt_t, out, cond, fake))
+                pos = (epoch, it + 1)
+                if step % cfg.save_latest_freq == 0:
+                    save(pos)
+                if cfg.max_steps and step >= cfg.max_steps:
+                    done = True
+                    break
             else:
-                sched.step()
-            is_best = val["total"] < best_val
+                val = validation_loss(cfg, net, val_loader, ndev, env)
+                if cfg.lr_schedule_type == "metric-based":
+                    sched.step(val["total"])
+                else:
+                    sched.step()
+                is_best = val["total"] < best_val
+                best_val = min(best_val, val["total"])
+                log.log(step, epoch=epoch, **{f"val_{k}": v for k, v in val.items()})
+                lr = opt.param_groups[0]["lr"]
+                log.info(f"epoch {epoch}: val loss {val['total']:.4f} (best {best_val:.4f}), lr {lr:.3g}")
+                pos = (epoch + 1, 0)
+                if is_best or (epoch + 1) % cfg.save_epoch_freq == 0:
+                    save(pos, is_best)
+        if not val:
+            val = validation_loss(cfg, net, val_loader, ndev, env)
             best_val = min(best_val, val["total"])
-            log.log(step, epoch=epoch, **{f"val_{k}": v for k, v in val.items()})
-            lr = opt.param_groups[0]["lr"]
-            log.info(f"epoch {epoch}: val loss {val['total']:.4f} (best {best_val:.4f}), lr {lr:.3g}")
-            pos = (epoch + 1, 0)
-            if is_best or (epoch + 1) % cfg.save_epoch_freq == 0:
-                save(pos, is_best)
-    if not val:
-        val = validation_loss(cfg, net, val_loader, ndev, env)
-        best_val = min(best_val, val["total"])
-        save(pos, is_best=not (run_dir / "best.pt").exists())
-    else:
-        save(pos)
-    bar.close()
+            save(pos, is_best=not (run_dir / "best.pt").exists())
+        else:
+            save(pos)
+    finally:
+        bar.close()
     log.info(f"train-nads: {step} steps, val {val}; checkpoints {run_dir}; gallery {run_dir / 'web' / 'index.html'}")
     return {"last": last, "val": val, "best_val": best_val, "steps": step, "dir": str(run_dir),
             "checkpoint": str(run_dir / "last.pt"), "best": str(run_dir / "best.pt")}

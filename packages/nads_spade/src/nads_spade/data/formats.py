@@ -102,10 +102,17 @@ def _image_file(root: Path, image_id: str, path: Path, where: str) -> Path:
     raise DataFormatError(f"{path}: {where} refers to missing file {candidates[-1]}")
 
 
-def _mask_file(root: Path, image_file: Path) -> Path | None:
+def _mask_file(root: Path, image_file: Path, path: Path) -> Path | None:
+    """``root/Seatbelt_Mask/<id>.png`` when there is one (its header is checked: an empty or undecodable mask is a
+    one-line error naming it); None when the image has no mask."""
     rel = image_file.relative_to(root / "Raw_Images").with_suffix(".png")
     mask = root / "Seatbelt_Mask" / rel
-    return mask if mask.is_file() else None
+    if mask.is_dir():
+        raise DataFormatError(f"{mask}: is a folder, expected the belt mask of {image_file.name}")
+    if not mask.is_file():
+        return None
+    _image_size(mask, path)
+    return mask
 
 
 def _image_size(image_file: Path, path: Path) -> tuple[int, int]:
@@ -143,7 +150,7 @@ def _read_project_schema(doc: dict, path: Path, root: Path) -> list[Sample]:
     for image_id, persons in people.items():
         image_file = _image_file(root, image_id, path, f"image_id {image_id!r}")
         w, h = _image_size(image_file, path)
-        samples.append(Sample(image_file, _mask_file(root, image_file), np.stack(persons), w, h))
+        samples.append(Sample(image_file, _mask_file(root, image_file, path), np.stack(persons), w, h))
     return samples
 
 
@@ -164,7 +171,7 @@ def _read_coco_style(doc: dict, path: Path, root: Path) -> list[Sample]:
         image_file = _image_file(root, name, path, f"image {i}")
         joints = people.get(iid, [])
         arr = np.stack(joints) if joints else np.zeros((0, NUM_KEYPOINTS, 3), np.float32)
-        samples.append(Sample(image_file, _mask_file(root, image_file), arr, w, h))
+        samples.append(Sample(image_file, _mask_file(root, image_file, path), arr, w, h))
     return samples
 
 
