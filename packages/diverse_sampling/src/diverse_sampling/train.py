@@ -24,7 +24,8 @@ from diverse_sampling.data.layout import get_layout
 from diverse_sampling.divergence import check_losses, check_weights, diverged
 from diverse_sampling.losses import t1_loss, t2_loss
 from diverse_sampling.metrics import evaluate_model
-from diverse_sampling.models import build_cvae, build_sampler, load_cvae, t2_predict
+from diverse_sampling.models import build_cvae, build_sampler, checkpoint_kind, load_cvae, t2_predict
+from motionkit.errors import CheckpointError
 from motionkit.run import Run, start_run
 from motionkit.training.ddp import barrier, make_loader, set_loader_epoch, wrap_ddp
 
@@ -50,10 +51,23 @@ def train(cfg: Config, resume: str | None = None, init_from: str | Path | None =
     the original's ``--is_load=1 --is_train=1`` fine-tunes ``./ckpt/pretrained/<exp_name>.pth``.
     """
     mutable = {f.name for f in dataclasses.fields(cfg)} - FIXED_ON_RESUME
+    _check_start_files(cfg, init_from if resume is None else None)
     with start_run(cfg, package=PACKAGE, run_name=cfg.resolved_run_name(), log_root=cfg.log_dir, resume=resume,
                    device=cfg.device, seed=cfg.seed, use_tensorboard=cfg.tensorboard,
                    mutable_on_resume=mutable) as run:
         return _train(cfg, run, init_from)
+
+
+def _check_start_files(cfg: Config, init_from: str | Path | None) -> None:
+    """The checkpoints a run starts from (t2's frozen CVAE, a fine-tuned file) are read before its run folder is
+    made: a missing, damaged or foreign one is one line, and leaves no failed run folder behind."""
+    wanted = [("cvae", paths.t1_checkpoint(cfg))] if cfg.stage == "t2" else []
+    if init_from is not None:
+        wanted.append(("cvae" if cfg.stage == "t1" else "sampler", init_from))
+    for kind, path in wanted:
+        found = checkpoint_kind(path)
+        if found != kind:
+            raise CheckpointError(f"{path}: holds a {found}; stage {cfg.stage} needs a {kind} here")
 
 
 def _train(cfg: Config, run: Run, init_from: str | Path | None) -> dict:
