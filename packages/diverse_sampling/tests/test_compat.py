@@ -140,44 +140,70 @@ def test_convert_gives_the_same_numbers_in_our_format(released_layout, monkeypat
     assert set(state["modules"]) == {"sampler"} and state["step"] == 1500
 
 
-def test_malformed_and_foreign_files_are_refused_in_one_line(released_layout, monkeypatch, capsys, tmp_path):
+class _Evil:
+    """A pickle that would run a command when loaded by an unrestricted unpickler."""
+
+    marker = None
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _write_foreign(kind: str, path, evil) -> None:
+    if kind == "evil":
+        torch.save({"model": evil}, path)
+    elif kind == "garbage":
+        path.write_bytes(b"not a checkpoint at all")
+    elif kind == "foreign":
+        torch.save({"model": {"foo.weight": torch.zeros(2)}}, path)
+    elif kind == "nomodel":
+        torch.save({"epoch": 3, "weights": {}}, path)
+    else:  # a released-format CVAE of another config (the small test one)
+        small = load_config(Config, CONFIG_DIR / "test_small_t1.yaml", {"data_root": "dataset"})
+        compat.write_original(path, build_cvae(small).state_dict(), "cvae")
+
+
+@pytest.mark.fault(4, "a malformed or foreign --model_path (pickle exploit, garbage, foreign keys, other config)")
+@pytest.mark.parametrize("kind,message", [
+    ("evil", "posix.system"), ("garbage", "not a torch checkpoint"), ("foreign", "neither the original's CVAE"),
+    ("nomodel", "neither our checkpoint"), ("small_t1", "for this config"),
+])
+def test_malformed_and_foreign_files_are_refused_in_one_line(released_layout, monkeypatch, capsys, tmp_path, kind,
+                                                             message):
     root, cfg, _ = released_layout
     monkeypatch.chdir(root)
-    marker = tmp_path / "pwned"
+    evil = _Evil()
+    evil.marker = tmp_path / "pwned"
+    path = tmp_path / f"{kind}.pth"
+    _write_foreign(kind, path, evil)
+    capsys.readouterr()
+    code = run_cli(main, ["--exp_name=h36m_t2", "--is_load=1", f"--model_path={path}", "--no-render"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and message in err and path.name in err, err
+    assert not evil.marker.exists()
 
-    class Evil:
-        def __reduce__(self):
-            return (os.system, (f"touch {marker}",))
 
-    bad = tmp_path / "bad"
-    bad.mkdir()
-    torch.save({"model": Evil()}, bad / "evil.pth")
-    (bad / "garbage.pth").write_bytes(b"not a checkpoint at all")
-    torch.save({"model": {"foo.weight": torch.zeros(2)}}, bad / "foreign.pth")
-    torch.save({"epoch": 3, "weights": {}}, bad / "nomodel.pth")
-    small = load_config(Config, CONFIG_DIR / "test_small_t1.yaml", {"data_root": "dataset"})
-    compat.write_original(bad / "small_t1.pth", build_cvae(small).state_dict(), "cvae")
-    expect = {"evil.pth": "posix.system", "garbage.pth": "not a torch checkpoint", "foreign.pth": "neither the "
-              "original's CVAE", "nomodel.pth": "neither our checkpoint", "small_t1.pth": "for this config"}
-    for name, message in expect.items():
-        capsys.readouterr()
-        code = run_cli(main, ["--exp_name=h36m_t2", "--is_load=1", f"--model_path={bad / name}", "--no-render"])
-        err = capsys.readouterr().err.strip()
-        assert code == 2 and err.count("\n") == 0 and message in err and name in err, (name, err)
-    assert not marker.exists()
-    # a pickle holding anything but arrays: the valid-angle file and the multimodal index
+@pytest.mark.fault(4, "an authors' valid-angle pickle or multimodal index holding a non-array object")
+@pytest.mark.parametrize("kind", ["valid_angle", "index"])
+def test_pickled_data_files_holding_objects_are_refused(tmp_path, kind):
     from diverse_sampling.data.authors import read_index, read_valid_angles
     from motionkit.errors import DataFormatError
 
-    with open(bad / "h36m_valid_angle.p", "wb") as f:
-        pickle.dump({"Spine2Hip": Evil()}, f)
+    evil = _Evil()
+    evil.marker = tmp_path / "pwned"
+    if kind == "valid_angle":
+        path = tmp_path / "h36m_valid_angle.p"
+        with open(path, "wb") as f:
+            pickle.dump({"Spine2Hip": evil}, f)
+        read = lambda: read_valid_angles(path)  # noqa: E731
+    else:
+        path = tmp_path / "index.npz"
+        np.savez_compressed(path, data_multimodal={"S1": {"Walking": {0: evil}}})
+        read = lambda: read_index(path, 10)  # noqa: E731
     with pytest.raises(DataFormatError, match="refused to unpickle posix.system") as err:
-        read_valid_angles(bad / "h36m_valid_angle.p")
+        read()
     assert "\n" not in str(err.value)
-    np.savez_compressed(bad / "index.npz", data_multimodal={"S1": {"Walking": {0: Evil()}}})
-    with pytest.raises(DataFormatError, match="refused to unpickle posix.system"):
-        read_index(bad / "index.npz", 10)
-    assert not marker.exists()
+    assert not evil.marker.exists()
 
 
 @pytest.fixture()

@@ -39,24 +39,32 @@ def test_humaneva_subject_keys_with_slash(tmp_path):
     assert read_positions(tmp_path / "he.npz", 15)["Train/S1"]["Jog 1 chunk0"].shape == (20, 15, 3)
 
 
-def test_rejects_malformed_files_in_one_line(tmp_path):
-    bad_shape = {"S1": {"Walking": np.zeros((10, 17, 3), np.float32)}}
-    np.savez_compressed(tmp_path / "a.npz", positions_3d=bad_shape)
-    with pytest.raises(DataFormatError, match=r"a\.npz: take S1/Walking has shape \(10, 17, 3\)"):
-        read_positions(tmp_path / "a.npz", 32)
-    (tmp_path / "b.npz").write_bytes(b"not a zip file")
-    with pytest.raises(DataFormatError, match=r"b\.npz: not a readable npz"):
-        read_positions(tmp_path / "b.npz", 32)
-    np.savez(tmp_path / "c.npz", positions=np.zeros(3))
-    with pytest.raises(DataFormatError, match=r"c\.npz: key 'positions'"):
-        read_positions(tmp_path / "c.npz", 32)
-    nan = {"S1": {"Walking": np.full((10, 32, 3), np.nan, np.float32)}}
-    np.savez_compressed(tmp_path / "d.npz", positions_3d=nan)
-    with pytest.raises(DataFormatError, match="NaN") as err:
-        read_positions(tmp_path / "d.npz", 32)
-    assert "\n" not in str(err.value)
+MALFORMED = {  # file content -> the one line's expected text
+    "bad_shape": ({"positions_3d": {"S1": {"Walking": np.zeros((10, 17, 3), np.float32)}}},
+                  r"take S1/Walking has shape \(10, 17, 3\)"),
+    "not_a_zip": (b"not a zip file", "not a readable npz"),
+    "foreign_key": ({"positions": np.zeros(3)}, "key 'positions'"),
+    "nan": ({"positions_3d": {"S1": {"Walking": np.full((10, 32, 3), np.nan, np.float32)}}}, "NaN"),
+    "int_dtype": ({"positions_3d": {"S1": {"Walking": np.zeros((10, 32, 3), np.int64)}}}, "dtype int64"),
+    "no_takes": ({"positions_3d": {}}, "contains no takes"),
+}
 
 
+@pytest.mark.fault(4, "a malformed motion file (shape, bytes, keys, NaN, dtype, empty)")
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_rejects_malformed_files_in_one_line(tmp_path, case):
+    content, message = MALFORMED[case]
+    path = tmp_path / f"{case}.npz"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        np.savez_compressed(path, **content)
+    with pytest.raises(DataFormatError, match=message) as err:
+        read_positions(path, 32)
+    assert "\n" not in str(err.value) and path.name in str(err.value)
+
+
+@pytest.mark.fault(4, "the data file is missing")
 def test_missing_file_says_where_to_get_it(tmp_path, small_cfg):
     cfg = small_cfg("t1", data_root=str(tmp_path / "nothing"))
     with pytest.raises(DatasetMissingError, match="data_3d_h36m.npz not found: get Human3.6M from"):
@@ -141,12 +149,14 @@ def test_candidate_pool_and_valid_angles(small_cfg):
     assert cached["bounds"] == bounds
 
 
+@pytest.mark.fault(4, "a folder where the data file belongs")
 def test_a_folder_where_the_data_file_belongs_is_one_line(tmp_path, small_cfg):
     (tmp_path / "data_3d_h36m.npz").mkdir()
     with pytest.raises(DataFormatError, match="data_3d_h36m.npz: is a folder"):
         load_split(small_cfg("t1", data_root=str(tmp_path)), "train")
 
 
+@pytest.mark.fault(4, "all-zero training poses")
 def test_degenerate_poses_are_refused_in_one_line(tmp_path, small_cfg):
     takes = {s: {"Walking": np.zeros((60, 32, 3), np.float32)} for s in ("S1", "S5", "S6", "S9")}
     np.savez_compressed(tmp_path / "data_3d_h36m.npz", positions_3d=takes)

@@ -63,6 +63,7 @@ def test_short_t1_t2_run_matches_golden(small_cfg, golden, capsys):
     }, rtol=2e-3, atol=1e-5)
 
 
+@pytest.mark.fault(6, "a run killed right after a checkpoint, resumed: final weights equal an uninterrupted run")
 def test_resume_after_kill_is_bit_identical(small_cfg, monkeypatch):
     base = {"epochs": 3, "eval_every": 0, "save_every": 1}
     cfg_a, cfg_b = small_cfg("t1", run_name="whole", **base), small_cfg("t1", run_name="killed", **base)
@@ -90,6 +91,7 @@ def test_resume_after_kill_is_bit_identical(small_cfg, monkeypatch):
     assert not (cfg_b.runs_root() / "killed-2").exists()
 
 
+@pytest.mark.fault(6, "a re-run gets a new folder; --resume of a finished run is one line")
 def test_rerun_starts_a_new_folder_and_a_finished_run_is_not_resumed(small_cfg, capsys):
     cfg = small_cfg("t1")
     argv = [*_cli_base(cfg), "--is_train=1", "--epochs=1", "--eval_every=0"]
@@ -104,6 +106,7 @@ def test_rerun_starts_a_new_folder_and_a_finished_run_is_not_resumed(small_cfg, 
     assert not (root / "test_small_t1-3").exists()
 
 
+@pytest.mark.fault(6, "a second process on a locked run folder")
 def test_second_process_on_the_same_run_folder_is_refused(small_cfg, capsys):
     cfg = small_cfg("t1")
     argv = [*_cli_base(cfg), "--is_train=1", "--epochs=1", "--eval_every=0"]
@@ -124,11 +127,17 @@ def test_second_process_on_the_same_run_folder_is_refused(small_cfg, capsys):
         holder.wait()
 
 
+@pytest.mark.fault(3, "an out-of-range, non-finite or unknown config value, before anything is written")
 @pytest.mark.parametrize("flag,value,message", [
     ("--stage", "t3", "'t3'"), ("--dataset", "mocap", "'mocap'"), ("--epochs", "abc", "abc"),
     ("--batch_size", "1", "batch_size"), ("--device", "gpu0", "gpu0"), ("--tau", "0", "tau"),
-    ("--epochs", "0", "epochs"), ("--nk", "1", "nk"), ("--windows_per_epoch", "1", "windows_per_epoch"),
-    ("--seed", "-1", "seed"), ("--dct_n", "500", "dct_n"), ("--w_kl", "-1", "w_kl"),
+    ("--epochs", "0", "epochs"), ("--epochs", "-3", "epochs"), ("--nk", "1", "nk"),
+    ("--windows_per_epoch", "1", "windows_per_epoch"), ("--windows_per_epoch", "3", "windows_per_epoch"),
+    ("--seed", "-1", "seed"), ("--dct_n", "500", "dct_n"), ("--dct_n", "31", "dct_n"), ("--w_kl", "-1", "w_kl"),
+    ("--lr", "nan", "lr"), ("--lr", "inf", "lr"), ("--lr", "-1", "lr"), ("--tau", "inf", "tau"),
+    ("--mm_threshold", "nan", "mm_threshold"), ("--grad_clip", "inf", "grad_clip"),
+    ("--cvae_enc_blocks", "-1", "cvae_enc_blocks"), ("--cls_windows_per_epoch", "4", "cls_windows_per_epoch"),
+    ("--dropout", "1.5", "dropout"), ("--save_every", "-1", "save_every"), ("--hidden_dim", "0", "hidden_dim"),
 ])
 def test_bad_value_or_unknown_choice_is_one_line_before_any_work(small_cfg, capsys, flag, value, message):
     cfg = small_cfg("t1")
@@ -138,6 +147,7 @@ def test_bad_value_or_unknown_choice_is_one_line_before_any_work(small_cfg, caps
     assert not cfg.runs_root().exists()  # nothing was started
 
 
+@pytest.mark.fault(4, "the data file is missing")
 def test_cli_missing_data_is_one_line(small_cfg, tmp_path, capsys):
     cfg = small_cfg("t1")
     code = run_cli(main, ["--exp_name=test_small_t1", "--is_train=1", "--device", "cpu",
@@ -192,27 +202,46 @@ def test_short_t1_t2_on_cuda(small_cfg):
         assert all(np.isfinite(v) for v in m.values()) and m["APD"] > 0
 
 
-def test_resume_applies_a_new_lr_and_refuses_a_new_architecture(small_cfg, capsys):
+@pytest.mark.fault(2, "--resume with a new --lr: applied from the next epoch and logged")
+def test_resume_applies_a_new_lr_and_logs_it(small_cfg, capsys):
     cfg = small_cfg("t1")
     argv = [*_cli_base(cfg), "--is_train=1", "--eval_every=0", "--lr_fix_epochs=1"]
     assert run_cli(main, [*argv, "--epochs=1"]) == 0
     capsys.readouterr()
     assert run_cli(main, [*argv, "--epochs=2", "--lr=0.0005", "--resume"]) == 0
-    assert "learning rate re-based on resume: 0.001 -> 0.0005" in capsys.readouterr().out
-    rows = [json.loads(r) for r in (cfg.runs_root() / "test_small_t1" / "metrics.jsonl").read_text().splitlines()]
+    out = capsys.readouterr().out
+    assert "learning rate re-based on resume: 0.001 -> 0.0005" in out and "lr: 0.001 -> 0.0005" in out
+    run_dir = cfg.runs_root() / "test_small_t1"
+    rows = [json.loads(r) for r in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["lr"] for r in rows if "lr" in r][-1] == pytest.approx(0.0005 * 0.5)  # the decay continues from it
-    assert run_cli(main, [*argv, "--epochs=3", "--hidden_dim=16", "--resume"]) == 2
+    assert "lr: 0.0005" in (run_dir / "config.yaml").read_text()  # the record says what the weights saw last
+
+
+@pytest.mark.fault(2, "--resume with a new --hidden_dim: refused in one line, the record unchanged")
+def test_resume_refuses_a_new_architecture(small_cfg, capsys):
+    cfg = small_cfg("t1")
+    argv = [*_cli_base(cfg), "--is_train=1", "--eval_every=0"]
+    assert run_cli(main, [*argv, "--epochs=1"]) == 0
+    saved = (cfg.runs_root() / "test_small_t1" / "config.yaml").read_text()
+    capsys.readouterr()
+    assert run_cli(main, [*argv, "--epochs=2", "--hidden_dim=16", "--resume"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "hidden_dim" in err
+    assert err.count("\n") == 0 and "hidden_dim" in err and "32 -> 16" in err
+    assert (cfg.runs_root() / "test_small_t1" / "config.yaml").read_text() == saved
+    assert load_checkpoint(cfg.runs_root() / "test_small_t1" / "last.pt")["step"] == 1
 
 
+@pytest.mark.fault(1, "--lr 1e30 in a new run: one line saying no checkpoint was written, none written")
 def test_diverged_weights_are_never_checkpointed(small_cfg, capsys):
     cfg = small_cfg("t1")
     code = run_cli(main, [*_cli_base(cfg), "--is_train=1", "--epochs=1", "--eval_every=0", "--lr=1e30",
                           "--grad_clip=0"])
-    errors = [line for line in capsys.readouterr().err.replace("\r", "\n").splitlines() if "error" in line]
-    assert code == 2 and len(errors) == 1 and ("diverged" in errors[0] or "nan" in errors[0] or "inf" in errors[0])
-    assert not (cfg.runs_root() / "test_small_t1" / "last.pt").exists()
+    lines = [line for line in capsys.readouterr().err.replace("\r", "\n").splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:")]
+    assert code == 2 and len(errors) == 1 and lines[-1] == errors[0]
+    assert "diverged in epoch 1" in errors[0] and "no checkpoint was written" in errors[0]
+    assert "intact" not in errors[0]  # there is no checkpoint to be intact
+    assert not list((cfg.runs_root() / "test_small_t1").glob("*.pt"))
 
 
 def test_is_debug_is_the_originals_short_run(small_cfg):
@@ -222,6 +251,7 @@ def test_is_debug_is_the_originals_short_run(small_cfg):
     assert (cfg.windows_per_epoch, cfg.eval_every, cfg.max_test_windows) == (200, 1, 90)
 
 
+@pytest.mark.fault(1, "a finite but exploded weight (1e30) is refused by the pre-checkpoint check")
 def test_exploded_but_finite_weights_are_refused():
     from diverse_sampling.divergence import check_weights
     from motionkit.errors import NonFiniteLossError
