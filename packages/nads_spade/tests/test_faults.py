@@ -37,7 +37,9 @@ def one_line(capsys, argv, *needles) -> str:
         code = run_cli(main, argv)
     except SystemExit as exc:  # argparse's own one-line errors
         code = exc.code
-    err = [line for line in capsys.readouterr().err.splitlines() if line.strip() and not line.startswith("train-")]
+    text = capsys.readouterr().err
+    assert "Traceback" not in text, text[-2000:]
+    err = [line for line in text.splitlines() if line.strip() and not line.startswith("train-")]
     errors = [line for line in err if line.startswith("error:")]
     assert code == 2 and len(errors) == 1 and err[-1] == errors[0], err[-5:]
     for needle in needles:
@@ -331,16 +333,21 @@ COCO_DAMAGE = {
 }
 
 
+COCO_DAMAGE["not-an-image-in-a-worker"] = COCO_DAMAGE["not-an-image"]
+
+
 @pytest.mark.parametrize("damage", list(COCO_DAMAGE))
 @pytest.mark.fault(4, "a bad COCO keypoint file or image: one line naming the file")
 def test_bad_coco_file_is_one_line_naming_it(tmp_path, capsys, damage):
     path, doc = write_coco_set(tmp_path / "coco")
     COCO_DAMAGE[damage](doc, path)
-    needle = "im0.jpg" if damage == "not-an-image" else path.name
+    needle = "im0.jpg" if damage.startswith("not-an-image") else path.name
+    workers = ["--num_workers", "1"] if damage.endswith("worker") else []
     one_line(capsys, ["train-nads", "--config", CONFIG, "--data_format", "coco", "--coco_train_json", str(path),
                       "--coco_train_images", str(tmp_path / "coco" / "images"), "--coco_val_json", str(path),
                       "--coco_val_images", str(tmp_path / "coco" / "images"), "--nads_batch_size", "1",
-                      "--max_steps", "1", "--log_dir", str(tmp_path / "runs"), "--tensorboard", "0"], needle)
+                      "--max_steps", "1", "--log_dir", str(tmp_path / "runs"), "--tensorboard", "0", *workers],
+             needle)
 
 
 @pytest.mark.fault(4, "disk full while train-nads writes a checkpoint (subprocess): one line, earlier one intact")

@@ -21,6 +21,18 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+class ImageFileError(DataFormatError):
+    """An image or mask that cannot be decoded. Raised inside a DataLoader worker, torch re-raises it in the
+    main process as ``ImageFileError(<its message and the worker's traceback>)``; this keeps only the original
+    one-line message."""
+
+    def __init__(self, message: str) -> None:
+        text = str(message)
+        if "Original Traceback" in text:
+            text = text.rsplit(f"{type(self).__name__}: ", 1)[-1]
+        super().__init__(text)
+
+
 class NadsDataset(torch.utils.data.Dataset):
     """``max_people`` 0 pads every image to the most people of any image (all kept, as the project did); a
     positive value smaller than an image's count is a one-line error, never a silent drop."""
@@ -43,7 +55,7 @@ class NadsDataset(torch.utils.data.Dataset):
             with Image.open(path) as im:
                 im = im.convert(mode)
         except (OSError, ValueError) as e:
-            raise DataFormatError(f"{path}: cannot decode image ({e})") from None
+            raise ImageFileError(f"{path}: cannot decode image ({e})") from None
         return im.resize((self.size, self.size), Image.BICUBIC) if resize else im
 
     def __getitem__(self, i: int) -> dict:
