@@ -378,6 +378,23 @@ def test_full_disk_during_training_is_one_line_and_keeps_the_earlier_checkpoint(
     assert not list(run.glob("*.tmp")) and not list(run.glob(".*.tmp"))
 
 
+@fault(4, "disk full while writing samples, a converted checkpoint or the synthetic set: one line, no half file")
+@pytest.mark.parametrize("job", ["sample", "convert", "synthetic"])
+def test_full_disk_outside_training_is_one_line_and_leaves_no_half_file(tmp_path, job):
+    src = tmp_path / "checkpoint-best.tar"
+    write_original_checkpoint(src, hidden=(64, 64, 64))  # ~270 kB: more than the limit
+    out = tmp_path / "out"
+    argv = {"sample": ["sample", str(src), f"--out={out}", "--num-samples=50"],
+            "convert": ["convert", str(src), str(out / "ours.pt")],
+            "synthetic": [*SMALL, f"--log-dir={out}", "--epochs=1"]}[job]
+    limit = 2_000 if job == "synthetic" else 20_000  # below one $1 XML file, above config.yaml
+    result = run_subprocess("deepnag.main", argv, preexec_fn=limit_file_size(limit), timeout=240)
+    what = {"sample": "the samples", "convert": "ours.pt", "synthetic": "the synthetic data set"}[job]
+    assert_one_line_error(result, str(out), what, "cannot write", "disk")
+    left = [p for p in out.rglob("*") if p.is_file() and p.suffix in (".npz", ".pt", ".tmp", ".xml")]
+    assert left == [], left
+
+
 @fault(4, "a malformed, non-UTF-8 or folder JK2017 file: one line naming it")
 @pytest.mark.parametrize("damage,needle", [
     (lambda p: p.write_bytes(p.read_text().encode("utf-16")), "UTF-8"),

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from deepnag.compat import config_from_checkpoint
 from deepnag.data import MinMaxNormalizer, write_dollar_xml, write_jk2017_file
 from deepnag.models import load_generator
 from deepnag.render import generate
+from motionkit.errors import MotionzooError
 
 NOMINAL_MS_PER_POINT = 10  # $1 logs carry a time stamp per point; generated gestures have none
 
@@ -41,16 +43,31 @@ def sample(checkpoint: str | Path, n_per_class: int, out_dir: str | Path, overri
     normalizer = MinMaxNormalizer.from_state_dict(extra["normalizer"])
     x = normalizer.unnormalize(generate(G, labels, cfg.resample_n, cfg.eval_seed)).astype(np.float32)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    if "npz" in formats:
-        path = out_dir / "samples.npz"
-        np.savez(path, x=x, labels=labels, class_names=np.asarray(names), dataset=cfg.dataset)
-        written.append(path)
-    if "native" in formats:
-        writer = _write_pen if extra.get("kind", "pen" if x.shape[-1] == 2 else "kinect") == "pen" else _write_kinect
-        written.append(writer(out_dir, x, labels, names))
+    kind = extra.get("kind", "pen" if x.shape[-1] == 2 else "kinect")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        if "npz" in formats:
+            written.append(_write_npz(out_dir / "samples.npz", x=x, labels=labels, class_names=np.asarray(names),
+                                      dataset=cfg.dataset))
+        if "native" in formats:
+            written.append((_write_pen if kind == "pen" else _write_kinect)(out_dir, x, labels, names))
+    except OSError as exc:  # a full disk: a write error carries no file name of its own
+        raise MotionzooError(f"{out_dir}: cannot write the samples ({exc.strerror or exc}; is the disk full?); "
+                             "samples.npz is whole or absent, native files may be incomplete") from None
     return written
+
+
+def _write_npz(path: Path, **arrays) -> Path:
+    """np.savez to a temporary sibling renamed over `path`: never half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def _write_pen(out_dir: Path, x: np.ndarray, labels: np.ndarray, names: list[str]) -> Path:

@@ -24,7 +24,7 @@ from deepnag.data.preprocess import MinMaxNormalizer, resample_path
 from deepnag.data.registry import register_datasets
 from deepnag.data.synthetic_kinect import write_synthetic_kinect
 from deepnag.data.synthetic_pen import write_synthetic_pen
-from motionkit.errors import DatasetMissingError
+from motionkit.errors import DatasetMissingError, MotionzooError
 
 __all__ = [
     "DOLLAR_CLASSES", "JK2017_CLASSES", "GestureSet", "MinMaxNormalizer", "PreparedData", "display_name",
@@ -68,6 +68,11 @@ def ensure_synthetic(cfg) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         _write_synthetic(cfg, tmp, params)
+    except OSError as exc:  # a full disk: a write error carries no file name of its own
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise MotionzooError(f"{root}: cannot write the synthetic data set ({exc.strerror or exc}; is the disk "
+                             "full?); nothing of it was kept") from None
+    try:
         if root.exists() and not _stamp_matches(root, params):  # a stale or damaged set: ours to replace
             stale = root.parent / f".{root.name}.{os.getpid()}.old.tmp"
             os.rename(root, stale)
