@@ -8,6 +8,7 @@ instead of the source tree (apo_tf.md §6 #9).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -68,12 +69,17 @@ class GanConfig:
     data_root: str = ""  # folder with the dataset files (default: <log-dir>/data)
 
     def __post_init__(self) -> None:
+        """Every value checked here, before anything is written (one line naming the field)."""
         registry.parse_id(self.dataset)
         _positive(self, "n_z", "batch_size", "n_critic", "max_steps", "iters_per_call", "log_every", "ckpt_every",
-                  "keep_last", "shuffle_buffer")
-        _positive(self, "lr", "clip")
-        if not self.n_g or not self.n_c or min(self.n_g + self.n_c) <= 0:
-            raise ConfigError(f"n_g {self.n_g}, n_c {self.n_c}: hidden sizes must be positive and not empty")
+                  "keep_last", "shuffle_buffer", "lr", "clip", "rms_eps")
+        _at_least(self, 0.0, "gp_lambda")
+        _fraction(self, "rms_decay", "adam_beta1", "adam_beta2")
+        _seed(self)
+        for name in ("n_g", "n_c"):
+            sizes = getattr(self, name)
+            if not sizes or min(sizes) <= 0:
+                raise ConfigError(f"{name} {sizes}: hidden sizes must be positive and not empty")
 
 
 @dataclass
@@ -106,20 +112,47 @@ class InferenceConfig:
     data_root: str = ""  # folder with the dataset files (default: <log-dir>/data)
 
     def __post_init__(self) -> None:
+        """Every value checked here, before anything is written (one line naming the field)."""
         registry.parse_id(self.dataset)
-        weights = (self.critic_weight, self.smoothness_weight, self.glide_weight, self.consistency_weight)
-        if min(weights) < 0 or max(weights) <= 0:
-            raise ConfigError(f"loss weights {weights}: must be >= 0 with at least one positive")
+        weights = ("critic_weight", "smoothness_weight", "glide_weight", "consistency_weight")
+        _at_least(self, 0.0, *weights)
+        if max(getattr(self, w) for w in weights) <= 0:
+            raise ConfigError(f"{', '.join(weights)}: all 0; at least one loss weight must be > 0")
         _positive(self, "tol", "maxiter", "scale_init")
-        if len(self.fast_iters) != 4 or min(self.fast_iters) < 0:
-            raise ConfigError(f"fast_iters {self.fast_iters}: expected 4 non-negative budgets")
+        _at_least(self, 0, "max_sequences")
+        _seed(self)
+        if len(self.fast_iters) != 4 or min(self.fast_iters) < 0 or self.fast_iters[0] < 1:
+            raise ConfigError(f"fast_iters {self.fast_iters}: expected 4 budgets (first solve >= 1, the others "
+                              ">= 0)")
 
 
 def _positive(cfg, *names: str) -> None:
-    """One-line ConfigError for the first of ``names`` that is not > 0."""
+    """One-line ConfigError for the first of ``names`` that is not finite and > 0."""
     for n in names:
-        if not getattr(cfg, n) > 0:
-            raise ConfigError(f"{n} {getattr(cfg, n)!r}: must be > 0")
+        v = getattr(cfg, n)
+        if not (math.isfinite(v) and v > 0):
+            raise ConfigError(f"{n} {v!r}: must be > 0" + ("" if math.isfinite(v) else " and finite"))
+
+
+def _at_least(cfg, low: float, *names: str) -> None:
+    """One-line ConfigError for the first of ``names`` that is not finite and >= ``low``."""
+    for n in names:
+        v = getattr(cfg, n)
+        if not (math.isfinite(v) and v >= low):
+            raise ConfigError(f"{n} {v!r}: must be >= {low:g} and finite")
+
+
+def _fraction(cfg, *names: str) -> None:
+    """One-line ConfigError for the first of ``names`` (a decay or momentum) outside [0, 1)."""
+    for n in names:
+        v = getattr(cfg, n)
+        if not 0 <= v < 1:
+            raise ConfigError(f"{n} {v!r}: must be in [0, 1)")
+
+
+def _seed(cfg) -> None:
+    if not 0 <= cfg.seed < 2**32:
+        raise ConfigError(f"seed {cfg.seed}: must be in [0, 2**32)")
 
 
 def config_path(kind: str, config_id: str) -> Path:
