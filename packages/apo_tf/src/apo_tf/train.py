@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from apo_tf import losses
+from apo_tf.checkpoint import clean_leftovers, latest_checkpoint, restore
 from apo_tf.config import GanConfig
 from apo_tf.data import normalize, registry
 from apo_tf.models import build_critic, build_generator
@@ -28,6 +28,8 @@ from apo_tf.optim import Adam, RMSProp
 from apo_tf.runs import data_root, start_run
 from motionkit.errors import CheckpointError, ConfigError, NonFiniteLossError
 from motionkit.runfolder import check_not_finished
+
+EXPLODED = 1e12  # a weight or optimiser slot this large means the run diverged (clipped critic weights are 0.01)
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -77,6 +79,17 @@ class WGAN(tf.Module):
             self.batches = iter(ds.repeat().batch(cfg.batch_size))
         self.run_iterations = tf.function(self._run_iterations, jit_compile=cfg.jit_compile or None)
         self.run_critic_updates = tf.function(self._run_critic_updates)
+        self.state_ok = tf.function(self._state_ok)
+
+    def state(self) -> list[tf.Variable]:
+        """Every float variable a checkpoint holds: both networks' weights and both optimisers' slots."""
+        return [v for v in [*self.generator.weights, *self.critic.weights, *self.g_opt.variables,
+                            *self.c_opt.variables] if v.dtype.is_floating]
+
+    def _state_ok(self) -> tf.Tensor:
+        """True when every weight and optimiser slot is finite and below :data:`EXPLODED` (one compiled pass:
+        a ReLU network can keep its losses finite, even 0, while its weights are NaN)."""
+        return tf.reduce_all([tf.reduce_all(tf.abs(v) < EXPLODED) for v in self.state()])
 
     # --- one update of each network -------------------------------------------------------------------
     def _replica_grads(self, loss_fn, variables, *batches):
@@ -206,11 +219,11 @@ def _train_in(cfg: GanConfig, out: Path, data_dir: str, resuming: bool, verbose:
     strategy = make_strategy(cfg.strategy)
     gan = WGAN(cfg, real, strategy)
     ckpt = checkpoint_for(gan)
+    clean_leftovers(out)  # of a checkpoint write killed half-way (we hold the folder's lock)
+    latest = latest_checkpoint(out) if resuming else None  # a damaged state file: one line, never step 0
     manager = tf.train.CheckpointManager(ckpt, str(out), max_to_keep=cfg.keep_last, step_counter=gan.step)
-    for stale in out.glob("*_temp*"):  # a checkpoint write killed half-way (we hold the folder's lock)
-        shutil.rmtree(stale, ignore_errors=True)
-    if resuming and manager.latest_checkpoint:
-        _restore(ckpt, manager.latest_checkpoint)
+    if latest:
+        restore(ckpt, latest, "resume")
         check_not_finished(out, int(gan.step.numpy()), cfg.max_steps, unit="global step", flag="--max_steps")
     log_path = out / "metrics.jsonl"
     _drop_log_lines_after(log_path, int(gan.step.numpy()))
@@ -231,9 +244,7 @@ def _train_in(cfg: GanConfig, out: Path, data_dir: str, resuming: bool, verbose:
                 c_last = gan.run_critic_updates(tf.constant(cfg.max_steps - step, tf.int32))
                 losses_now = {"critic_loss": float(c_last)}
             new_step = int(gan.step.numpy())
-            bad = [k for k, v in losses_now.items() if not math.isfinite(v)]
-            if bad:
-                raise NonFiniteLossError(f"{cfg.gan_id}: non-finite {', '.join(bad)} at global step {new_step}")
+            _check_finite(gan, cfg, new_step, losses_now, out, manager)  # before anything is logged or saved
             if new_step // cfg.log_every > step // cfg.log_every or new_step >= cfg.max_steps:
                 with writer.as_default(step=new_step):
                     for k, v in losses_now.items():
@@ -241,7 +252,6 @@ def _train_in(cfg: GanConfig, out: Path, data_dir: str, resuming: bool, verbose:
                 with open(log_path, "a") as f:
                     f.write(json.dumps({"step": new_step, **losses_now}) + "\n")
             if new_step // cfg.ckpt_every > step // cfg.ckpt_every or new_step >= cfg.max_steps:
-                _check_finite(gan, cfg, new_step, losses_now, out)
                 _save(manager, new_step, out)
             bar.update(new_step - step)
             bar.set_postfix({k[:1]: f"{v:.4f}" for k, v in losses_now.items()})
@@ -251,7 +261,7 @@ def _train_in(cfg: GanConfig, out: Path, data_dir: str, resuming: bool, verbose:
     writer.flush()
     elapsed = time.perf_counter() - t0
     if manager.latest_checkpoint is None or int(manager.latest_checkpoint.rsplit("-", 1)[-1]) != step:
-        _check_finite(gan, cfg, step, losses_now, out)
+        _check_finite(gan, cfg, step, losses_now, out, manager)
         _save(manager, step, out)
     summary = {"gan_id": cfg.gan_id, "run_dir": str(out), "start_step": start, "step": step, "seconds": elapsed,
                "steps_per_s": (step - start) / elapsed if elapsed > 0 and step > start else 0.0,
@@ -262,19 +272,24 @@ def _train_in(cfg: GanConfig, out: Path, data_dir: str, resuming: bool, verbose:
     return summary
 
 
-EXPLODED = 1e12  # a weight or optimiser slot this large means the run diverged (clipped critic weights are 0.01)
 
-
-def _check_finite(gan: WGAN, cfg: GanConfig, step: int, losses_now: dict, out: Path) -> None:
-    """Never checkpoint a diverged state: every weight and optimiser slot finite and below EXPLODED, else one
-    line naming the step and the losses (the last checkpoint stays the last good one)."""
-    for v in [*gan.generator.weights, *gan.critic.weights, *gan.g_opt.variables, *gan.c_opt.variables]:
-        a = v.numpy()
-        if a.dtype.kind == "f" and not (np.isfinite(a).all() and np.abs(a).max(initial=0.0) < EXPLODED):
-            losses = ", ".join(f"{k} {x:.4g}" for k, x in losses_now.items())
-            raise NonFiniteLossError(f"{out}: training diverged by global step {step} ({v.name} non-finite or "
-                                     f"> {EXPLODED:g}; {losses}); not saved, the last checkpoint is the last good "
-                                     f"state: resume it with a lower --lr, e.g. --resume --lr {cfg.lr / 10:g}")
+def _check_finite(gan: WGAN, cfg: GanConfig, step: int, losses_now: dict, out: Path,
+                  manager: tf.train.CheckpointManager) -> None:
+    """Stop a diverged run before it logs or saves anything: the losses and every weight and optimiser slot
+    finite and below EXPLODED, else one line naming the step, the losses and the last good checkpoint."""
+    bad_losses = [k for k, x in losses_now.items() if not math.isfinite(x)]
+    if not bad_losses and bool(gan.state_ok()):
+        return
+    bad = next((v.name for v in gan.state() if not (np.abs(v.numpy()) < EXPLODED).all()), None)
+    losses = ", ".join(f"{k} {x:.4g}" for k, x in losses_now.items())
+    what = f"non-finite {', '.join(bad_losses)}" if bad_losses else f"{bad} non-finite or > {EXPLODED:g}; {losses}"
+    latest = manager.latest_checkpoint
+    if latest:
+        then = (f"the last checkpoint, {Path(latest).name}, is the last good state: continue it with a lower "
+                f"learning rate, e.g. --resume --lr {cfg.lr / 10:g}")
+    else:
+        then = f"no checkpoint was written yet: start again with a lower learning rate, e.g. --lr {cfg.lr / 10:g}"
+    raise NonFiniteLossError(f"{out}: training diverged by global step {step} ({what}); not saved; {then}")
 
 
 def _save(manager: tf.train.CheckpointManager, step: int, out: Path) -> None:
@@ -282,35 +297,37 @@ def _save(manager: tf.train.CheckpointManager, step: int, out: Path) -> None:
     try:
         manager.save(checkpoint_number=step)
     except (tf.errors.OpError, OSError) as e:
-        for stale in out.glob("*_temp*"):
-            shutil.rmtree(stale, ignore_errors=True)
+        clean_leftovers(out)
         reason = str(e).splitlines()[0].rsplit(";", 1)[-1].replace("[Op:SaveV2]", "").strip()
-        raise CheckpointError(f"{out}: cannot write the checkpoint of global step {step} ({reason}); the earlier "
-                              "checkpoints are intact") from None
+        kept = manager.latest_checkpoint
+        kept = f"the earlier checkpoint {Path(kept).name} is intact" if kept else "no earlier checkpoint to keep"
+        raise CheckpointError(f"{out}: cannot write the checkpoint of global step {step} ({reason}); {kept}") from None
 
 
 def _saved_step(out: Path) -> int:
-    """The global step of the latest checkpoint in ``out`` (0 when none or unreadable: the restore says why)."""
-    latest = tf.train.latest_checkpoint(str(out))
+    """The global step of the latest checkpoint in ``out`` (0 when none; a damaged one is one line)."""
+    latest = latest_checkpoint(out)
     try:
         return int(tf.train.load_checkpoint(latest).get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE")) if latest else 0
-    except Exception:  # noqa: BLE001 - a damaged checkpoint is reported by _restore with its own line
+    except Exception:  # noqa: BLE001 - a damaged checkpoint is reported by restore() with its own line
         return 0
 
 
-def _restore(ckpt: tf.train.Checkpoint, path: str) -> None:
-    """Restore a checkpoint for resuming; a damaged or foreign one is one line naming it."""
-    try:
-        ckpt.restore(path).assert_existing_objects_matched()
-    except Exception as e:  # noqa: BLE001 - TF raises OpError, ValueError, IndexError ... for a damaged file
-        raise CheckpointError(f"{path}: cannot resume from this checkpoint ({str(e).splitlines()[0][:200]})") from None
-
-
 def _drop_log_lines_after(path: Path, step: int) -> None:
-    """A resumed run repeats the steps after its checkpoint: drop their old metrics.jsonl lines first."""
-    if path.exists():
-        lines = [ln for ln in path.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
-        path.write_text("".join(ln + "\n" for ln in lines))
+    """A resumed run repeats the steps after its checkpoint: drop their old metrics.jsonl lines first, and a
+    line torn by a kill mid-write (not JSON), so that every step appears once."""
+    if not path.exists():
+        return
+    kept = []
+    for ln in path.read_text(errors="replace").splitlines():
+        try:
+            if json.loads(ln)["step"] <= step:
+                kept.append(ln)
+        except (ValueError, KeyError, TypeError):
+            continue
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(ln + "\n" for ln in kept))
+    tmp.replace(path)
 
 
 def _scalar_summary(tag: str, value: float) -> None:

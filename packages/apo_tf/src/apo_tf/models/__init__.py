@@ -37,23 +37,25 @@ def build_critic(cfg, n_joints: int | None = None, seed: int | None = None) -> C
 
 def load_gan(run_dir: str | Path):
     """(GanConfig, Generator, Critic, global step) of the GAN trained in ``run_dir``. One-line errors."""
+    import numpy as np
     import tensorflow as tf
 
+    from apo_tf.checkpoint import latest_checkpoint, restore
     from apo_tf.config import GanConfig
     from motionkit.config import load_config
     from motionkit.errors import CheckpointError
 
     run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").exists():
+    if not (run_dir / "config.yaml").is_file():
         raise CheckpointError(f"{run_dir}: no trained GAN here (no config.yaml)")
     cfg = load_config(GanConfig, run_dir / "config.yaml")
-    latest = tf.train.latest_checkpoint(str(run_dir))
+    latest = latest_checkpoint(run_dir)
     if latest is None:
         raise CheckpointError(f"{run_dir}: no checkpoint of GAN {cfg.gan_id!r}")
     G, C = build_generator(cfg), build_critic(cfg)
     step = tf.Variable(0, dtype=tf.int64)
-    try:
-        tf.train.Checkpoint(generator=G, critic=C, step=step).restore(latest).expect_partial()
-    except Exception as e:  # noqa: BLE001 - TF raises OpError, ValueError, IndexError ... for a damaged file
-        raise CheckpointError(f"{latest}: cannot restore ({str(e).splitlines()[0]})") from None
+    restore(tf.train.Checkpoint(generator=G, critic=C, step=step), latest, "load the GAN", partial=True)
+    bad = next((w.name for w in G.weights + C.weights if not np.isfinite(w.numpy()).all()), None)
+    if bad is not None:
+        raise CheckpointError(f"{latest}: {bad} holds non-finite values; this GAN cannot be used")
     return cfg, G, C, int(step.numpy())
