@@ -66,6 +66,9 @@ def read_split(path: str | Path, split: str, faithful: bool = False) -> list[Raw
                 if "train_stop" not in attrs or "eval_stop" not in attrs:
                     raise DataFormatError(f"{path}: {s.subject}/{s.name} lacks attrs train_stop/eval_stop")
                 p0, p1 = int(attrs["train_stop"]), int(attrs["eval_stop"])
+                if not (0 < p0 < p1 and p0 < len(s.p3)):
+                    raise DataFormatError(f"{path}: {s.subject}/{s.name} train_stop {p0}, eval_stop {p1}: expected "
+                                          f"0 < train_stop < eval_stop, train_stop < {len(s.p3)} frames")
                 if faithful:
                     out.append(s)
                 else:

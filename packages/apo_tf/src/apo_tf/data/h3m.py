@@ -15,6 +15,7 @@ joints (``J = 32``, ``h36m_32`` order: the synthetic stand-in and :mod:`apo_tf.d
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,6 +136,8 @@ def read_sequences(path: str | Path, subjects: tuple[str, ...] | None = None,
                 if not views:
                     raise DataFormatError(f"{path}: {base} has no views")
                 fps = float(f[base].attrs.get("fps", FPS))
+                if not (np.isfinite(fps) and fps > 0):
+                    raise DataFormatError(f"{path}: {base} attribute fps is {fps}, expected a positive frame rate")
                 out.append(RawSequence(s, q, p3, views, fps, skeleton or "h36m_32"))
     if not out:
         raise DataFormatError(f"{path}: no sequences for subjects {subjects}")
@@ -142,13 +145,41 @@ def read_sequences(path: str | Path, subjects: tuple[str, ...] | None = None,
 
 
 def write_sequences(path: str | Path, sequences: list[RawSequence], int_mm: bool = True) -> None:
-    """Write sequences in this layout (p3 as int32 mm when ``int_mm``, as the original converter truncates)."""
+    """Write sequences in this layout (p3 as int32 mm when ``int_mm``, as the original converter truncates).
+
+    Atomic: written to ``.<name>.<pid>.tmp`` beside ``path`` and renamed once complete, so two processes that
+    write the same file (e.g. a generated data set) never mix their bytes, and a reader never sees half a file;
+    a failed write removes its temporary file, and the next write removes those of killed processes.
+    """
     path = Path(path)
+    if path.parent.exists() and not path.parent.is_dir():
+        raise DataFormatError(f"{path.parent}: not a folder, cannot write {path.name} there")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    _remove_stale_temporaries(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        _write(tmp, sequences, int_mm, path.name)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove ``.<name>.<pid>.tmp`` files beside ``path`` whose writing process no longer exists."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = stale.name[len(path.name) + 2:-len(".tmp")]
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            stale.unlink(missing_ok=True)
+        except (ValueError, PermissionError):  # not ours to judge: another user's live process, or a foreign name
+            continue
+
+
+def _write(tmp: Path, sequences: list[RawSequence], int_mm: bool, label: str) -> None:
     kw = {"compression": "gzip", "compression_opts": 1}
     with h5py.File(tmp, "w") as f:
-        for seq in tqdm(sequences, desc=f"write {path.name}", unit="seq", disable=None):
+        for seq in tqdm(sequences, desc=f"write {label}", unit="seq", disable=None):
             g = f.create_group(f"subjects/{seq.subject}/sequences/{seq.name}")
             g.attrs["len"] = len(seq.p3)
             g.attrs["fps"] = seq.fps
@@ -157,4 +188,3 @@ def write_sequences(path: str | Path, sequences: list[RawSequence], int_mm: bool
             for cam, v in seq.views.items():
                 g.create_dataset(f"views/{cam}/p2", data=v.p2.astype(np.float32), **kw)
                 g.create_dataset(f"views/{cam}/p3", data=conv(v.p3), **kw)
-    tmp.replace(path)

@@ -78,16 +78,19 @@ def convert(root: str | Path, out: str | Path, joints: int = 24, subjects: tuple
                                   "*.cdf or <root>/D3_positions/S1/*.cdf)")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    with h5py.File(tmp, "w") as f:
-        f.attrs["n_joints"] = joints
-        for subject, dirs in found.items():
-            if dirs is None:
-                continue
-            for seq_file in sorted(dirs[0].glob("*.cdf")):
-                _convert_sequence(f, subject, seq_file, dirs, joints)
-                if verbose:
-                    print(f"converted {subject}/{seq_file.stem}", flush=True)
-    tmp.replace(out)
+    try:  # a failed or interrupted conversion leaves neither a half file at ``out`` nor its temporary file
+        with h5py.File(tmp, "w") as f:
+            f.attrs["n_joints"] = joints
+            for subject, dirs in found.items():
+                if dirs is None:
+                    continue
+                for seq_file in sorted(dirs[0].glob("*.cdf")):
+                    _convert_sequence(f, subject, seq_file, dirs, joints)
+                    if verbose:
+                        print(f"converted {subject}/{seq_file.stem}", flush=True)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
     return out
 
 

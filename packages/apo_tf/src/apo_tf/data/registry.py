@@ -69,6 +69,8 @@ def parse_id(dataset_id: str) -> DatasetId:
 def data_file(source: str, data_root: str | Path) -> Path:
     """Where a source's hdf5 lives; the synthetic ones are generated here on first use."""
     root = Path(data_root)
+    if root.exists() and not root.is_dir():
+        raise DataFormatError(f"{root}: the data root is a file, not a folder (data_root / --data_root)")
     if source == "h3m":
         return Path(os.environ.get("H3M_DATA") or root / "h3m.hdf5")
     if source == "eva":
@@ -99,13 +101,19 @@ def load(dataset_id: str, split: str, data_root: str | Path, eva_split: str = "o
     """
     did = parse_id(dataset_id)
     path = data_file(did.source, data_root)
-    if did.source == "eva":
-        raws = eva.read_split(path, split, faithful=eva_split == "original")
-    else:
-        subjects = h3m.TRAIN_SUBJECTS if split == "train" else h3m.EVAL_SUBJECTS
-        raws = h3m.read_sequences(path, subjects)
+    try:
+        if did.source == "eva":
+            raws = eva.read_split(path, split, faithful=eva_split == "original")
+        else:
+            subjects = h3m.TRAIN_SUBJECTS if split == "train" else h3m.EVAL_SUBJECTS
+            raws = h3m.read_sequences(path, subjects)
+    except DataFormatError as e:
+        if did.source.startswith("synth"):  # a generated cache: say how to get a good one back
+            raise DataFormatError(f"{e} (a generated data set: delete it and the next run writes it again)") from None
+        raise
     out = []
     for raw in raws:
+        _check_not_degenerate(path, raw)
         cams = sorted(raw.views)
         if did.camera_index >= len(cams):
             raise DataFormatError(f"{path}: {raw.subject}/{raw.name} has {len(cams)} views, no camera index "
@@ -129,6 +137,15 @@ def load(dataset_id: str, split: str, data_root: str | Path, eva_split: str = "o
                             (p3w[::step] / 1000.0).astype(np.float32), (p2[::step] / 1000.0).astype(np.float32),
                             camera, did.skeleton))
     return out
+
+
+def _check_not_degenerate(path: Path, raw) -> None:
+    """One line naming the first frame whose joints all sit at one point (an all-zero pose): no height, no camera
+    fit, no normalisation can come from it."""
+    flat = np.ptp(raw.p3, axis=-2).max(-1) <= 0
+    if flat.any():
+        raise DataFormatError(f"{path}: {raw.subject}/{raw.name} frame {int(np.argmax(flat))}: every joint at one "
+                              "point (a degenerate pose)")
 
 
 def _register_datasets() -> None:
