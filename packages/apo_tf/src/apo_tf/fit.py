@@ -24,7 +24,7 @@ from apo_tf.data.cameras import Camera, look_at
 from apo_tf.data.registry import Sequence
 from apo_tf.infer import build_objective, find_gan_run, infer_sequence
 from apo_tf.runs import start_run
-from motionkit.errors import DataFormatError
+from motionkit.errors import ConfigError, DataFormatError
 from motionkit.skeletons import get_skeleton
 
 SKELETON_BY_JOINTS = {24: "apo_s24", 14: "apo_s14"}
@@ -40,17 +40,39 @@ def default_camera(image_size: tuple[float, float] = (1000, 1000), focal: tuple[
     return Camera(R, t, f / 1000.0, c / 1000.0)
 
 
+MAX_PIXELS = 1e7  # a keypoint this far out is a broken file, not a detection
+
+
+def check_camera(image_size, focal, center, fps: float) -> None:
+    """One line naming the flag whose value is not a finite number of the right sign (before any work)."""
+    values = {"--image_size": (image_size, True), "--focal": (focal or (1.0, 1.0), True),
+              "--center": (center or (0.0, 0.0), False), "--fps": ((fps,), True)}
+    for flag, (vals, positive) in values.items():
+        if not all(np.isfinite(v) and (v > 0 if positive else True) for v in vals):
+            raise ConfigError(f"{flag} {' '.join(f'{v:g}' for v in vals)}: must be finite"
+                              + (" and > 0" if positive else ""))
+
+
 def read_keypoints(path: str | Path) -> np.ndarray:
     """(T, J, 2) float pixels from a .npy file; one-line errors."""
     path = Path(path)
+    if path.is_dir():
+        raise DataFormatError(f"{path}: a folder, not a keypoint file (.npy)")
     if not path.is_file():
         raise DataFormatError(f"{path}: no such keypoint file")
     try:
         p2 = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as e:
         raise DataFormatError(f"{path}: not a .npy array ({e})") from None
-    if p2.ndim != 3 or p2.shape[2] != 2 or p2.shape[1] not in SKELETON_BY_JOINTS or not np.isfinite(p2).all():
-        raise DataFormatError(f"{path}: keypoints have shape {p2.shape}, expected finite (T, 24 or 14, 2) pixels")
+    if p2.ndim != 3 or p2.shape[0] < 1 or p2.shape[2] != 2 or p2.shape[1] not in SKELETON_BY_JOINTS:
+        raise DataFormatError(f"{path}: keypoints have shape {p2.shape}, expected (T >= 1, 24 or 14, 2) pixels")
+    if not np.issubdtype(p2.dtype, np.number) or np.iscomplexobj(p2):
+        raise DataFormatError(f"{path}: keypoints of dtype {p2.dtype}, expected real numbers (pixels)")
+    bad = ~np.isfinite(p2) | (np.abs(p2) > MAX_PIXELS)
+    if bad.any():
+        t, j = (int(i) for i in np.argwhere(bad)[0][:2])
+        raise DataFormatError(f"{path}: frame {t} joint {j} is {p2[t, j].tolist()}, expected finite pixels within "
+                              f"{MAX_PIXELS:g}")
     return p2.astype(np.float64)
 
 
@@ -58,6 +80,7 @@ def fit_keypoints(cfg: InferenceConfig, root: Path, keypoints: str | Path, image
                   center=None, fps: float = 10.0, run_name: str | None = None, resume: str | None = None,
                   verbose: bool = True) -> dict:
     """Fit one sequence of 2-D keypoints; returns ``infer_sequence``'s result plus ``run_dir``."""
+    check_camera(image_size, focal, center, fps)
     p2 = read_keypoints(keypoints)
     skeleton = SKELETON_BY_JOINTS[p2.shape[1]]
     camera = default_camera(image_size, focal, center)

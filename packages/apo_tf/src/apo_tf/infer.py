@@ -43,7 +43,7 @@ from apo_tf.data import registry
 from apo_tf.models import Critic, Generator, load_gan
 from apo_tf.runs import data_root, find_run, start_run
 from motionkit.config import config_to_dict
-from motionkit.errors import ConfigError, DataFormatError
+from motionkit.errors import ConfigError, DataFormatError, NonFiniteLossError
 
 
 class Objective:
@@ -343,6 +343,10 @@ def infer_sequence(obj: Objective, seq: registry.Sequence, solver: str, on_itera
                              *_camera_tensors(seq, obj.dtype))
     res["consistency"] = float(tf.reduce_sum(losses.consistency_per_frame(tf.cast(p2, d), tf.constant(seq.p2, d))))
     res.update(p3w=p3w.numpy(), seconds=seconds, fps=len(seq.p2) / seconds)
+    if not (np.isfinite(res["p3w"]).all() and np.isfinite(res["scale"]) and np.isfinite(res["loss"])):
+        raise NonFiniteLossError(f"{seq.key}: the fit ended in non-finite poses (scale {res['scale']:.4g}, loss "
+                                 f"{res['loss']:.4g}); nothing stored for it: check the 2-D input, or a scale_init "
+                                 "near the subject's height in m")
     return res
 
 
@@ -442,6 +446,7 @@ def _infer_all(cfg: InferenceConfig, gan_dir: Path, data_dir: str, path: Path, o
     if cfg.max_sequences:
         seqs = seqs[:cfg.max_sequences]
     obj = build_objective(cfg, gan_dir, seqs[0].skeleton)
+    path.with_name(path.name + ".tmp").unlink(missing_ok=True)  # of a write killed half-way (the folder is locked)
     existing = _existing_keys(path, cfg.inference_id)
     done, frames, seconds = 0, 0, 0.0
     bar = tqdm(total=sum(len(s.p2) for s in seqs), desc=f"infer {cfg.inference_id}", unit="frame",
