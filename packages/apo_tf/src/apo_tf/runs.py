@@ -127,15 +127,23 @@ def find_run(root: Path, name: str, run: str = "", need: str = "config.yaml", wh
 
 
 def select_device(name: str | None) -> None:
-    """``cpu`` hides the GPUs from TensorFlow; ``cuda``/``gpu`` requires one; ``auto``/None leaves TF's choice."""
+    """``cpu`` hides the GPUs from TensorFlow; ``cuda``/``gpu`` requires one, ``cuda:N`` shows TensorFlow only
+    GPU N; ``auto``/None leaves TF's choice. One line for a device that is not there (before any work)."""
     if not name or name == "auto":
         return
     import tensorflow as tf
 
+    kind, _, index = name.partition(":")
     if name == "cpu":
         tf.config.set_visible_devices([], "GPU")
-    elif name.split(":")[0] in ("cuda", "gpu"):
-        if not tf.config.list_physical_devices("GPU"):
+    elif kind in ("cuda", "gpu") and (not index or index.isdigit()):
+        gpus = tf.config.list_physical_devices("GPU")
+        if not gpus:
             raise ConfigError(f"--device {name}: TensorFlow sees no GPU (tensorflow-cpu is installed by default)")
+        if index and int(index) >= len(gpus):
+            raise ConfigError(f"--device {name}: TensorFlow sees {len(gpus)} GPU(s), {kind}:0 to "
+                              f"{kind}:{len(gpus) - 1}")
+        if index:
+            tf.config.set_visible_devices([gpus[int(index)]], "GPU")
     else:
-        raise ConfigError(f"--device {name!r}: expected cpu, cuda (or gpu) or auto")
+        raise ConfigError(f"--device {name!r}: expected cpu, cuda, cuda:N (or gpu, gpu:N) or auto")
