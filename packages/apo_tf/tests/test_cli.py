@@ -49,6 +49,7 @@ def test_inference_prints_the_lbfgsb_solver_by_default(tiny_home, tmp_path, caps
     assert re.search(r"\n  solver +=  ?'lbfgsb'", out) and out.index("solver") < out.index('"sequences": 1')
 
 
+@pytest.mark.fault(3, "a malformed or unknown value on the command line")
 @pytest.mark.parametrize("argv, text", [
     (["train", "synth_tiny", "--max_steps", "ten"], "--max_steps"),
     (["train", "synth_tiny", "--wgan_type", "banana"], "banana"),
@@ -81,6 +82,7 @@ def test_rerun_starts_a_new_folder_and_a_finished_run_is_not_resumed(tmp_path, c
     assert len(err) == 1 and "already finished (global step 600 of 600)" in err[0] and "--max_steps" in err[0]
 
 
+@pytest.mark.fault(7, "killed after a checkpoint, then --resume: same weights, each metrics.jsonl step once")
 @pytest.mark.parametrize("sampling", ["uniform", "shuffle"])
 def test_resume_after_a_kill_is_bit_identical(tmp_path, monkeypatch, sampling):
     """Killed (Ctrl-C) right after the checkpoint at step 300, then --resume: the same weights as a run that
@@ -107,6 +109,7 @@ def test_resume_after_a_kill_is_bit_identical(tmp_path, monkeypatch, sampling):
     assert steps == sorted(set(steps))  # the resumed run replaced the log lines after its checkpoint
 
 
+@pytest.mark.fault(6, "a second process resumes a run folder that another one is training in")
 def test_a_second_process_on_the_same_run_folder_is_refused(tmp_path, capsys):
     holder = open_run_folder(tmp_path / "gan-synth_tiny", resuming=False)  # another process is training here
     try:

@@ -92,19 +92,21 @@ def test_humaneva_reader_split_and_s20_conversion(tmp_path):
     np.testing.assert_allclose(s14[0], p[i("head_distal")])
 
 
-def test_malformed_data_file_gives_one_line_error(tmp_path, capsys):
-    bad = tmp_path / "bad"
-    bad.mkdir()
-    with h5py.File(bad / "synth_tiny.hdf5", "w") as f:
-        f.create_dataset("subjects/S9/sequences/Walking 1/p3", data=np.zeros((5, 17, 3)))
-    with pytest.raises(DataFormatError, match="synth_tiny.hdf5: subjects/S9/sequences/Walking 1/p3 has shape"):
-        h3m.read_sequences(bad / "synth_tiny.hdf5")
-    (tmp_path / "junk").mkdir()
-    (tmp_path / "junk" / "synth_tiny.hdf5").write_bytes(b"not hdf5 at all")
-    for root in (bad, tmp_path / "junk"):
-        code = run_cli(main, ["--home", str(tmp_path / "home"), "train", "synth_tiny", "--data_root", str(root)])
-        err = capsys.readouterr().err.strip().splitlines()
-        assert code == 2 and len(err) == 1 and err[0].startswith("error: ") and "synth_tiny.hdf5" in err[0], err
+@pytest.mark.fault(4, "a data file of the wrong shape, or not HDF5 at all")
+@pytest.mark.parametrize("kind", ["wrong shape", "not hdf5"])
+def test_malformed_data_file_gives_one_line_error(tmp_path, capsys, kind):
+    root = tmp_path / "root"
+    root.mkdir()
+    if kind == "wrong shape":
+        with h5py.File(root / "synth_tiny.hdf5", "w") as f:
+            f.create_dataset("subjects/S9/sequences/Walking 1/p3", data=np.zeros((5, 17, 3)))
+        with pytest.raises(DataFormatError, match="synth_tiny.hdf5: subjects/S9/sequences/Walking 1/p3 has shape"):
+            h3m.read_sequences(root / "synth_tiny.hdf5")
+    else:
+        (root / "synth_tiny.hdf5").write_bytes(b"not hdf5 at all")
+    code = run_cli(main, ["--home", str(tmp_path / "home"), "train", "synth_tiny", "--data_root", str(root)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("error: ") and "synth_tiny.hdf5" in err[0], err
 
 
 def test_humaneva_split_switch_changes_the_eval_frames(tmp_path):
