@@ -102,7 +102,9 @@ def test_gan_divergence_keeps_the_good_checkpoint_and_a_lower_lr_continues(tiny_
     assert after["step"] == 1
     for net in ("G", "D"):
         assert all_finite(after["modules"][net]) and states_equal(before["modules"][net], after["modules"][net])
+    capsys.readouterr()
     assert run_cli(main, [*base, "--max_steps", "3", "--resume", "--lr", "1e-5"]) == 0
+    assert "optimizer of G: lr 0.0001 -> 5e-06" in capsys.readouterr().out  # the lower lr, applied and logged
     state = load_checkpoint(last)
     assert state["step"] == 3 and state["modules"]["opt_G"]["param_groups"][0]["lr"] == 5e-6  # TTUR: lr / 2
 
@@ -210,6 +212,34 @@ def test_damaged_nads_checkpoint_is_one_line(tiny_data, nads_ckpt, tmp_path, cap
     assert not (tmp_path / "pred").exists()
 
 
+def _nan_weights(ckpt, path):
+    state = torch.load(ckpt["project"], weights_only=True)
+    next(v for v in state.values() if v.is_floating_point() and v.numel()).view(-1)[0] = float("nan")
+    torch.save(state, path)
+    return PROJECT, "non-finite"
+
+
+def _generator_file(ckpt, path):
+    shutil.copy(ckpt["G"], path)
+    return PROJECT, "lacks"
+
+
+def _our_run_with_other_widths(ckpt, path):
+    shutil.copy(ckpt["ours"], path)
+    return ["--head_channels", "16"], "does not fit"
+
+
+@pytest.mark.parametrize("make", [_nan_weights, _generator_file, _our_run_with_other_widths],
+                         ids=["nan-weights", "generator-as-nads", "other-widths"])
+@pytest.mark.fault(4, "a foreign or mismatched NADS-Net file on predict: one line naming it")
+def test_foreign_nads_file_on_predict_is_one_line(tiny_data, nads_ckpt, tmp_path, capsys, make):
+    path = tmp_path / "weights.pth"
+    extra, problem = make(nads_ckpt, path)
+    one_line(capsys, ["predict", str(tiny_data / "val" / "Raw_Images"), "--out", str(tmp_path / "pred"),
+                      *args(tiny_data, tmp_path, "--eval_checkpoint", str(path), *extra)], str(path), problem)
+    assert not (tmp_path / "pred").exists()
+
+
 @pytest.mark.parametrize("damage", list(DAMAGE))
 @pytest.mark.fault(4, "a damaged last.pt on --resume")
 def test_damaged_last_checkpoint_on_resume_is_one_line(tiny_data, tmp_path, capsys, damage):
@@ -257,6 +287,18 @@ def test_a_folder_where_a_file_belongs_is_one_line(tiny_data, tmp_path, capsys, 
     inputs = [str(tiny_data / "val" / "Raw_Images")] if command == "predict" else []
     one_line(capsys, [command, *inputs, *args(tiny_data, tmp_path / "runs"), flag, str(folder)], "a_folder")
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("kind", ["not-an-image", "empty-file", "empty-folder"])
+@pytest.mark.fault(4, "predict on a file that is not an image, or a folder without images")
+def test_predict_on_a_bad_input_is_one_line_naming_it(tiny_data, nads_ckpt, tmp_path, capsys, kind):
+    bad = tmp_path / ("frames" if kind == "empty-folder" else "cabin.png")
+    if kind == "empty-folder":
+        bad.mkdir()
+    else:
+        bad.write_bytes(b"" if kind == "empty-file" else b"GIF89a but not really")
+    one_line(capsys, ["predict", str(bad), "--out", str(tmp_path / "pred"),
+                      *args(tiny_data, tmp_path, "--eval_checkpoint", str(nads_ckpt["ours"]))], str(bad))
 
 
 @pytest.mark.fault(4, "a non-UTF-8 YAML config")

@@ -80,7 +80,25 @@ def read_weights(path: str | Path) -> dict:
         raise CheckpointError(f"{path}: not a readable weight file ({str(exc).splitlines()[0][:120]})") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not a weight file (top level is {type(state).__name__})")
+    bad = next(_non_finite(state), None)
+    if bad is not None:  # legacy (pre-zip) files have no CRC: a damaged one shows here at best
+        raise CheckpointError(f"{path}: {bad} holds non-finite values (a damaged file, or weights of a diverged "
+                              "run); use an intact one")
     return state
+
+
+def _non_finite(obj, where: str = ""):
+    """Dotted names of the floating-point tensors in nested dicts/lists that hold NaN or inf."""
+    if isinstance(obj, torch.Tensor):
+        if obj.is_floating_point() and not bool(torch.isfinite(obj).all()):
+            yield where
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            if key != "rng":
+                yield from _non_finite(value, f"{where}.{key}" if where else str(key))
+    elif isinstance(obj, list | tuple):
+        for i, value in enumerate(obj):
+            yield from _non_finite(value, f"{where}.{i}")
 
 
 def is_project_state(state: dict) -> bool:
