@@ -151,6 +151,27 @@ def test_classifier_resume_applies_the_lr_and_refuses_a_new_width(small_data_roo
         assert (run_dir / "config.yaml").read_text() == saved  # the record still matches the weights
 
 
+@pytest.mark.fault(6, "t2 resumed / evaluated after its t1 run name resolves to another CVAE (a newer t1 run)")
+@pytest.mark.parametrize("job", ["resume", "evaluate"])
+def test_t2_under_another_cvae_is_refused_in_one_line(small_data_root, runs, capsys, job):
+    cfg = _cfg(small_data_root, runs, "t2")
+    t2_dir = cfg.runs_root() / "test_small_t2"
+    shutil.copytree(cfg.runs_root() / RUN, cfg.runs_root() / f"{RUN}-2")  # a newer t1 run of the same name ...
+    state = load_checkpoint(cfg.runs_root() / f"{RUN}-2" / "last.pt")
+    for value in state["modules"]["cvae"].values():
+        if value.is_floating_point():
+            value.add_(0.01)  # ... with other weights
+    torch.save(state, cfg.runs_root() / f"{RUN}-2" / "last.pt")
+    saved = (t2_dir / "config.yaml").read_text()
+    argv = ["--is_train=1", "--resume", "--epochs=2"] if job == "resume" else \
+        ["--is_load=1", f"--model_path={t2_dir / 'last.pt'}", "--no-render"]
+    _one_line(capsys, run_cli(main, [*_argv(cfg, "t2"), *argv]), "trained with the CVAE of", "--t1_checkpoint=",
+              f"{RUN}-2/last.pt holds other weights")
+    assert (t2_dir / "config.yaml").read_text() == saved and load_checkpoint(t2_dir / "last.pt")["step"] == 1
+    pinned = [*_argv(cfg, "t2"), *argv, f"--t1_checkpoint={cfg.runs_root() / RUN / 'last.pt'}"]
+    assert run_cli(main, pinned) == 0  # the CVAE it was trained with
+
+
 # ---- class 3 / 4: damaged checkpoints, ours and the authors' released format -------------------------------------
 
 def _released_t1(path, cfg: Config):

@@ -14,7 +14,7 @@ from diverse_sampling import compat, paths
 from diverse_sampling.config import Config
 from diverse_sampling.data.dataset import build_test_set
 from diverse_sampling.metrics import METRICS, evaluate_model
-from diverse_sampling.models import checkpoint_kind, load_classifier, load_cvae, load_sampler
+from diverse_sampling.models import check_cvae_pairing, checkpoint_kind, load_classifier, load_cvae, load_sampler
 from diverse_sampling.render import render_futures
 from motionkit.errors import CheckpointError
 from motionkit.training.device import resolve_device
@@ -36,7 +36,9 @@ def load_models(cfg: Config, model_path: str | Path, device):
         return load_cvae(model_path, cfg, device), None, Path(model_path)
     original = compat.is_original(compat.read_pth(model_path))
     t1_path = paths.t1_checkpoint(cfg, beside=model_path if original else None)
-    return load_cvae(t1_path, cfg, device), load_sampler(model_path, cfg, device), t1_path
+    cvae = load_cvae(t1_path, cfg, device)
+    check_cvae_pairing(model_path, cvae, t1_path)
+    return cvae, load_sampler(model_path, cfg, device), t1_path
 
 
 def output_dir(cfg: Config, model_path: str | Path) -> Path:

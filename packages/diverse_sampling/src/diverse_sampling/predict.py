@@ -19,7 +19,7 @@ from diverse_sampling import compat, paths
 from diverse_sampling.config import Config
 from diverse_sampling.data.dataset import check_skeleton
 from diverse_sampling.data.layout import DatasetLayout, get_layout
-from diverse_sampling.models import checkpoint_kind, load_cvae, load_sampler, sample_futures
+from diverse_sampling.models import check_cvae_pairing, checkpoint_kind, load_cvae, load_sampler, sample_futures
 from diverse_sampling.render import render_futures, with_root
 from motionkit.errors import DataFormatError
 from motionkit.training.device import resolve_device
@@ -72,7 +72,9 @@ def predict(cfg: Config, model_path: str | Path, history_path: str | Path, out_d
         cvae, sampler = load_cvae(model_path, cfg, device), None
     else:
         original = compat.is_original(compat.read_pth(model_path))
-        cvae = load_cvae(paths.t1_checkpoint(cfg, beside=model_path if original else None), cfg, device)
+        t1_path = paths.t1_checkpoint(cfg, beside=model_path if original else None)
+        cvae = load_cvae(t1_path, cfg, device)
+        check_cvae_pairing(model_path, cvae, t1_path)
         sampler = load_sampler(model_path, cfg, device)
     torch.manual_seed(cfg.seed)
     fut = sample_futures(cvae, sampler, torch.from_numpy(his)[None].to(device), cfg.nk, cfg.share_eps_eval)

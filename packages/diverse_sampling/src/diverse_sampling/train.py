@@ -24,9 +24,18 @@ from diverse_sampling.data.layout import get_layout
 from diverse_sampling.divergence import check_losses, check_weights, diverged
 from diverse_sampling.losses import t1_loss, t2_loss
 from diverse_sampling.metrics import evaluate_model
-from diverse_sampling.models import build_cvae, build_sampler, checkpoint_kind, load_cvae, t2_predict
-from motionkit.errors import CheckpointError
+from diverse_sampling.models import (
+    build_cvae,
+    build_sampler,
+    check_cvae_pairing,
+    checkpoint_kind,
+    load_cvae,
+    t2_predict,
+    weights_digest,
+)
+from motionkit.errors import CheckpointError, ConfigError
 from motionkit.run import Run, start_run
+from motionkit.runfolder import resolve_run_dir
 from motionkit.training.ddp import barrier, make_loader, set_loader_epoch, wrap_ddp
 
 # Fields a resumed run may not change: the saved weights (and the data they were shaped by) would not fit them.
@@ -51,23 +60,39 @@ def train(cfg: Config, resume: str | None = None, init_from: str | Path | None =
     the original's ``--is_load=1 --is_train=1`` fine-tunes ``./ckpt/pretrained/<exp_name>.pth``.
     """
     mutable = {f.name for f in dataclasses.fields(cfg)} - FIXED_ON_RESUME
-    _check_start_files(cfg, init_from if resume is None else None)
+    _check_start_files(cfg, init_from, resume)
     with start_run(cfg, package=PACKAGE, run_name=cfg.resolved_run_name(), log_root=cfg.log_dir, resume=resume,
                    device=cfg.device, seed=cfg.seed, use_tensorboard=cfg.tensorboard,
                    mutable_on_resume=mutable) as run:
         return _train(cfg, run, init_from)
 
 
-def _check_start_files(cfg: Config, init_from: str | Path | None) -> None:
+def _check_start_files(cfg: Config, init_from: str | Path | None, resume: str | None) -> None:
     """The checkpoints a run starts from (t2's frozen CVAE, a fine-tuned file) are read before its run folder is
-    made: a missing, damaged or foreign one is one line, and leaves no failed run folder behind."""
-    wanted = [("cvae", paths.t1_checkpoint(cfg))] if cfg.stage == "t2" else []
-    if init_from is not None:
-        wanted.append(("cvae" if cfg.stage == "t1" else "sampler", init_from))
-    for kind, path in wanted:
-        found = checkpoint_kind(path)
+    made or its record rewritten: a missing, damaged or foreign one is one line; so is, on a t2 resume, a CVAE
+    other than the one the saved sampler was trained with."""
+    if cfg.stage == "t2":
+        t1_path = paths.t1_checkpoint(cfg)
+        cvae = load_cvae(t1_path, cfg)
+        last = _resumed_checkpoint(cfg, resume)
+        if last is not None:
+            check_cvae_pairing(last, cvae, t1_path)
+    if init_from is not None and resume is None:
+        kind, found = ("cvae" if cfg.stage == "t1" else "sampler"), checkpoint_kind(init_from)
         if found != kind:
-            raise CheckpointError(f"{path}: holds a {found}; stage {cfg.stage} needs a {kind} here")
+            raise CheckpointError(f"{init_from}: holds a {found}; stage {cfg.stage} needs a {kind} here")
+
+
+def _resumed_checkpoint(cfg: Config, resume: str | None) -> Path | None:
+    """``last.pt`` of the run that ``resume`` names, if there is one (start_run reports a missing run)."""
+    if resume is None:
+        return None
+    try:
+        run_dir, _ = resolve_run_dir(cfg.log_dir, PACKAGE, cfg.resolved_run_name(), resume)
+    except ConfigError:
+        return None
+    last = Path(run_dir) / "last.pt"
+    return last if last.is_file() else None
 
 
 def _train(cfg: Config, run: Run, init_from: str | Path | None) -> dict:
@@ -85,6 +110,7 @@ def _train(cfg: Config, run: Run, init_from: str | Path | None) -> dict:
     barrier(run.env)
     test = build_test_set(cfg) if run.is_main else None
 
+    saved_extra: dict = {"stage": cfg.stage}  # stored with every checkpoint, besides the latest metrics
     if cfg.stage == "t1":
         model = build_cvae(cfg).to(device)
         cvae = model
@@ -92,6 +118,7 @@ def _train(cfg: Config, run: Run, init_from: str | Path | None) -> dict:
         t1_path = paths.t1_checkpoint(cfg)
         log.info(f"t2 decodes with the frozen CVAE of {t1_path}")
         cvae = load_cvae(t1_path, cfg, device)
+        saved_extra.update(t1_checkpoint=str(t1_path), t1_digest=weights_digest(cvae))  # checked on resume
         model = build_sampler(cfg).to(device)
     key = "cvae" if cfg.stage == "t1" else "sampler"
     if init_from is not None and not run.resuming:
@@ -145,7 +172,7 @@ def _train(cfg: Config, run: Run, init_from: str | Path | None) -> dict:
             if (cfg.save_every > 0 and (epoch + 1) % cfg.save_every == 0) or last:
                 with diverged(run.dir, epoch + 1, saved):
                     check_weights(model, opt)
-                run.checkpointer.save(epoch + 1, modules, extra={"metrics": metrics, "stage": cfg.stage})
+                run.checkpointer.save(epoch + 1, modules, extra={"metrics": metrics, **saved_extra})
                 saved = epoch + 1
             barrier(run.env)
     finally:

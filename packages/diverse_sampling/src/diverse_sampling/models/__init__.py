@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import torch
@@ -24,7 +25,7 @@ from motionkit.errors import CheckpointError
 __all__ = [
     "ActionClassifier", "CVAE", "DCTCodec", "DiverseSampler", "dct_matrix", "sample_futures", "t2_predict",
     "build_cvae", "build_sampler", "build_classifier", "load_cvae", "load_sampler", "load_classifier",
-    "checkpoint_kind",
+    "checkpoint_kind", "weights_digest", "check_cvae_pairing",
 ]
 
 
@@ -119,3 +120,25 @@ def load_classifier(path: str | Path, cfg: Config, device: str | torch.device = 
     sd, _ = _state_for(path, "classifier", clf.state_dict())
     _fill(clf, sd, path, "classifier")
     return clf.to(device).eval()
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """SHA-256 (first 16 hex digits) of a model's state: names, shapes and values of every tensor."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(f"{name}{tuple(tensor.shape)}".encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def check_cvae_pairing(sampler_path: str | Path, cvae: CVAE, t1_path: str | Path) -> None:
+    """A t2 checkpoint of ours records the digest of the CVAE it was trained with (``extra["t1_digest"]``); another
+    CVAE under it (a t1 run trained on or a newer run of the same name) is a one-line CheckpointError. The
+    authors' released files record none, and pass."""
+    state = compat.read_pth(sampler_path)
+    extra = {} if compat.is_original(state) else dict(state.get("extra", {}) or {})
+    want = extra.get("t1_digest")
+    if want and want != weights_digest(cvae):
+        raise CheckpointError(f"{sampler_path}: its sampler was trained with the CVAE of {extra.get('t1_checkpoint')}"
+                              f", but {t1_path} holds other weights; pass --t1_checkpoint="
+                              f"{extra.get('t1_checkpoint')}")
