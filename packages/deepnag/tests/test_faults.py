@@ -423,6 +423,15 @@ def test_malformed_dollar_file_through_the_cli_is_one_line(tmp_path, capsys, dam
     _one_line(capsys, _train_on(tmp_path, "dollar-gds", root), victim.name, needle)
 
 
+@fault(4, "a file where the data root folder belongs: one line naming it")
+@pytest.mark.parametrize("dataset", ["dollar-gds", "jk2017-kinect", "synthetic-pen"])
+def test_a_file_as_data_root_is_one_line(tmp_path, capsys, dataset):
+    root = tmp_path / "data.zip"
+    root.write_bytes(b"PK not unpacked")
+    _one_line(capsys, _train_on(tmp_path, dataset, root), "data.zip", "not the data set's folder")
+    assert root.read_bytes() == b"PK not unpacked"
+
+
 @fault(4, "a non-UTF-8 config file: one line naming it")
 def test_non_utf8_config_is_one_line(tmp_path, capsys):
     bad = tmp_path / "utf16.yaml"

@@ -61,6 +61,7 @@ def ensure_synthetic(cfg) -> Path:
     if _stamp_matches(root, params):
         return root
     if cfg.data_root:
+        _check_folder(root)
         return _write_synthetic(cfg, root, params)
     root.parent.mkdir(parents=True, exist_ok=True)
     _remove_dead_writers(root)
@@ -129,9 +130,15 @@ def real_data_root(cfg) -> Path | None:
         root = Path(cfg.data_root)
         if not root.exists():
             raise DatasetMissingError(f"{root}: --data-root does not exist")
+        _check_folder(root)
         return root
     original = Path(cfg.datapath) / DATAPATH_SUBDIRS[cfg.dataset]
     return original if original.is_dir() else None
+
+
+def _check_folder(root: Path) -> None:
+    if root.exists() and not root.is_dir():
+        raise DatasetMissingError(f"{root}: --data-root is a file, not the data set's folder (unpack it first)")
 
 
 def load_gesture_set(cfg) -> GestureSet:
