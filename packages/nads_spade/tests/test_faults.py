@@ -370,6 +370,9 @@ COCO_DAMAGE = {
     "zero-width": lambda doc, path: (doc["images"][1].update(width=0), path.write_text(json.dumps(doc))),
     "non-utf8": lambda doc, path: path.write_bytes(json.dumps(doc).encode("utf-16")),
     "malformed": lambda doc, path: path.write_text(json.dumps(doc)[:-7]),
+    "num_keypoints-text": lambda doc, path: (doc["annotations"][0].update(num_keypoints="17"),
+                                             path.write_text(json.dumps(doc))),
+    "annotation-not-an-object": lambda doc, path: (doc["annotations"].append(7), path.write_text(json.dumps(doc))),
     "not-an-image": lambda doc, path: (path.write_text(json.dumps(doc)),
                                        (path.parent / "images" / "im0.jpg").write_bytes(b"\x00" * 10)),
 }

@@ -201,6 +201,14 @@ def coco17_to_nads9(kps17: np.ndarray) -> np.ndarray:
     return out
 
 
+def _labelled(ann: dict, path: Path) -> float:
+    """An annotation's ``num_keypoints`` (0 when absent); a one-line error when it is not a number."""
+    n = ann.get("num_keypoints", 0)
+    if isinstance(n, bool) or not isinstance(n, int | float):
+        raise DataFormatError(f"{path}: annotation {ann.get('id', '?')} has num_keypoints {n!r}, not a number")
+    return n
+
+
 def read_coco(annotation_json: str | Path, image_dir: str | Path) -> list[Sample]:
     """Read format (b) with pycocotools: every image with at least one non-crowd annotated person."""
     from pycocotools.coco import COCO
@@ -226,7 +234,7 @@ def read_coco(annotation_json: str | Path, image_dir: str | Path) -> list[Sample
     samples = []
     for iid in sorted(coco.getImgIds()):
         info = coco.imgs[iid]
-        anns = [a for a in coco.loadAnns(coco.getAnnIds(imgIds=iid, iscrowd=False)) if a.get("num_keypoints", 0) > 0]
+        anns = [a for a in coco.loadAnns(coco.getAnnIds(imgIds=iid, iscrowd=False)) if _labelled(a, path) > 0]
         if not anns:
             continue
         kps = np.stack([_keypoints_array(a["keypoints"], 17, path, a.get("id", -1)) for a in anns])
