@@ -62,19 +62,34 @@ def ensure_synthetic(cfg) -> Path:
         return root
     if cfg.data_root:
         _check_folder(root)
-        return _write_synthetic(cfg, root, params)
+        return _write_synthetic(cfg, root, params, root)
     root.parent.mkdir(parents=True, exist_ok=True)
     _remove_dead_writers(root)
     tmp = root.parent / f".{root.name}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        _write_synthetic(cfg, tmp, params)
-    except OSError as exc:  # a full disk: a write error carries no file name of its own
+        _publish(_write_synthetic(cfg, tmp, params, root), root, params)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise MotionzooError(f"{root}: cannot write the synthetic data set ({exc.strerror or exc}; is the disk "
-                             "full?); nothing of it was kept") from None
+    return root
+
+
+def _write_synthetic(cfg, folder: Path, params: dict, root: Path) -> Path:
+    """The set into `folder`, its GENERATED.json stamp last; a full disk is one line naming `root`."""
+    writer = write_synthetic_pen if cfg.dataset == "synthetic-pen" else write_synthetic_kinect
     try:
-        if root.exists() and not _stamp_matches(root, params):  # a stale or damaged set: ours to replace
+        writer(folder, cfg.synthetic_subjects, cfg.synthetic_repetitions, cfg.synthetic_seed)
+        (folder / "GENERATED.json").write_text(json.dumps(params), encoding="utf-8")
+    except OSError as exc:  # a write error carries no file name of its own
+        raise MotionzooError(f"{root}: cannot write the synthetic data set ({exc.strerror or exc}; is the disk "
+                             "full?); nothing of it is used") from None
+    return folder
+
+
+def _publish(tmp: Path, root: Path, params: dict) -> None:
+    """Rename the finished set `tmp` to `root`, replacing a stale or damaged set there (the cache is ours)."""
+    try:
+        if root.exists() and not _stamp_matches(root, params):
             stale = root.parent / f".{root.name}.{os.getpid()}.old.tmp"
             os.rename(root, stale)
             shutil.rmtree(stale, ignore_errors=True)
@@ -83,16 +98,6 @@ def ensure_synthetic(cfg) -> Path:
     except OSError:
         if not _stamp_matches(root, params):  # not another run that put a good set there first
             raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return root
-
-
-def _write_synthetic(cfg, root: Path, params: dict) -> Path:
-    writer = write_synthetic_pen if cfg.dataset == "synthetic-pen" else write_synthetic_kinect
-    writer(root, cfg.synthetic_subjects, cfg.synthetic_repetitions, cfg.synthetic_seed)
-    (root / "GENERATED.json").write_text(json.dumps(params), encoding="utf-8")
-    return root
 
 
 def _stamp_matches(root: Path, params: dict) -> bool:
