@@ -47,6 +47,18 @@ def _copy_gan(tiny_home, home):
     return home / RUN
 
 
+SMALL_INFER = ["--max_sequences", "1", "--fast_iters", "1,0,0,0", "--maxiter", "3"]
+
+
+@pytest.fixture(scope="module")
+def infer_home(tiny_home, tmp_path_factory):
+    """A home with the trained GAN, its data, and one inference run ``infer-synth_tiny`` of one sequence."""
+    home = tmp_path_factory.mktemp("apo_infer")
+    _copy_gan(tiny_home, home)
+    assert run_cli(main, ["--home", str(home), "infer", "synth_tiny", *SMALL_INFER]) == 0
+    return home
+
+
 def _weights(run):
     return np.concatenate([w.numpy().ravel() for w in load_gan(run)[1].weights])
 
@@ -112,12 +124,10 @@ def test_resume_refuses_a_change_it_cannot_apply(tiny_home, tmp_path, capsys, fl
 
 
 @fault(2, "infer --resume with a changed loss weight: refused, the results untouched")
-def test_inference_resume_refuses_a_changed_objective(tiny_home, tmp_path, capsys):
-    _copy_gan(tiny_home, tmp_path)
-    small = ["--max_sequences", "1", "--fast_iters", "1,0,0,0", "--maxiter", "3"]
-    assert _cli(capsys, tmp_path, "infer", "synth_tiny", *small)[0] == 0
+def test_inference_resume_refuses_a_changed_objective(infer_home, tmp_path, capsys):
+    shutil.copytree(infer_home, tmp_path, dirs_exist_ok=True)
     results = (tmp_path / "infer-synth_tiny/results.hdf5").read_bytes()
-    code, err = _cli(capsys, tmp_path, "infer", "synth_tiny", *small, "--resume", "--critic_weight", "1")
+    code, err = _cli(capsys, tmp_path, "infer", "synth_tiny", *SMALL_INFER, "--resume", "--critic_weight", "1")
     assert code == 2 and len(err) == 1 and "critic_weight 0.0 -> 1.0" in err[0], err
     assert (tmp_path / "infer-synth_tiny/results.hdf5").read_bytes() == results
 
@@ -304,6 +314,37 @@ def test_a_malformed_data_file_is_one_line(tiny_home, tmp_path, capsys, damage, 
     assert code == 2 and len(err) == 1 and "synth_tiny.hdf5" in err[0] and shown in err[0], err
 
 
+def _damage_results(path, damage):
+    if damage in ("text", "folder"):
+        path.unlink()
+        path.mkdir() if damage == "folder" else path.write_text("not hdf5\n")
+    elif damage == "truncated":
+        truncate(path)
+    else:
+        with h5py.File(path, "a") as f:
+            seq = next(iter(f["synth_tiny"].values()))
+            if damage == "no p3w":
+                del seq["p3w"]
+            else:
+                seq["p3w"][0, 0, 0] = np.nan
+
+
+@fault(4, "a damaged results.hdf5 read by report, vis or a resumed infer")
+@pytest.mark.parametrize("command", ["report", "vis", "infer --resume"])
+@pytest.mark.parametrize("damage, shown", [("truncated", "not a readable results file"),
+                                           ("text", "not a readable results file"),
+                                           ("folder", "not a readable results file"),
+                                           ("no p3w", "has no p3w data set"), ("NaN p3w", "p3w is not finite")])
+def test_a_damaged_results_file_is_one_line(infer_home, tmp_path, capsys, command, damage, shown):
+    shutil.copytree(infer_home, tmp_path, dirs_exist_ok=True)
+    path = tmp_path / "infer-synth_tiny" / "results.hdf5"
+    _damage_results(path, damage)
+    argv = command.split()[:1] + ["synth_tiny"] + (["--resume", *SMALL_INFER[2:]] if "resume" in command else [])
+    code, err = _cli(capsys, tmp_path, *argv)
+    assert code == 2 and len(err) == 1 and f"{path}: " in err[0] and shown in err[0], err
+    assert not list((tmp_path / "infer-synth_tiny").glob("vis/*.gif"))
+
+
 @fault(4, "--data_root names a file")
 def test_a_file_as_the_data_root_is_one_line(tmp_path, capsys):
     (tmp_path / "root").write_text("a file\n")
@@ -362,12 +403,10 @@ def test_a_full_disk_is_one_line_and_keeps_the_earlier_checkpoint(tiny_home, tmp
 # --- class 6: two runs, one folder or cache ---------------------------------------------------------------------
 
 @fault(6, "report on an inference run that another process holds")
-def test_report_waits_for_a_run_in_use(tiny_home, tmp_path, capsys):
+def test_report_waits_for_a_run_in_use(infer_home, tmp_path, capsys):
     from apo_tf.runs import locked
 
-    _copy_gan(tiny_home, tmp_path)
-    small = ["--max_sequences", "1", "--fast_iters", "1,0,0,0", "--maxiter", "3"]
-    assert _cli(capsys, tmp_path, "infer", "synth_tiny", *small)[0] == 0
+    shutil.copytree(infer_home, tmp_path, dirs_exist_ok=True)
     with locked(tmp_path / "infer-synth_tiny"):
         code, err = _cli(capsys, tmp_path, "report", "synth_tiny")
     assert code == 2 and len(err) == 1 and "in use by another process" in err[0], err

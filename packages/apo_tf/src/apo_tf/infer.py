@@ -379,23 +379,49 @@ def build_objective(cfg: InferenceConfig, gan_dir: Path, target_skeleton: str) -
 
 
 def load_results(path: Path, inference_id: str) -> dict[str, np.ndarray]:
+    """Sequence key -> (T, J, 3) world poses (m) of ``/<inference_id>`` in a results file; one line naming the
+    file for a missing, unreadable or damaged one (not HDF5, a folder, a group without finite ``p3w``)."""
+    path = Path(path)
     if not path.exists():
         raise DataFormatError(f"{path}: no results file (run `python -m apo_tf.main infer {inference_id}` first)")
-    with h5py.File(path, "r") as f:
-        if inference_id not in f:
-            raise DataFormatError(f"{path}: no results for {inference_id!r}")
-        return {k: f[inference_id][k]["p3w"][()] for k in f[inference_id]}
+    try:
+        with h5py.File(path, "r") as f:
+            if inference_id not in f:
+                raise DataFormatError(f"{path}: no results for {inference_id!r}")
+            return {k: _read_poses(path, f[inference_id], k) for k in f[inference_id]}
+    except OSError as e:
+        raise DataFormatError(f"{path}: not a readable results file ({_first_clause(e)})") from None
+
+
+def _read_poses(path: Path, group: h5py.Group, key: str) -> np.ndarray:
+    item = group[key]
+    if not isinstance(item, h5py.Group) or not isinstance(item.get("p3w"), h5py.Dataset):
+        raise DataFormatError(f"{path}: {group.name}/{key} has no p3w data set (a damaged results file: delete it, "
+                              "or start a new run)")
+    p3w = item["p3w"][()]
+    if p3w.ndim != 3 or p3w.shape[-1] != 3 or not np.issubdtype(p3w.dtype, np.floating) or not np.isfinite(p3w).all():
+        raise DataFormatError(f"{path}: {group.name}/{key}/p3w is not finite (T, J, 3) poses (a damaged results "
+                              "file: delete it, or start a new run)")
+    return p3w
+
+
+def _first_clause(e: Exception) -> str:
+    """The reason of an h5py OSError without its long, path-repeating tail."""
+    return str(e).split(", file descriptor")[0].split(" (file read failed")[0][:160]
 
 
 def _existing_keys(path: Path, inference_id: str) -> set[str]:
-    """Sequence keys already inferred under ``/<inference_id>`` (empty when the file does not exist)."""
+    """Sequence keys already inferred under ``/<inference_id>`` (empty when the file does not exist); a damaged
+    results file is one line, never silently skipped over."""
     if not path.exists():
         return set()
     try:
         with h5py.File(path, "r") as f:
-            return set(f[inference_id].keys()) if inference_id in f else set()
+            if inference_id not in f:
+                return set()
     except OSError as e:
-        raise DataFormatError(f"{path}: cannot read results file ({e})") from None
+        raise DataFormatError(f"{path}: not a readable results file ({_first_clause(e)})") from None
+    return set(load_results(path, inference_id))
 
 
 def _store_sequence(path: Path, cfg: InferenceConfig, key: str, res: dict) -> None:
