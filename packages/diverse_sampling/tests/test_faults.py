@@ -243,7 +243,8 @@ def test_unavailable_or_bogus_device_is_one_line(small_data_root, runs, capsys, 
 
 
 @pytest.mark.fault(4, "a folder where a file belongs")
-@pytest.mark.parametrize("flag", ["--model_path", "--history", "--valid_angle_file", "--t1_checkpoint"])
+@pytest.mark.parametrize("flag", ["--model_path", "--history", "--valid_angle_file", "--t1_checkpoint",
+                                  "--classifier_checkpoint"])
 def test_a_folder_where_a_file_belongs_is_one_line(small_data_root, runs, capsys, flag):
     cfg = _cfg(small_data_root, runs)
     folder = runs / "a_folder.pt"
@@ -252,7 +253,9 @@ def test_a_folder_where_a_file_belongs_is_one_line(small_data_root, runs, capsys
     argv = {"--model_path": ["--is_load=1", f"--model_path={folder}", "--no-render"],
             "--history": ["predict", f"--model_path={last}", f"--history={folder}", "--no-render"],
             "--valid_angle_file": ["--is_train=1", f"--valid_angle_file={folder}", "--run-name=va"],
-            "--t1_checkpoint": ["--exp_name=test_small_t2", "--is_train=1", f"--t1_checkpoint={folder}"]}[flag]
+            "--t1_checkpoint": ["--exp_name=test_small_t2", "--is_train=1", f"--t1_checkpoint={folder}"],
+            "--classifier_checkpoint": ["--is_load=1", f"--model_path={last}", f"--classifier_checkpoint={folder}",
+                                        "--no-render"]}[flag]
     _one_line(capsys, run_cli(main, [*_argv(cfg), *argv]), "a_folder.pt")
 
 
@@ -310,6 +313,18 @@ def test_disk_full_during_training_keeps_the_last_checkpoint(small_data_root, ru
     assert (run_dir / "last.pt").read_bytes() == before
     assert _assert_finite_checkpoints(run_dir, 1)["step"] == 1
     assert not [p.name for p in run_dir.rglob("*tmp*")]
+
+
+@pytest.mark.fault(4, "disk full while building the derived caches (file-size limit): one line, no .tmp")
+def test_disk_full_while_building_the_cache_is_one_line(small_data_root, tmp_path):
+    cfg = _cfg(small_data_root, tmp_path / "runs", derived_dir=str(tmp_path / "derived"))
+    result = run_subprocess("diverse_sampling.main", [*_argv(cfg), "build-derived"],
+                            preexec_fn=limit_file_size(100_000))  # the pool is ~5 MB
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert lines and lines[-1].startswith("error:") and sum(x.startswith("error:") for x in lines) == 1
+    assert "candidates_" in lines[-1] and "cannot write" in lines[-1] and ".tmp" not in lines[-1], lines[-1]
+    assert not [p.name for p in (tmp_path / "derived").iterdir() if p.name != ".lock"]
 
 
 # ---- class 6: the derived caches shared by runs -----------------------------------------------------------------

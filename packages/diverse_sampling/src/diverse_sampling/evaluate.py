@@ -13,6 +13,7 @@ from pathlib import Path
 from diverse_sampling import compat, paths
 from diverse_sampling.config import Config
 from diverse_sampling.data.dataset import build_test_set
+from diverse_sampling.data.io import write_atomic
 from diverse_sampling.metrics import METRICS, evaluate_model
 from diverse_sampling.models import check_cvae_pairing, checkpoint_kind, load_classifier, load_cvae, load_sampler
 from diverse_sampling.render import render_futures
@@ -65,7 +66,8 @@ def run_evaluation(cfg: Config, model_path: str | Path, render_outputs: bool = T
     metrics, first = evaluate_model(cfg, cvae, sampler, test, device, classifier=clf, return_first=True)
     out_dir = output_dir(cfg, model_path)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    text = json.dumps(metrics, indent=1)
+    write_atomic(out_dir / "metrics.json", lambda f: f.write(text.encode()))
     print(f"{cfg.exp_name} on {len(test)} test windows, K={cfg.nk} ({model_path}):")
     print(format_table(metrics))
     print(f"wrote {out_dir / 'metrics.json'}")

@@ -27,6 +27,8 @@ def latest_run_checkpoint(cfg: Config, name: str) -> Path | None:
 def _resolve(cfg: Config, value: str, released: Path, run_name: str, what: str,
              required: bool = True) -> Path | None:
     if value:
+        if Path(value).is_dir() and value.endswith((".pt", ".pth")):
+            raise CheckpointError(f"{value}: is a folder, not a {what} checkpoint file")
         if value.endswith((".pt", ".pth")) or Path(value).is_file():
             if not Path(value).is_file():
                 raise CheckpointError(f"{value}: {what} checkpoint not found")

@@ -18,6 +18,7 @@ import torch
 from diverse_sampling import compat, paths
 from diverse_sampling.config import Config
 from diverse_sampling.data.dataset import check_skeleton
+from diverse_sampling.data.io import write_atomic
 from diverse_sampling.data.layout import DatasetLayout, get_layout
 from diverse_sampling.models import check_cvae_pairing, checkpoint_kind, load_cvae, load_sampler, sample_futures
 from diverse_sampling.render import render_futures, with_root
@@ -82,8 +83,9 @@ def predict(cfg: Config, model_path: str | Path, history_path: str | Path, out_d
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / "futures.npz"
-    np.savez(out, futures=with_root(fut), history=with_root(his), parents=np.asarray(layout.parents),
-             fps=layout.fps)
+    arrays = {"futures": with_root(fut), "history": with_root(his), "parents": np.asarray(layout.parents),
+              "fps": layout.fps}
+    write_atomic(out, lambda f: np.savez(f, **arrays))
     if render_outputs:
         ref = np.concatenate([his, np.repeat(his[-1:], cfg.t_pred, 0)])
         seqs = np.concatenate([np.repeat(his[None], len(fut), 0), fut], axis=1)

@@ -20,6 +20,7 @@ from diverse_sampling import paths
 from diverse_sampling.config import PACKAGE, Config
 from diverse_sampling.data.dataset import TrainWindows, build_test_set, load_split
 from diverse_sampling.data.derived import load_or_build_pool, load_or_build_valid_angles
+from diverse_sampling.data.io import write_atomic
 from diverse_sampling.data.layout import get_layout
 from diverse_sampling.divergence import check_losses, check_weights, diverged
 from diverse_sampling.losses import t1_loss, t2_loss
@@ -221,7 +222,8 @@ def _init_weights(model: torch.nn.Module, path: str | Path, cfg: Config, key: st
 
 def _write_summary(cfg: Config, run: Run, metrics: dict) -> None:
     """``final_metrics.json`` and ``loss_curves.png`` in the run folder."""
-    (run.dir / "final_metrics.json").write_text(json.dumps(metrics, indent=1))
+    text = json.dumps(metrics, indent=1)
+    write_atomic(run.dir / "final_metrics.json", lambda f: f.write(text.encode()))
     try:
         from motionkit.viz import plot_curves
     except ImportError:

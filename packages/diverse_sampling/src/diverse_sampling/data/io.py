@@ -21,7 +21,7 @@ import numpy as np
 
 from diverse_sampling.data.layout import DatasetLayout
 from diverse_sampling.data.safepickle import load_npz_member, npz_keys
-from motionkit.errors import DataFormatError, DatasetMissingError
+from motionkit.errors import DataFormatError, DatasetMissingError, MotionzooError
 
 Takes = dict[str, dict[str, np.ndarray]]  # subject -> action -> (T, J, 3)
 
@@ -83,9 +83,10 @@ def write_positions(path: str | Path, takes: Takes, legacy: bool = True) -> Path
     return path
 
 
-def write_atomic(path: Path, write) -> None:
+def write_atomic(path: str | Path, write) -> None:
     """``write(binary file)`` into a hidden temporary file beside ``path``, flushed, then renamed over ``path``: a
     reader sees the old file or the whole new one, never part of one; a failed write leaves no temporary file."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as handle:
@@ -93,5 +94,8 @@ def write_atomic(path: Path, write) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, a quota, a read-only folder: named after the file meant, not the temporary
+        raise MotionzooError(f"{path}: cannot write ({exc.strerror or exc}; is the disk full?); an earlier "
+                             "version of it, if any, is intact") from None
     finally:
         tmp.unlink(missing_ok=True)
