@@ -172,6 +172,14 @@ def test_t2_under_another_cvae_is_refused_in_one_line(small_data_root, runs, cap
     assert run_cli(main, pinned) == 0  # the CVAE it was trained with
 
 
+@pytest.mark.fault(3, "windows_per_epoch that leaves each of 8 torchrun processes less than a batch")
+def test_an_epoch_that_would_train_nothing_under_ddp_is_refused(small_data_root, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "8")  # 16 windows / 8 processes = 2 each, below batch_size 4
+    cfg = _cfg(small_data_root, tmp_path / "runs")
+    _one_line(capsys, run_cli(main, [*_argv(cfg), "--is_train=1"]), "windows_per_epoch = 16 over 8 processes")
+    assert not (tmp_path / "runs").exists()
+
+
 # ---- class 3 / 4: damaged checkpoints, ours and the authors' released format -------------------------------------
 
 def _released_t1(path, cfg: Config):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -61,17 +62,21 @@ def train(cfg: Config, resume: str | None = None, init_from: str | Path | None =
     the original's ``--is_load=1 --is_train=1`` fine-tunes ``./ckpt/pretrained/<exp_name>.pth``.
     """
     mutable = {f.name for f in dataclasses.fields(cfg)} - FIXED_ON_RESUME
-    _check_start_files(cfg, init_from, resume)
+    _check_before_start(cfg, init_from, resume)
     with start_run(cfg, package=PACKAGE, run_name=cfg.resolved_run_name(), log_root=cfg.log_dir, resume=resume,
                    device=cfg.device, seed=cfg.seed, use_tensorboard=cfg.tensorboard,
                    mutable_on_resume=mutable) as run:
         return _train(cfg, run, init_from)
 
 
-def _check_start_files(cfg: Config, init_from: str | Path | None, resume: str | None) -> None:
-    """The checkpoints a run starts from (t2's frozen CVAE, a fine-tuned file) are read before its run folder is
-    made or its record rewritten: a missing, damaged or foreign one is one line; so is, on a t2 resume, a CVAE
-    other than the one the saved sampler was trained with."""
+def _check_before_start(cfg: Config, init_from: str | Path | None, resume: str | None) -> None:
+    """Before a run folder is made or its record rewritten: every process gets at least one batch per epoch;
+    the checkpoints a run starts from (t2's frozen CVAE, a fine-tuned file) are read, a missing, damaged or
+    foreign one being one line; and on a t2 resume the CVAE is the one the saved sampler was trained with."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))  # torchrun's processes; each takes 1/world of an epoch
+    if cfg.windows_per_epoch // world < cfg.batch_size:
+        raise ConfigError(f"windows_per_epoch = {cfg.windows_per_epoch} over {world} processes leaves each fewer "
+                          f"than batch_size = {cfg.batch_size} windows: an epoch would train nothing")
     if cfg.stage == "t2":
         t1_path = paths.t1_checkpoint(cfg)
         cvae = load_cvae(t1_path, cfg)
