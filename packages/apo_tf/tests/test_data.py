@@ -92,6 +92,17 @@ def test_humaneva_reader_split_and_s20_conversion(tmp_path):
     np.testing.assert_allclose(s14[0], p[i("head_distal")])
 
 
+@pytest.mark.fault(3, "HumanEva trial-1 split bounds out of order")
+@pytest.mark.parametrize("bounds", [(0, 28), (28, 18), (18, 18), (40, 50)])
+def test_humaneva_split_bounds_out_of_order_are_one_line(tmp_path, bounds):
+    _write_eva(tmp_path / "eva.hdf5")
+    with h5py.File(tmp_path / "eva.hdf5", "a") as f:
+        f["subjects/S1/sequences/Walking_1"].attrs["train_stop"], f["subjects/S1/sequences/Walking_1"].attrs[
+            "eval_stop"] = bounds
+    with pytest.raises(DataFormatError, match=f"eva.hdf5: S1/Walking_1 train_stop {bounds[0]}, eval_stop"):
+        eva.read_split(tmp_path / "eva.hdf5", "train")
+
+
 @pytest.mark.fault(4, "a data file of the wrong shape, or not HDF5 at all")
 @pytest.mark.parametrize("kind", ["wrong shape", "not hdf5"])
 def test_malformed_data_file_gives_one_line_error(tmp_path, capsys, kind):

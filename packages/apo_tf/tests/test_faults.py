@@ -215,6 +215,14 @@ def test_fit_refuses_bad_keypoints_and_camera_values(tiny_home, tmp_path, capsys
     assert not list(tiny_home.glob("fit-kp*"))
 
 
+@fault(3, "make-data with a value out of range")
+@pytest.mark.parametrize("flag, value", [("--pixel_noise", "-1"), ("--pixel_noise", "nan"), ("--seed", "-1")])
+def test_make_data_refuses_bad_values(tmp_path, capsys, flag, value):
+    code, err = _cli(capsys, tmp_path, "make-data", "synth_tiny", flag, value)
+    assert code == 2 and len(err) == 1 and f"{flag} {value}" in err[0].replace(".0:", ":"), err
+    assert not tmp_path.exists() or not list(tmp_path.iterdir())
+
+
 # --- class 4: one line instead of a traceback -------------------------------------------------------------------
 
 CKPT_FILES = {"data": "ckpt-3000.data-00000-of-00001", "index": "ckpt-3000.index", "state file": "checkpoint"}
@@ -343,6 +351,16 @@ def test_a_damaged_results_file_is_one_line(infer_home, tmp_path, capsys, comman
     code, err = _cli(capsys, tmp_path, *argv)
     assert code == 2 and len(err) == 1 and f"{path}: " in err[0] and shown in err[0], err
     assert not list((tmp_path / "infer-synth_tiny").glob("vis/*.gif"))
+
+
+@fault(4, "make-data --out names a folder, or a path under a file")
+@pytest.mark.parametrize("where", ["folder", "under a file"])
+def test_make_data_to_a_folder_is_one_line(tmp_path, capsys, where):
+    (tmp_path / "x.hdf5").mkdir() if where == "folder" else (tmp_path / "file").write_text("a file\n")
+    out = tmp_path / ("x.hdf5" if where == "folder" else "file/x.hdf5")
+    code, err = _cli(capsys, tmp_path, "make-data", "synth_tiny", "--out", str(out))
+    named = out if where == "folder" else tmp_path / "file"
+    assert code == 2 and len(err) == 1 and f"{named}: " in err[0], err
 
 
 @fault(4, "--data_root names a file")

@@ -14,6 +14,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # BLAS threads fight TF's po
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse  # noqa: E402
+import math  # noqa: E402
 import sys  # noqa: E402
 
 from apo_tf.config import CONFIG_DIR, GanConfig, InferenceConfig  # noqa: E402
@@ -208,6 +209,10 @@ def _data_command(args, root) -> int:
     if args.command == "make-data":
         from apo_tf.data import synthetic
 
+        if not 0 <= args.seed < 2**32:
+            raise ConfigError(f"--seed {args.seed}: must be in [0, 2**32)")
+        if not (math.isfinite(args.pixel_noise) and args.pixel_noise >= 0):
+            raise ConfigError(f"--pixel_noise {args.pixel_noise}: must be >= 0 and finite (pixels)")
         out = synthetic.write(args.out or root / "data" / f"{args.size}.hdf5", args.size, args.seed, args.pixel_noise)
     else:
         from apo_tf.data.h3m_convert import convert

@@ -152,6 +152,8 @@ def write_sequences(path: str | Path, sequences: list[RawSequence], int_mm: bool
     a failed write removes its temporary file, and the next write removes those of killed processes.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataFormatError(f"{path}: a folder, not a file to write the data set to")
     if path.parent.exists() and not path.parent.is_dir():
         raise DataFormatError(f"{path.parent}: not a folder, cannot write {path.name} there")
     path.parent.mkdir(parents=True, exist_ok=True)
