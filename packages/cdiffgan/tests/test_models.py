@@ -124,6 +124,7 @@ def test_mixstage_with_bert_text_encoder(tmp_path):
     assert G.text_encoder.bert.encoder.layer[0].attention.self.query.weight.grad is not None
 
 
+@pytest.mark.fault(4, "-bert_path to a folder without BERT weights: one line")
 def test_bert_path_without_weights_is_one_line_error(tmp_path):
     pytest.importorskip("transformers")
     from cdiffgan.models.encoders import TextEncoder
@@ -133,6 +134,7 @@ def test_bert_path_without_weights_is_one_line_error(tmp_path):
         TextEncoder(C=16, kind="bert", bert_path=str(tmp_path / "missing"))
 
 
+@pytest.mark.fault(4, "BERT absent from the local cache (offline): one line, no download")
 def test_bert_from_the_local_cache_or_a_clear_line(tmp_path, monkeypatch):
     pytest.importorskip("transformers")
     from cdiffgan.models.encoders import load_bert

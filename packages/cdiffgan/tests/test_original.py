@@ -144,6 +144,7 @@ def test_seed_readme_commands_and_render(short_pats, tmp_path):
         assert shown.relative_to(run).as_posix() in html, shown
 
 
+@pytest.mark.fault(3, "an original flag value we do not implement: one line, nothing written")
 @pytest.mark.parametrize("flag, value, needle", [("-model", "SnL2PoseLate_G", "unknown model"),
                                                  ("-loss", "MSELoss", "-loss"),
                                                  ("-gan", "align_gan", "-gan")])

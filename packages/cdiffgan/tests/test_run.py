@@ -29,6 +29,7 @@ def _args(data, runs, *extra):
             "-speaker", "oliver", "-num_epochs", "1", "--progress", "0", *extra]
 
 
+@pytest.mark.fault(3, "a bad choice, type or count, or an unknown config name: one line before any run folder")
 @pytest.mark.parametrize("bad, needle", [(["-replay", "pseudo-align"], "replay"),
                                          (["-inner_loop", "closed"], "inner_loop"),
                                          (["-k_shot", "seven"], "k_shot"),
@@ -51,6 +52,7 @@ def test_help_lists_every_config_field_with_help(capsys):
     assert "replay of old speakers" in out                      # help text from the field's comment
 
 
+@pytest.mark.fault(6, "a second run of the same name gets its own folder; --resume of a finished run is one line")
 def test_finished_run_reruns_into_a_new_folder_and_resume_continues(syn_dir, tmp_path):
     runs = tmp_path / "runs"
     assert main(_args(syn_dir, runs)) == 0
@@ -63,6 +65,7 @@ def test_finished_run_reruns_into_a_new_folder_and_resume_continues(syn_dir, tmp
     assert len(list((runs / "cdiffgan").iterdir())) == 2
 
 
+@pytest.mark.fault(6, "a second process on a run folder in use: one line (the lock)")
 def test_second_process_on_the_run_folder_is_refused(syn_dir, tmp_path, capsys):
     from motionkit.runfolder import open_run_folder
     runs = tmp_path / "runs"
@@ -77,6 +80,7 @@ def test_second_process_on_the_run_folder_is_refused(syn_dir, tmp_path, capsys):
     assert rc == 2 and len(err.splitlines()) == 1 and "in use by another process" in err
 
 
+@pytest.mark.fault(7, "a resumed run repeats no metrics.jsonl line and ends bit-identical")
 def test_resume_after_kill_is_bit_identical(tiny_cfg, tmp_path):
     from cdiffgan.continual import continual
     from cdiffgan.models import load_step
@@ -122,6 +126,7 @@ def test_lambda_weights_are_read(tiny_cfg):
     assert sched.value(1.0) == pytest.approx(1.2) and sched.value(1.95) == 2.0
 
 
+@pytest.mark.fault(2, "--resume -hidden 32 on a 16-wide run: one line, config.yaml keeps hidden 16")
 def test_resume_refuses_a_change_the_weights_cannot_follow(syn_dir, tmp_path, capsys):
     runs = tmp_path / "runs"
     assert main(_args(syn_dir, runs)) == 0
@@ -135,6 +140,7 @@ def test_resume_refuses_a_change_the_weights_cannot_follow(syn_dir, tmp_path, ca
     assert (folder / "step2_maher" / "final.pt").exists()
 
 
+@pytest.mark.fault(4, "a foreign checkpoint (no config, G, D ...): one line, not KeyError")
 def test_foreign_checkpoint_is_one_line(tmp_path):
     from cdiffgan.models import load_step
     from motionkit.errors import CheckpointError
@@ -143,6 +149,7 @@ def test_foreign_checkpoint_is_one_line(tmp_path):
         load_step(tmp_path / "other.pt")
 
 
+@pytest.mark.fault(1, "lr 1e30: the run stops, no checkpoint holds non-finite or exploded weights")
 def test_divergence_never_saves_exploded_weights(tiny_cfg, tmp_path):
     """lr 1e30: the run stops with one line, and no checkpoint holds non-finite or exploded weights."""
     from cdiffgan.continual import continual
@@ -158,6 +165,7 @@ def test_divergence_never_saves_exploded_weights(tiny_cfg, tmp_path):
                     assert torch.isfinite(v).all() and v.abs().max() < 1e12, ck
 
 
+@pytest.mark.fault(7, "kill -9 after a checkpoint leaves nothing that breaks --resume (bit-identical end)")
 def test_sigkill_then_resume_is_bit_identical(syn_dir, tmp_path):
     """A real kill -9 of the CLI process after t1's first epoch checkpoint, then --resume: the final weights equal
     those of an uninterrupted run."""
@@ -190,6 +198,7 @@ def test_sigkill_then_resume_is_bit_identical(syn_dir, tmp_path):
             assert torch.equal(va, vb), k
 
 
+@pytest.mark.fault(3, "a speaker the data folder does not have: one line naming those it has, before work")
 def test_unknown_speaker_is_one_line_before_work(syn_dir, tmp_path, capsys):
     rc = _rc(_args(syn_dir, tmp_path / "runs", "-speaker", "olivr"))
     err = capsys.readouterr().err.strip()
