@@ -411,3 +411,25 @@ def test_failed_save_then_resume_repeats_no_metrics_line(small_data_root, runs, 
     rows = [json.loads(r) for r in (cfg.runs_root() / RUN / "metrics.jsonl").read_text().splitlines()]
     steps = [r["step"] for r in rows if "loss/total" in r]
     assert steps == [1, 2, 3]
+
+
+@pytest.mark.fault(7, "--resume of a run whose last.pt is gone but ckpt_N.pt is there: one line, no silent restart")
+def test_resume_without_last_but_with_numbered_checkpoints_is_one_line(small_data_root, runs, capsys):
+    cfg = _cfg(small_data_root, runs)
+    run_dir = cfg.runs_root() / RUN
+    (run_dir / "last.pt").unlink()
+    rows = (run_dir / "metrics.jsonl").read_text()
+    code = run_cli(main, [*_argv(cfg), "--is_train=1", "--resume", "--epochs=2"])
+    _one_line(capsys, code, "last.pt: missing", "ckpt_00000001.pt")
+    assert (run_dir / "metrics.jsonl").read_text() == rows
+
+
+@pytest.mark.fault(7, "--resume of a run killed before its first checkpoint: starts over, no repeated metrics rows")
+def test_resume_before_any_checkpoint_repeats_no_metrics_line(small_data_root, runs):
+    cfg = _cfg(small_data_root, runs)
+    run_dir = cfg.runs_root() / RUN
+    for path in run_dir.glob("*.pt"):
+        path.unlink()
+    assert run_cli(main, [*_argv(cfg), "--is_train=1", "--resume", "--epochs=2"]) == 0
+    rows = [json.loads(r) for r in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "loss/total" in r] == [1, 2]

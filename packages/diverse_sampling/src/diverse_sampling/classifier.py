@@ -34,7 +34,7 @@ def train_classifier(cfg: Config, resume: str | None = None) -> dict:
     ``<dataset>_classifier``); ``cls_epochs`` epochs of ``cls_windows_per_epoch`` windows, a progress bar per step.
 
     On resume, a changed ``cls_lr`` applies (logged) and a changed architecture is refused in one line."""
-    from diverse_sampling.train import FIXED_ON_RESUME
+    from diverse_sampling.train import FIXED_ON_RESUME, resume_state
 
     name = cfg.run_name or paths.classifier_run_name(cfg)
     mutable = {f.name for f in dataclasses.fields(cfg)} - FIXED_ON_RESUME
@@ -47,7 +47,7 @@ def train_classifier(cfg: Config, resume: str | None = None) -> dict:
         clf.random_h0 = False  # trained with a zero initial state; evaluation follows classifier_random_h0
         clf.to(device)
         opt = torch.optim.Adam(clf.parameters(), lr=cfg.cls_lr)
-        start, _ = run.checkpointer.resume({"classifier": clf, "optimizer": opt}, map_location=device)
+        start, _ = resume_state(run, {"classifier": clf, "optimizer": opt}, device)
         run.check_not_finished(start, cfg.cls_epochs, flag="--cls_epochs")
         for group in opt.param_groups:
             if group["lr"] != cfg.cls_lr:

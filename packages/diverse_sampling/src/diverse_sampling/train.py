@@ -135,11 +135,9 @@ def _train(cfg: Config, run: Run, init_from: str | Path | None) -> dict:
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg))
     modules = {key: model, "optimizer": opt, "scheduler": sched}
-    start, extra = run.checkpointer.resume(modules, map_location=device)
+    start, extra = resume_state(run, modules, device)
     run.check_not_finished(start, cfg.epochs)
     if start:
-        log.truncate_after(start)
-        log.info(f"resumed from {run.dir / 'last.pt'} at epoch {start}")
         _rebase_lr(opt, sched, cfg, log)
 
     dataset = TrainWindows(train_data, cfg, pool)
@@ -186,6 +184,24 @@ def _train(cfg: Config, run: Run, init_from: str | Path | None) -> dict:
     if run.is_main:
         _write_summary(cfg, run, metrics)
     return metrics
+
+
+def resume_state(run: Run, modules: dict, device) -> tuple[int, dict]:
+    """Restore ``modules`` from the run's ``last.pt`` when resuming; returns (epoch reached, checkpoint extra).
+
+    The logged history is cut back to that epoch (no row repeats after a resume). A resumed run without
+    ``last.pt`` but with numbered checkpoints is one line rather than a silent restart from scratch."""
+    start, extra = run.checkpointer.resume(modules, map_location=device)
+    if not run.resuming:
+        return start, extra
+    numbered = sorted(run.dir.glob("ckpt_*.pt"))
+    if not start and numbered:
+        raise CheckpointError(f"{run.dir / 'last.pt'}: missing, but {numbered[-1].name} is there: copy it to "
+                              "last.pt to resume from it, or start a new run without --resume")
+    run.logger.truncate_after(start)
+    if start:
+        run.logger.info(f"resumed from {run.dir / 'last.pt'} at epoch {start}")
+    return start, extra
 
 
 def _rebase_lr(opt, sched, cfg: Config, log) -> None:
