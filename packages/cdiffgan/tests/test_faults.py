@@ -11,6 +11,7 @@ beside the code they exercise (test_run.py, test_data.py, test_original.py, test
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import subprocess
 import sys
@@ -256,6 +257,17 @@ def test_bad_render_option_is_one_line(done, tmp_path, capsys, case):
     assert not (tmp_path / "x.gif").exists() and not list(tmp_path.rglob("*.gif"))
 
 
+@fault(3, "a transcript word with a non-finite, negative or reversed time: one line naming the file")
+@pytest.mark.parametrize("start, end", [("nan", "1.0"), ("-0.5", "1.0"), ("2.0", "1.0"), ("0.5", "inf")])
+def test_bad_transcript_time_is_one_line(tmp_path, start, end):
+    from cdiffgan.data.featurize import tokens_from_transcript
+    from motionkit.errors import DataFormatError
+    csv = tmp_path / "words.csv"
+    csv.write_text(f"word,start,end\nhello,0.0,0.4\nworld,{start},{end}\n")
+    with pytest.raises(DataFormatError, match="words.csv: word 'world'"):
+        tokens_from_transcript(csv, 60)
+
+
 @fault(3, "make-synthetic with an impossible count or speaker list: one line, nothing written")
 @pytest.mark.parametrize("extra, needle", [(["--n_train", "0"], "--n_train"), (["--speakers", "a,a"], "--speakers"),
                                            (["--speakers", ""], "--speakers")])
@@ -399,6 +411,25 @@ def test_non_utf8_file_is_one_line_naming_it(run_copy, tmp_path, capsys, case):
         argv = ["evaluate", str(run)]
     _one_line(capsys, _rc(argv), str(bad))
     assert not (tmp_path / "new").exists()
+
+
+@fault(4, "render -load with a damaged, NaN or missing keypoints / ground-truth h5: one line naming the file")
+@pytest.mark.parametrize("case", ["garbage", "nan", "no-ground-truth"])
+def test_render_original_keypoints_damage_is_one_line(syn_dir, tmp_path, capsys, case):
+    (tmp_path / "x_weights.p").write_bytes(b"")
+    (tmp_path / "x_args.args").write_text(json.dumps({"speaker": "oliver", "path2data": str(syn_dir)}))
+    folder = tmp_path / "x" / "keypoints" / "test" / "oliver"
+    folder.mkdir(parents=True)
+    name = "oliver_test_000.h5" if case != "no-ground-truth" else "oliver_test_999.h5"
+    bad = folder / name
+    if case == "garbage":
+        bad.write_bytes(b"junk")
+    else:
+        with h5py.File(bad, "w") as f:
+            f["pose/normalize"] = np.full((64, 2, 52), np.nan if case == "nan" else 0.0)
+    needle = str(bad) if case != "no-ground-truth" else str(syn_dir / "processed" / "oliver" / name)
+    _one_line(capsys, _rc(["render", "-load", str(tmp_path / "x_weights.p"), "-render", "1"]), needle)
+    assert not list(tmp_path.rglob("*.gif"))
 
 
 @fault(4, "disk full while a later step writes its first checkpoint: one line, earlier checkpoints intact, no .tmp")

@@ -265,8 +265,6 @@ def render_original(weights, n=20, device="cpu", log=print) -> list[Path]:
     ``<path2data>/processed/<speaker>/<interval>.h5`` with word captions from ``text/meta``, written to
     ``render[_style]/test/<speaker>/<interval>.gif`` (+ .mp4 with the interval's audio when ffmpeg exists) and an
     HTML index ``videos.html``."""
-    import h5py
-
     from . import compat
     from .data.pats import read_meta
     weights = Path(weights)
@@ -288,10 +286,8 @@ def render_original(weights, n=20, device="cpu", log=print) -> list[Path]:
             files = sorted(p.name for p in folder.iterdir())
             np.random.seed(0)
             for name in [files[i] for i in np.random.permutation(len(files))[:n]]:
-                with h5py.File(folder / name, "r") as f:
-                    pred = f["pose/normalize"][()]
-                with h5py.File(gt_root / s / name, "r") as f:
-                    gt = f["pose/normalize"][()].reshape(-1, 2, N_JOINTS)[: len(pred)]
+                pred = _read_pose(folder / name).reshape(-1, 2, N_JOINTS)
+                gt = _read_pose(gt_root / s / name).reshape(-1, 2, N_JOINTS)[: len(pred)]
                 words = read_meta(gt_root / s / name) if args.get("render_text", 1) else []
                 seqs = [_to_frames(pred), _to_frames(gt)]
                 gif = save_captioned_gif(run_dir / sub / "test" / s / f"{Path(name).stem}.gif", seqs,
@@ -301,6 +297,24 @@ def render_original(weights, n=20, device="cpu", log=print) -> list[Path]:
     html = write_html_index(run_dir, renders, run_dir.name)
     log(f"wrote {len(renders)} render(s) and {html}")
     return renders
+
+
+def _read_pose(path: Path) -> np.ndarray:
+    """``pose/normalize`` of a keypoints or PATS interval h5 (..., 104 values per frame); one line naming the file
+    when it is missing, unreadable or of another shape."""
+    import h5py
+
+    from motionkit.errors import DataFormatError, DatasetMissingError
+    if not path.is_file():
+        raise DatasetMissingError(f"{path}: not found (a keypoints file's ground truth is read from -path2data)")
+    try:
+        with h5py.File(path, "r") as f:
+            pose = np.asarray(f["pose/normalize"][()], np.float64)
+    except (OSError, KeyError) as e:
+        raise DataFormatError(f"{path}: no readable 'pose/normalize' ({str(e).splitlines()[0][:100]})") from None
+    if pose.size % (2 * N_JOINTS) or not np.isfinite(pose).all():
+        raise DataFormatError(f"{path}: 'pose/normalize' must be finite, 104 values per frame, got {pose.shape}")
+    return pose
 
 
 def _to_frames(pose: np.ndarray) -> np.ndarray:

@@ -68,6 +68,12 @@ def tokens_from_transcript(path, n_frames: int, vocab_size: int = 30522):
         from motionkit.errors import DataFormatError
         raise DataFormatError(f"{path}: transcript must be a CSV with columns word,start,end ({type(e).__name__})") \
             from None
+    bad = [(w, s, e) for w, s, e in words if not (np.isfinite(s) and np.isfinite(e) and 0 <= s <= e)]
+    if bad:
+        from motionkit.errors import DataFormatError
+        w, s, e = bad[0]
+        raise DataFormatError(f"{path}: word {w!r} has start={s}, end={e}; times must be finite seconds with "
+                              "0 <= start <= end")
     tok = np.full(n_frames, 100, np.int64)
     meta = []
     for w, s, e in words:
