@@ -240,8 +240,8 @@ def test_t2_with_a_damaged_t1_checkpoint_is_one_line(small_data_root, runs, caps
 @pytest.mark.parametrize("job,device", [("train", "cuda"), ("train", "cuda:7"), ("evaluate", "cuda"),
                                         ("evaluate", "tpu"), ("evaluate", "cuda:x")])
 def test_unavailable_or_bogus_device_is_one_line(small_data_root, runs, capsys, job, device):
-    if device.startswith("cuda") and device != "cuda:x" and torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
+    if device == "cuda" and torch.cuda.is_available() or device == "cuda:7" and torch.cuda.device_count() > 7:
+        pytest.skip(f"this machine has {device}")
     cfg = _cfg(small_data_root, runs)
     argv = ["--is_train=1", "--run-name=dev"] if job == "train" else \
         ["--is_load=1", f"--model_path={cfg.runs_root() / RUN / 'last.pt'}", "--no-render"]
@@ -367,6 +367,32 @@ def test_a_damaged_cache_is_rebuilt(small_data_root, tmp_path, case):
     assert any(str(path) in n and "damaged cache" in n and "rebuilding" in n for n in notes), notes
     assert np.array_equal(again[0], pool) and again[1] == bounds
     assert load_or_build_pool(cfg, log=notes.append) is not None and sum("rebuilding" in n for n in notes) == 1
+
+
+@pytest.mark.fault(6, "a derived cache locked by another job: this one waits for the lock, builds once, then reads")
+def test_a_locked_cache_is_waited_for_then_built_once(small_data_root, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from diverse_sampling.data.derived import load_or_build_valid_angles
+
+    cfg = _cfg(small_data_root, tmp_path / "runs", derived_dir=str(tmp_path / "derived"))
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time, pathlib; from diverse_sampling.data.derived import cache_lock\n"
+        f"with cache_lock(pathlib.Path({str(tmp_path / 'derived')!r})):\n"
+        "    print('locked', flush=True); time.sleep(1.5)")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        start = time.monotonic()
+        notes: list[str] = []
+        load_or_build_valid_angles(cfg, log=notes.append)
+        assert time.monotonic() - start > 0.5  # it waited for the other builder's lock
+    finally:
+        holder.wait(timeout=30)
+    assert len(notes) == 1 and "computing valid-angle bounds" in notes[0]  # built once, after the lock
+    load_or_build_valid_angles(cfg, log=notes.append)
+    assert len(notes) == 1  # then read, not rebuilt
 
 
 # ---- class 7: leftovers and repeated lines ------------------------------------------------------------------------
