@@ -432,6 +432,16 @@ def test_render_original_keypoints_damage_is_one_line(syn_dir, tmp_path, capsys,
     assert not list(tmp_path.rglob("*.gif"))
 
 
+@fault(4, "degenerate data: a speaker whose intervals are all shorter than one window: one line before work")
+@pytest.mark.parametrize("split", ["train", "dev", "test"])
+def test_speaker_without_a_whole_window_is_one_line(tmp_path, capsys, split):
+    data = make_synthetic(tmp_path / "pats", ("oliver", "maher"), 1, 1, 1, seconds=(5.0, 5.0))
+    short = make_synthetic(tmp_path / "short", ("maher",), 1, 1, 1, seconds=(3.0, 3.0))
+    shutil.copy(short / "processed" / "maher" / f"maher_{split}_000.h5", data / "processed" / "maher")
+    _one_line(capsys, _rc(_args(data, tmp_path / "runs", "-speaker", "oliver,maher")), f"maher has no {split}")
+    assert not (tmp_path / "runs").exists()
+
+
 @fault(4, "disk full while a later step writes its first checkpoint: one line, earlier checkpoints intact, no .tmp")
 def test_disk_full_is_one_line_and_keeps_the_earlier_checkpoints(syn_dir, run_copy):
     runs, run = run_copy

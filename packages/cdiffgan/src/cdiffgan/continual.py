@@ -74,12 +74,12 @@ def continual(cfg: Config, resume: str | None = None, interrupt: tuple[int, int]
 
 def check_speakers(cfg) -> None:
     """Every speaker of the run exists in the data folder's csv (one line naming the missing ones, before work),
-    and every token id of their intervals is below vocab_size.
+    has a whole window in every split, and every token id of their intervals is below vocab_size.
     With ``synthetic`` and no data yet, every speaker must be one of the synthetic set's (written when the run
     starts), so a misspelt name is refused here and never becomes a new speaker of the shared folder."""
     from motionkit.errors import ConfigError, DatasetMissingError
 
-    from .data.pats import check_token_ids, read_csv
+    from .data.pats import check_speaker_data, read_csv
     from .data.synthetic import DEFAULT_SPEAKERS
     folder = Path(cfg.data_dir)
     if cfg.synthetic and not (folder / "cmu_intervals_df.csv").exists():
@@ -98,7 +98,7 @@ def check_speakers(cfg) -> None:
         hint = (" (a synthetic set written earlier for other speakers: pick from those, or delete the folder to "
                 "write it anew)" if cfg.synthetic else "")
         raise DatasetMissingError(f"{cfg.data_dir}: no speaker {', '.join(missing)}; it has {', '.join(have)}{hint}")
-    check_token_ids(folder, cfg.speaker, cfg.vocab_size)
+    check_speaker_data(folder, cfg.speaker, cfg.vocab_size, cfg.time, cfg.fps)
 
 
 def _prepare(cfg, run, log) -> Preprocessor:

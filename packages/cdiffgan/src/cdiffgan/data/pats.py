@@ -112,27 +112,39 @@ def read_interval(path: Path) -> dict[str, np.ndarray]:
     return {"pose": pose.astype(np.float32), "audio": audio.astype(np.float32), "tokens": tok.astype(np.int64)}
 
 
-def check_token_ids(data_dir, speakers, vocab_size: int) -> None:
-    """Every token id of every listed interval of ``speakers`` (all splits, every frame, whether or not a
-    training window covers it) in 0..vocab_size-1; reads only ``text/tokens``. One line naming the file else."""
+def check_speaker_data(data_dir, speakers, vocab_size: int, time: float = 4.3, fps: int = POSE_FS) -> None:
+    """Before a run: every token id of every listed interval of ``speakers`` (all splits, every frame, whether
+    or not a training window covers it) in 0..vocab_size-1, and every speaker with at least one whole window in
+    train, dev and test. Reads only ``text/tokens`` and the shapes. One line naming the file or speaker else."""
     data_dir = Path(data_dir)
     df = read_csv(data_dir)
     skip = read_missing(data_dir)
-    rows = df[df["speaker"].isin(list(speakers))]
-    for spk, iid in zip(rows["speaker"].astype(str), rows["interval_id"].astype(str)):
-        if iid in skip:
-            continue
-        path = data_dir / "processed" / spk / f"{iid}.h5"
-        if not path.exists():
-            raise DatasetMissingError(f"{path}: interval file listed in cmu_intervals_df.csv is missing")
-        try:
-            with h5py.File(path, "r") as f:
-                tok = f[TEXT_KEY][()] if TEXT_KEY in f else None
-        except OSError as e:
-            raise DataFormatError(f"{path}: not a readable HDF5 file ({str(e).splitlines()[0]})") from None
-        if tok is None:
-            raise DataFormatError(f"{path}: missing key '{TEXT_KEY}'")
-        _check_ids(path, np.asarray(tok), vocab_size)
+    pose_win, audio_win = modality_window(POSE_FS, time, fps)[0], modality_window(AUDIO_FS, time, fps)[0]
+    for spk in speakers:
+        for split in ("train", "dev", "test"):
+            rows = df[(df["speaker"] == spk) & (df["dataset"] == split)]
+            ids = [i for i in rows["interval_id"].astype(str) if i not in skip]
+            lengths = [_token_check(data_dir / "processed" / spk / f"{iid}.h5", vocab_size) for iid in ids]
+            if not any(n_pose >= pose_win and n_audio >= audio_win for n_pose, n_audio in lengths):
+                raise DataFormatError(f"{data_dir}: speaker {spk} has no {split} interval of one {time} s window "
+                                      f"({pose_win} pose, {audio_win} audio frames); {len(ids)} listed")
+
+
+def _token_check(path: Path, vocab_size: int) -> tuple[int, int]:
+    """Check the token ids of one interval file; its (pose frames, audio frames)."""
+    if not path.exists():
+        raise DatasetMissingError(f"{path}: interval file listed in cmu_intervals_df.csv is missing")
+    try:
+        with h5py.File(path, "r") as f:
+            missing = [k for k in (POSE_KEY, AUDIO_KEY, TEXT_KEY) if k not in f]
+            if missing:
+                raise DataFormatError(f"{path}: missing key '{missing[0]}'")
+            tok = f[TEXT_KEY][()]
+            lengths = (f[POSE_KEY].shape[0], f[AUDIO_KEY].shape[0])
+    except OSError as e:
+        raise DataFormatError(f"{path}: not a readable HDF5 file ({str(e).splitlines()[0]})") from None
+    _check_ids(path, np.asarray(tok), vocab_size)
+    return lengths
 
 
 def _check_ids(path: Path, tokens: np.ndarray, vocab_size: int) -> None:
