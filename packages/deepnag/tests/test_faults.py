@@ -44,6 +44,12 @@ def _train(tmp_path, name="r", epochs=2, *extra):
     return tmp_path / "deepnag" / name
 
 
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """One finished tiny run shared by cases that must leave it (and its log folder) exactly as it is."""
+    return _train(tmp_path_factory.mktemp("shared"), epochs=1)
+
+
 def _finite(state, module="generator"):
     return all(bool(torch.isfinite(v).all()) for v in state["modules"][module].values())
 
@@ -161,8 +167,8 @@ def test_out_of_range_flags_are_one_line_before_any_work(tmp_path, capsys, flag,
     (["evaluate", "{ck}", "--metrics", "--metrics-subjects=0"], "metrics-subjects"),
     (["evaluate", "{ck}", "--metrics", "--metrics-subjects=-1"], "metrics-subjects"),
 ])
-def test_out_of_range_evaluate_and_sample_options_are_one_line(tmp_path, capsys, argv, needle):
-    ck = _train(tmp_path, epochs=1) / "last.pt"
+def test_out_of_range_evaluate_and_sample_options_are_one_line(finished_run, capsys, argv, needle):
+    ck, tmp_path = finished_run / "last.pt", finished_run.parent.parent
     capsys.readouterr()
     argv = [a.format(ck=ck, tmp=tmp_path) for a in argv]
     _one_line(capsys, run_cli(main, [*argv, f"--log-dir={tmp_path}"]), needle)
@@ -351,14 +357,16 @@ _NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine ha
 @fault(4, "a device this machine lacks, or a bogus device name: one line naming the device, not the checkpoint")
 @pytest.mark.parametrize("device", [pytest.param("cuda", marks=_NO_CUDA), pytest.param("cuda:1", marks=_NO_CUDA),
                                     "gpu7", "meta"])
-@pytest.mark.parametrize("verb", ["train", "resume", "evaluate", "sample"])
-def test_devices_are_one_line_that_does_not_blame_the_checkpoint(tmp_path, capsys, verb, device):
-    run = _train(tmp_path, epochs=1)
+@pytest.mark.parametrize("verb", ["train", "resume", "evaluate", "sample", "convert"])
+def test_devices_are_one_line_that_does_not_blame_the_checkpoint(finished_run, capsys, verb, device):
+    run = finished_run  # read only: nothing may be written by any of these cases
+    tmp_path = run.parent.parent
     before = sorted(p.name for p in (tmp_path / "deepnag").iterdir())
     config = (run / "config.yaml").read_bytes()
     argv = {"train": [*SMALL, "--run-name=new"], "resume": [*SMALL, "--run-name=r", "--resume", "--epochs=2"],
             "evaluate": ["evaluate", str(run / "last.pt")],
-            "sample": ["sample", str(run / "last.pt"), f"--out={tmp_path / 's'}"]}[verb]
+            "sample": ["sample", str(run / "last.pt"), f"--out={tmp_path / 's'}"],
+            "convert": ["convert", str(run / "last.pt"), str(tmp_path / "s")]}[verb]
     capsys.readouterr()
     line = _one_line(capsys, run_cli(main, [*argv, f"--log-dir={tmp_path}", f"--device={device}"]), repr(device))
     assert "checkpoint" not in line  # class 7 too: the good checkpoint is not blamed
