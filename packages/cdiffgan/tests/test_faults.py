@@ -163,6 +163,19 @@ def test_resume_with_a_new_lr_applies_it_and_says_so(syn_dir, interrupted, capsy
     assert load_step(step / "final.pt")[0].lr == 5e-5
 
 
+@fault(2, "--resume inside a few-shot step with a new -lr_tn: applied to the restored optimisers and logged")
+def test_resume_inside_a_later_step_with_a_new_lr_applies_it(syn_dir, run_copy, capsys):
+    runs, run = run_copy
+    (run / "step2_maher" / "final.pt").unlink()                   # step 2 killed after its last epoch
+    capsys.readouterr()
+    assert main(_args(syn_dir, runs, "-speaker", "oliver,maher", "--resume", "-num_epochs_tn", "3",
+                      "-lr_tn", "5e-5")) == 0
+    assert "t2: learning rate 0.0001 -> 5e-05 (changed on --resume" in capsys.readouterr().out
+    group = load_checkpoint(run / "step2_maher" / "last.pt")["modules"]["optG"]["param_groups"][0]
+    assert group["initial_lr"] == 5e-5 and group["lr"] == pytest.approx(5e-5 * 0.99 ** 3)
+    assert load_step(run / "step2_maher" / "final.pt")[0].lr_tn == 5e-5
+
+
 @fault(2, "--resume (extending the run) with a setting the saved weights cannot take: one line, record untouched")
 @pytest.mark.parametrize("flag, value", [("-hidden", "32"), ("-num_clusters", "4"), ("-gamma", "0.5"),
                                          ("-window_hop", "8"), ("-replay_split", "original")])
