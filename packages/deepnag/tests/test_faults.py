@@ -514,6 +514,14 @@ def test_a_dead_writers_synthetic_tmp_folder_is_removed(tmp_path):
     assert not leftover.exists() and (cache / "synthetic-pen-v1-s2-r2-seed0" / "GENERATED.json").is_file()
 
 
+@fault(7, "evaluating the latest run of a name when that run failed before its first checkpoint")
+def test_a_run_without_a_checkpoint_is_not_called_a_non_run_folder(tmp_path, capsys):
+    run_cli(main, [*SMALL, f"--log-dir={tmp_path}", "--run-name=dead", "--epochs=2", "--lr=1e30"])  # diverges
+    capsys.readouterr()
+    line = _one_line(capsys, run_cli(main, ["evaluate", "run:dead", f"--log-dir={tmp_path}"]), "dead", "no checkpoint")
+    assert "not a run folder" not in line
+
+
 @fault(7, "metrics.jsonl rows logged after the last checkpoint of a killed run are not repeated on --resume")
 def test_resume_does_not_repeat_metrics_rows(tmp_path):
     run = _train(tmp_path)

@@ -89,9 +89,12 @@ def _checkpoint_path(text: str, log_dir: str | None = None) -> str:
     if not path.exists() and (PACKAGE_ROOT / path).exists():
         path = PACKAGE_ROOT / path  # `pretrained/...` (the shipped files) from anywhere
     if path.is_dir():
-        if not (path / "last.pt").is_file():
-            raise CheckpointError(f"{path}: a folder without last.pt (not a run folder)")
-        return str(path / "last.pt")
+        if (path / "last.pt").is_file():
+            return str(path / "last.pt")
+        if (path / "run.json").is_file():
+            raise CheckpointError(f"{path}: this run has written no checkpoint yet (it failed or is still running: "
+                                  "see its run.json)")
+        raise CheckpointError(f"{path}: a folder without last.pt (not a run folder)")
     return str(path) if path.exists() else text
 
 
