@@ -190,3 +190,53 @@ def test_an_html_page_instead_of_the_archive_is_not_kept(tmp_path):
         server.close()
         shutil.rmtree(tmp_path / "c", ignore_errors=True)
     assert Path(tmp_path).is_dir()
+
+
+@pytest.mark.fault(4, "a checkpoint cut before its zip directory")
+def test_a_checkpoint_cut_before_its_zip_directory_says_truncated(tmp_path):
+    _, state = _state(1)
+    path = save_checkpoint(tmp_path / "last.pt", state)
+    data = path.read_bytes()
+    path.write_bytes(data[: data.rfind(b"PK\x01\x02") - 10])  # every record's data, none of the directory
+    with pytest.raises(CheckpointError, match="last.pt: damaged checkpoint \\(truncated"):
+        load_checkpoint(path)
+
+
+@pytest.mark.fault(7, "a diverged state before any checkpoint exists")
+def test_a_diverged_first_state_does_not_claim_an_intact_checkpoint(tmp_path):
+    _, bad = _state(1, float("nan"))
+    with pytest.raises(NonFiniteLossError, match="no earlier checkpoint exists"):
+        save_checkpoint(tmp_path / "last.pt", bad)
+
+
+@pytest.mark.fault(4, "an error raised in a DataLoader worker")
+def test_an_error_from_a_dataloader_worker_stays_one_line(capsys):
+    from motionkit.errors import DataFormatError
+
+    class Broken(torch.utils.data.Dataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            raise DataFormatError(f"frame_{i}.png: not an image")
+
+    def main(argv):
+        next(iter(torch.utils.data.DataLoader(Broken(), num_workers=1)))
+
+    assert run_cli(main, []) == 2
+    assert capsys.readouterr().err.strip() == "error: frame_0.png: not an image"
+
+
+@pytest.mark.fault(7, "an error line after a progress bar")
+def test_closing_the_logger_ends_its_progress_bars(tmp_path, monkeypatch):
+    from motionkit.training import RunLogger
+
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    logger = RunLogger(tmp_path, use_tensorboard=False)
+    assert logger.progress(10).disable  # TQDM_DISABLE is honoured
+    monkeypatch.delenv("TQDM_DISABLE")
+    bar = logger.progress(10)
+    bar.update(3)
+    assert not bar.disable
+    logger.close()  # start_run closes the logger before the CLI prints its error line
+    assert bar.disable  # tqdm marks a closed bar disabled: it draws nothing more

@@ -15,7 +15,10 @@ class MotionzooError(Exception):
     """Base class of errors a user can fix (bad file, missing data, bad config). The message is one line."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))  # force a single line
+        message = str(message)
+        if "Original Traceback" in message:  # re-raised by a torch DataLoader worker: keep the worker's message
+            message = message.rsplit(f"{type(self).__name__}: ", 1)[-1]
+        super().__init__(" ".join(message.split()))  # force a single line
 
 
 class DataFormatError(MotionzooError):

@@ -78,20 +78,20 @@ def check_state_finite(state: dict[str, Any], path: str | Path = "checkpoint") -
     """
     step = state.get("step", "?") if isinstance(state, dict) else "?"
     modules = state.get("modules", {}) if isinstance(state, dict) else {}
+    kept = "the last checkpoint is intact" if Path(path).is_file() else "no earlier checkpoint exists"
     for where, tensor in _tensors(state, ""):
         if where.startswith("rng") or not (tensor.is_floating_point() or tensor.is_complex()):
             continue
         if not bool(torch.isfinite(tensor).all()):
             raise NonFiniteLossError(f"{path}: not written: {where} is not finite at step {step} (the run "
-                                     "diverged; lower the learning rate); the last checkpoint is intact")
+                                     f"diverged; lower the learning rate); {kept}")
     for name, sd in modules.items() if isinstance(modules, dict) else ():
         if _is_optimizer_state(sd):
             continue
         for where, tensor in _tensors(sd, f"modules.{name}"):
             if tensor.is_floating_point() and tensor.numel() and float(tensor.detach().abs().max()) > EXPLODED:
                 raise NonFiniteLossError(f"{path}: not written: {where} exploded (|w| > {EXPLODED:g}) at step "
-                                         f"{step} (the run diverged; lower the learning rate); the last "
-                                         "checkpoint is intact")
+                                         f"{step} (the run diverged; lower the learning rate); {kept}")
 
 
 def verify_integrity(path: str | Path) -> None:
@@ -101,6 +101,10 @@ def verify_integrity(path: str | Path) -> None:
     """
     path = Path(path)
     if not zipfile.is_zipfile(path):
+        with open(path, "rb") as handle:
+            if handle.read(4) == b"PK\x03\x04":  # a zip whose end (the central directory) was cut off
+                raise CheckpointError(f"{path}: damaged checkpoint (truncated: the end of the file is missing); "
+                                      "use an earlier one")
         return
     try:
         with zipfile.ZipFile(path) as archive:
@@ -208,6 +212,6 @@ def check_finite(losses: dict[str, Any], step: int) -> None:
         number = float(value.detach()) if isinstance(value, torch.Tensor) else float(value)
         if number != number or number in (float("inf"), float("-inf")):
             raise NonFiniteLossError(
-                f"loss {name!r} is {number} at step {step}; the last checkpoint is intact (lower the learning "
-                "rate or check the data)"
+                f"loss {name!r} is {number} at step {step}; nothing from this step was saved (lower the "
+                "learning rate or check the data)"
             )

@@ -4,6 +4,7 @@ progress bars with tqdm. On non-main DDP ranks (``enabled=False``) everything is
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -24,6 +25,7 @@ class RunLogger:
         self.run_dir = Path(run_dir)
         self.enabled = enabled
         self._writer = None
+        self._bars: list[tqdm] = []
         if enabled:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             if use_tensorboard:
@@ -47,15 +49,21 @@ class RunLogger:
         if not self.enabled or not self._jsonl.exists():
             return
         rows = [r for r in self._rows() if r["step"] <= step]
-        self._jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        tmp = self._jsonl.with_name(f".{self._jsonl.name}.tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        os.replace(tmp, self._jsonl)  # a kill here leaves the old rows or the new ones, never half of them
 
     def info(self, message: str) -> None:
         if self.enabled:
             tqdm.write(message, file=sys.stdout)
 
     def progress(self, total: int, desc: str = "", initial: int = 0) -> tqdm:
-        return tqdm(total=total, initial=initial, desc=desc, disable=not self.enabled, dynamic_ncols=True,
-                    leave=True)
+        """A progress bar (off on non-main ranks and under ``TQDM_DISABLE=1``); :meth:`close` ends it, so an
+        error line printed after a failed run is the last line, not followed by a redrawn bar."""
+        off = not self.enabled or os.environ.get("TQDM_DISABLE", "") not in ("", "0")
+        bar = tqdm(total=total, initial=initial, desc=desc, disable=off, dynamic_ncols=True, leave=True)
+        self._bars.append(bar)
+        return bar
 
     def _rows(self) -> list[dict]:
         if not self._jsonl.exists():
@@ -72,6 +80,9 @@ class RunLogger:
         return dict(out)
 
     def close(self) -> None:
+        for bar in self._bars:
+            bar.close()
+        self._bars.clear()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
