@@ -522,6 +522,20 @@ def test_a_run_without_a_checkpoint_is_not_called_a_non_run_folder(tmp_path, cap
     assert "not a run folder" not in line
 
 
+@fault(7, "an invalid value stored in a checkpoint's config is blamed on the checkpoint, not on a flag")
+@pytest.mark.parametrize("verb", ["evaluate", "sample"])
+def test_an_invalid_stored_config_names_the_checkpoint(finished_run, tmp_path, capsys, verb):
+    state = torch.load(finished_run / "last.pt", weights_only=False)
+    state["extra"]["config"]["eval_seed"] = -5  # what a run that crashed rendering at its end could have saved
+    path = tmp_path / "odd.pt"
+    torch.save(state, path)
+    argv = ["evaluate", str(path)] if verb == "evaluate" else ["sample", str(path), f"--out={tmp_path / 's'}"]
+    line = _one_line(capsys, run_cli(main, [*argv, f"--log-dir={tmp_path}"]), "odd.pt", "eval-seed")
+    assert "option" not in line
+    assert main([*argv, f"--log-dir={tmp_path}", "--eval-seed=3", "--no-show"] if verb == "evaluate"
+                else [*argv, "--eval-seed=3"]) == 0  # the flag that may override it does
+
+
 @fault(7, "metrics.jsonl rows logged after the last checkpoint of a killed run are not repeated on --resume")
 def test_resume_does_not_repeat_metrics_rows(tmp_path):
     run = _train(tmp_path)

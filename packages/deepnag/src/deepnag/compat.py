@@ -267,15 +267,17 @@ USE_OVERRIDES = ("dataset", "data_root", "datapath", "log_dir", "run_name", "eva
                  "dollar_speed", "gif_classes", "device")
 
 
-def config_from_checkpoint(stored: dict, overrides: dict) -> Config:
+def config_from_checkpoint(stored: dict, overrides: dict, path: str | Path = "checkpoint") -> Config:
     """The Config of a checkpoint's saved config dict, with the user's overrides for data and evaluation.
 
     Our files written before beta0/beta1 took the original's names stored Adam's betas as beta1/beta2; keys
-    this version does not know are dropped (they cannot change what the generator computes).
+    this version does not know are dropped (they cannot change what the generator computes). A stored value
+    this version refuses is one line naming the checkpoint `path`; a refused override names its flag.
     """
     from dataclasses import fields
 
     from motionkit.config import load_config
+    from motionkit.errors import ConfigError
 
     stored = dict(stored)
     if "beta2" in stored:
@@ -283,7 +285,11 @@ def config_from_checkpoint(stored: dict, overrides: dict) -> Config:
     known = {f.name for f in fields(Config)}
     stored = {k: v for k, v in stored.items() if k in known}
     stored["log_dir"] = "runs"  # where the checkpoint was trained is irrelevant here
-    for key in USE_OVERRIDES:
-        if overrides.get(key) is not None:
-            stored[key] = overrides[key]
-    return load_config(Config, None, stored)
+    stored["use_tensorboard"] = False  # so is its TensorBoard writer (tensorboardX need not be installed)
+    given = {key: overrides[key] for key in USE_OVERRIDES if overrides.get(key) is not None}
+    try:
+        load_config(Config, None, {k: v for k, v in stored.items() if k not in given})
+    except ConfigError as exc:
+        message = str(exc).removeprefix("option ")
+        raise CheckpointError(f"{path}: its stored config is not valid here ({message})") from None
+    return load_config(Config, None, {**stored, **given})

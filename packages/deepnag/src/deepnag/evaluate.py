@@ -183,7 +183,7 @@ def evaluate(checkpoint: str | Path, overrides: dict, metrics: bool = False, max
     if overrides.get("model") and model and overrides["model"] != model:
         raise CheckpointError(f"{checkpoint}: holds a {model} model, not {overrides['model']} (drop --model or "
                               f"pass --model={model})")
-    cfg = config_from_checkpoint(extra["config"], overrides)
+    cfg = config_from_checkpoint(extra["config"], overrides, checkpoint)
     data = prepare(load_gesture_set(cfg), cfg.resample_n, MinMaxNormalizer.from_state_dict(extra["normalizer"]))
     if data.class_names != list(extra["class_names"]):
         raise CheckpointError(f"{checkpoint}: trained on classes {extra['class_names'][:3]}..., the data set "

@@ -37,7 +37,7 @@ def sample(checkpoint: str | Path, n_per_class: int, out_dir: str | Path, overri
     G, extra = load_generator(checkpoint, resolve_device(overrides.get("device")), dataset=overrides.get("dataset"),
                               resample_n=overrides.get("resample_n"))
     G = G.cpu()  # latents are drawn on the CPU (the same samples on every device)
-    cfg = config_from_checkpoint(extra["config"], overrides)
+    cfg = config_from_checkpoint(extra["config"], overrides, checkpoint)
     names = list(extra["class_names"])
     labels = np.repeat(np.arange(len(names)), n_per_class)
     normalizer = MinMaxNormalizer.from_state_dict(extra["normalizer"])
