@@ -252,16 +252,18 @@ def test_unavailable_or_bogus_device_is_one_line(small_data_root, runs, capsys, 
 
 @pytest.mark.fault(4, "a folder where a file belongs")
 @pytest.mark.parametrize("flag", ["--model_path", "--history", "--valid_angle_file", "--t1_checkpoint",
-                                  "--classifier_checkpoint"])
+                                  "--classifier_checkpoint", "convert --out"])
 def test_a_folder_where_a_file_belongs_is_one_line(small_data_root, runs, capsys, flag):
     cfg = _cfg(small_data_root, runs)
     folder = runs / "a_folder.pt"
     folder.mkdir()
     last = cfg.runs_root() / RUN / "last.pt"
+    _released_t1(runs / "h36m_t1.pth", cfg)
     argv = {"--model_path": ["--is_load=1", f"--model_path={folder}", "--no-render"],
             "--history": ["predict", f"--model_path={last}", f"--history={folder}", "--no-render"],
             "--valid_angle_file": ["--is_train=1", f"--valid_angle_file={folder}", "--run-name=va"],
             "--t1_checkpoint": ["--exp_name=test_small_t2", "--is_train=1", f"--t1_checkpoint={folder}"],
+            "convert --out": ["convert", f"--model_path={runs / 'h36m_t1.pth'}", f"--out={folder}"],
             "--classifier_checkpoint": ["--is_load=1", f"--model_path={last}", f"--classifier_checkpoint={folder}",
                                         "--no-render"]}[flag]
     _one_line(capsys, run_cli(main, [*_argv(cfg), *argv]), "a_folder.pt")

@@ -18,6 +18,8 @@ from motionkit.training import save_checkpoint
 
 def convert_checkpoint(cfg: Config, model_path: str | Path, out: str | Path | None = None) -> Path:
     """Write ``model_path`` (the authors' format) as ours at ``out`` (default: beside it, ``<stem>.pt``)."""
+    if out and Path(out).is_dir():
+        raise CheckpointError(f"--out {out}: is a folder; name the file to write (e.g. {Path(out) / 'model.pt'})")
     state = compat.read_pth(model_path)
     if not compat.is_original(state):
         raise CheckpointError(f"{model_path}: already in our format (it has 'modules'); nothing to convert")
