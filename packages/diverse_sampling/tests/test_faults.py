@@ -285,16 +285,19 @@ def test_non_utf8_files_are_one_line(small_data_root, tmp_path, capsys, kind):
     assert not (tmp_path / "runs" / "diverse_sampling" / RUN / "last.pt").exists()
 
 
-@pytest.mark.fault(4, "a --history of NaN, inf or all-zero poses")
-@pytest.mark.parametrize("poses", ["nan", "inf", "zero"])
+@pytest.mark.fault(4, "a --history of NaN, inf or all-zero poses, or of metres read as --units mm")
+@pytest.mark.parametrize("poses", ["nan", "inf", "zero", "metres_as_mm"])
 def test_degenerate_history_is_one_line(small_data_root, runs, tmp_path, capsys, poses):
     cfg = _cfg(small_data_root, runs)
-    his = np.random.default_rng(0).normal(size=(12, 32, 3)).astype(np.float32)
-    his = {"nan": np.full_like(his, np.nan), "zero": np.zeros_like(his), "inf": np.where(his > 2, np.inf, his)}[poses]
+    takes = np.load(small_data_root / "data_3d_h36m.npz", allow_pickle=True)["positions_3d"].item()
+    his = next(iter(takes["S9"].values()))[:12]  # real-format poses in metres
+    his = {"nan": np.full_like(his, np.nan), "zero": np.zeros_like(his), "metres_as_mm": his,
+           "inf": np.where(his > his.mean(), np.inf, his)}[poses]
     np.save(tmp_path / "his.npy", his)
     code = run_cli(main, [*_argv(cfg), "predict", f"--model_path={cfg.runs_root() / RUN / 'last.pt'}",
-                          f"--history={tmp_path / 'his.npy'}", f"--out={tmp_path / 'out'}", "--no-render"])
-    _one_line(capsys, code, "his.npy", "degenerate" if poses == "zero" else "NaN or inf")
+                          f"--history={tmp_path / 'his.npy'}", f"--out={tmp_path / 'out'}", "--no-render",
+                          f"--units={'mm' if poses == 'metres_as_mm' else 'm'}"])
+    _one_line(capsys, code, "his.npy", "NaN or inf" if poses in ("nan", "inf") else "degenerate")
     assert not (tmp_path / "out").exists()
 
 

@@ -59,7 +59,7 @@ def read_history(path: str | Path, layout: DatasetLayout, t_his: int, units: str
         arr = arr[:, list(layout.joints_used)]
     if arr.shape[1] == n + 1:
         arr = arr[:, 1:] - arr[:, :1]
-    check_skeleton(arr, layout, str(path))  # all-zero or collapsed poses are not a skeleton
+    check_skeleton(arr, layout, f"{path} (read in --units {units})")  # all-zero or collapsed poses: no skeleton
     return arr.reshape(t_his, 3 * n).astype(np.float32)
 
 
