@@ -418,6 +418,17 @@ def test_a_full_disk_is_one_line_and_keeps_the_earlier_checkpoint(tiny_home, tmp
     assert not [p for p in run.iterdir() if "_temp" in p.name or ".tmp" in p.name]
 
 
+@fault(4, "the disk fills while an inference adds a sequence to results.hdf5 (subprocess)")
+def test_a_full_disk_during_inference_keeps_the_earlier_results(infer_home, tmp_path):
+    shutil.copytree(infer_home, tmp_path, dirs_exist_ok=True)
+    path = tmp_path / "infer-synth_tiny" / "results.hdf5"
+    before = path.read_bytes()
+    argv = ["--home", tmp_path, "infer", "synth_tiny", "--resume", "--max_sequences", "2"]
+    result = run_subprocess("apo_tf.main", argv, preexec_fn=limit_file_size(len(before) + 2_000))
+    assert_one_line_error(result, f"{path}: cannot write it", "File too large", "the previous file is unchanged")
+    assert path.read_bytes() == before and not list(path.parent.glob("*.tmp"))
+
+
 # --- class 6: two runs, one folder or cache ---------------------------------------------------------------------
 
 @fault(6, "report on an inference run that another process holds")
@@ -457,23 +468,12 @@ def test_a_damaged_generated_data_set_says_how_to_recover(tiny_home, tmp_path, c
     assert _train(capsys, tmp_path)[0] == 0
 
 
-@fault(6, "a data set generation that fails half-way (or a process killed during one) leaves no file behind")
-def test_a_failed_generation_leaves_neither_data_nor_temporary_files(tmp_path, monkeypatch):
-    from apo_tf.data import synthetic
-
+@fault(6, "the disk fills while a data set is generated (subprocess); a killed writer's temporary file is there")
+def test_a_failed_generation_leaves_neither_data_nor_temporary_files(tmp_path):
     (tmp_path / ".synth_tiny.hdf5.999999999.tmp").write_bytes(b"left by a killed process")
-    original = h5py.Group.create_dataset
-    calls = {"n": 0}
-
-    def disk_full_on_fifth(self, *a, **k):
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise OSError(28, "No space left on device")
-        return original(self, *a, **k)
-
-    monkeypatch.setattr(h5py.Group, "create_dataset", disk_full_on_fifth)
-    with pytest.raises(OSError, match="No space left"):
-        synthetic.write(tmp_path / "synth_tiny.hdf5", "synth_tiny")
+    result = run_subprocess("apo_tf.main", ["make-data", "synth_tiny", "--out", tmp_path / "synth_tiny.hdf5"],
+                            preexec_fn=limit_file_size(200_000))
+    assert_one_line_error(result, f"{tmp_path / 'synth_tiny.hdf5'}: cannot write it", "nothing was written")
     assert not list(tmp_path.iterdir())
 
 

@@ -26,8 +26,6 @@ Two solvers; they are local searches of a non-convex problem and in general stop
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from pathlib import Path
 
@@ -40,6 +38,7 @@ from tqdm import tqdm
 from apo_tf import losses
 from apo_tf.config import InferenceConfig
 from apo_tf.data import registry
+from apo_tf.data.atomic import remove_stale_temporaries, write_hdf5
 from apo_tf.models import Critic, Generator, load_gan
 from apo_tf.runs import data_root, find_run, start_run
 from motionkit.config import config_to_dict
@@ -425,29 +424,25 @@ def _existing_keys(path: Path, inference_id: str) -> set[str]:
 
 
 def _store_sequence(path: Path, cfg: InferenceConfig, key: str, res: dict) -> None:
-    """Add one sequence's result to ``results.hdf5`` atomically: the file is updated in a copy that replaces it
-    only once complete, so a run killed mid-write leaves the previous results intact (and resumable)."""
-    tmp = path.with_name(path.name + ".tmp")
-    if path.exists():
-        shutil.copyfile(path, tmp)
-    else:
-        tmp.unlink(missing_ok=True)
-    with h5py.File(tmp, "a") as f:
-        grp = f.require_group(cfg.inference_id)
-        for k, v in config_to_dict(cfg).items():
-            grp.attrs[k] = json.dumps(v) if isinstance(v, list) else v
-        if key in grp:
-            del grp[key]
-        g = grp.create_group(key)
-        g.create_dataset("p3w", data=res["p3w"].astype(np.float32))
-        g.attrs["inference_time"] = res["seconds"]
-        g.attrs["inference_fps"] = res["fps"]
-        g.attrs["scale"] = res["scale"]
-        g.attrs["consistency_loss"] = res["consistency"]
-        g.attrs["iterations"] = res["iterations"]
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    """Add one sequence's result to ``results.hdf5`` atomically (:mod:`apo_tf.data.atomic`): a run killed or out
+    of disk mid-write leaves the previous results intact (and resumable), and no temporary file."""
+    write_hdf5(path, lambda f: _write_sequence(f, cfg, key, res), update=True)
+
+
+def _write_sequence(f: h5py.File, cfg: InferenceConfig, key: str, res: dict) -> None:
+    """One sequence's poses and timings into group ``/<inference_id>/<key>`` of an open results file."""
+    grp = f.require_group(cfg.inference_id)
+    for k, v in config_to_dict(cfg).items():
+        grp.attrs[k] = json.dumps(v) if isinstance(v, list) else v
+    if key in grp:
+        del grp[key]
+    g = grp.create_group(key)
+    g.create_dataset("p3w", data=res["p3w"].astype(np.float32))
+    g.attrs["inference_time"] = res["seconds"]
+    g.attrs["inference_fps"] = res["fps"]
+    g.attrs["scale"] = res["scale"]
+    g.attrs["consistency_loss"] = res["consistency"]
+    g.attrs["iterations"] = res["iterations"]
 
 
 def run_inference(cfg: InferenceConfig, root: Path, run_name: str | None = None, resume: str | None = None,
@@ -472,21 +467,22 @@ def _infer_all(cfg: InferenceConfig, gan_dir: Path, data_dir: str, path: Path, o
     if cfg.max_sequences:
         seqs = seqs[:cfg.max_sequences]
     obj = build_objective(cfg, gan_dir, seqs[0].skeleton)
-    path.with_name(path.name + ".tmp").unlink(missing_ok=True)  # of a write killed half-way (the folder is locked)
+    remove_stale_temporaries(path)  # of a write killed half-way
     existing = _existing_keys(path, cfg.inference_id)
     done, frames, seconds = 0, 0, 0.0
     bar = tqdm(total=sum(len(s.p2) for s in seqs), desc=f"infer {cfg.inference_id}", unit="frame",
                disable=not verbose)
-    for seq in seqs:
-        if seq.key not in existing or overwrite:
-            steps = tqdm(total=cfg.maxiter, desc=f"  {seq.subject} {seq.name}", unit="iter", leave=False,
-                         disable=not verbose or not joint_solver(cfg), mininterval=1.0)
-            res = infer_sequence(obj, seq, cfg.solver, lambda bar=steps: bar.update(1))
-            steps.close()
-            _store_sequence(path, cfg, seq.key, res)
-            done, frames, seconds = done + 1, frames + len(seq.p2), seconds + res["seconds"]
-        bar.update(len(seq.p2))
-    bar.close()
+    try:  # the bars end their lines before any error line
+        for seq in seqs:
+            if seq.key not in existing or overwrite:
+                with tqdm(total=cfg.maxiter, desc=f"  {seq.subject} {seq.name}", unit="iter", leave=False,
+                          disable=not verbose or not joint_solver(cfg), mininterval=1.0) as steps:
+                    res = infer_sequence(obj, seq, cfg.solver, lambda bar=steps: bar.update(1))
+                _store_sequence(path, cfg, seq.key, res)
+                done, frames, seconds = done + 1, frames + len(seq.p2), seconds + res["seconds"]
+            bar.update(len(seq.p2))
+    finally:
+        bar.close()
     summary = {"inference_id": cfg.inference_id, "sequences": done, "skipped": len(seqs) - done,
                "frames": frames, "fps": frames / seconds if seconds else 0.0, "results": str(path)}
     if verbose:

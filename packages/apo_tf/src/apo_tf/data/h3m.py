@@ -15,7 +15,6 @@ joints (``J = 32``, ``h36m_32`` order: the synthetic stand-in and :mod:`apo_tf.d
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
+from apo_tf.data.atomic import write_hdf5
 from motionkit.errors import DataFormatError, DatasetMissingError
 
 TRAIN_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
@@ -147,46 +147,21 @@ def read_sequences(path: str | Path, subjects: tuple[str, ...] | None = None,
 def write_sequences(path: str | Path, sequences: list[RawSequence], int_mm: bool = True) -> None:
     """Write sequences in this layout (p3 as int32 mm when ``int_mm``, as the original converter truncates).
 
-    Atomic: written to ``.<name>.<pid>.tmp`` beside ``path`` and renamed once complete, so two processes that
-    write the same file (e.g. a generated data set) never mix their bytes, and a reader never sees half a file;
-    a failed write removes its temporary file, and the next write removes those of killed processes.
+    Atomic (:mod:`apo_tf.data.atomic`): two processes that write the same file (e.g. a generated data set) never
+    mix their bytes, a reader never sees half a file, and a failed write (a full disk) leaves nothing behind.
     """
     path = Path(path)
-    if path.is_dir():
-        raise DataFormatError(f"{path}: a folder, not a file to write the data set to")
-    if path.parent.exists() and not path.parent.is_dir():
-        raise DataFormatError(f"{path.parent}: not a folder, cannot write {path.name} there")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        _write(tmp, sequences, int_mm, path.name)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Remove ``.<name>.<pid>.tmp`` files beside ``path`` whose writing process no longer exists."""
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        pid = stale.name[len(path.name) + 2:-len(".tmp")]
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            stale.unlink(missing_ok=True)
-        except (ValueError, PermissionError):  # not ours to judge: another user's live process, or a foreign name
-            continue
-
-
-def _write(tmp: Path, sequences: list[RawSequence], int_mm: bool, label: str) -> None:
-    kw = {"compression": "gzip", "compression_opts": 1}
-    with h5py.File(tmp, "w") as f:
-        for seq in tqdm(sequences, desc=f"write {label}", unit="seq", disable=None):
+    def fill(f: h5py.File) -> None:
+        kw = {"compression": "gzip", "compression_opts": 1}
+        conv = (lambda a: a.astype(np.int32)) if int_mm else (lambda a: a.astype(np.float32))
+        for seq in tqdm(sequences, desc=f"write {path.name}", unit="seq", disable=None):
             g = f.create_group(f"subjects/{seq.subject}/sequences/{seq.name}")
             g.attrs["len"] = len(seq.p3)
             g.attrs["fps"] = seq.fps
-            conv = (lambda a: a.astype(np.int32)) if int_mm else (lambda a: a.astype(np.float32))
             g.create_dataset("p3", data=conv(seq.p3), **kw)
             for cam, v in seq.views.items():
                 g.create_dataset(f"views/{cam}/p2", data=v.p2.astype(np.float32), **kw)
                 g.create_dataset(f"views/{cam}/p3", data=conv(v.p3), **kw)
+
+    write_hdf5(path, fill)
