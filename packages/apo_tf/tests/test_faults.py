@@ -271,18 +271,24 @@ def test_a_damaged_gan_checkpoint_stops_an_inference_in_one_line(tiny_home, tmp_
     assert not (tmp_path / "infer-synth_tiny" / "results.hdf5").exists()
 
 
-@fault(4, "a foreign TensorFlow checkpoint, and one that does not match its config.yaml")
-@pytest.mark.parametrize("kind", ["foreign", "width changed in config.yaml"])
-def test_a_checkpoint_of_another_model_is_one_line(tiny_home, tmp_path, capsys, kind):
+@fault(4, "a foreign TensorFlow checkpoint, one that does not match its config.yaml, one holding NaN weights")
+@pytest.mark.parametrize("kind, shown", [("foreign", "cannot load the GAN"),
+                                         ("width changed in config.yaml", "cannot load the GAN"),
+                                         ("NaN weights, intact file", "holds non-finite values")])
+def test_a_checkpoint_of_another_model_is_one_line(tiny_home, tmp_path, capsys, kind, shown):
     run = _copy_gan(tiny_home, tmp_path)
-    if kind == "foreign":
+    if kind == "width changed in config.yaml":
+        (run / "config.yaml").write_text((run / "config.yaml").read_text().replace("n_g:\n- 32", "n_g:\n- 16"))
+    else:
+        _, G, C, step = load_gan(run)
+        G.weights[0].assign(tf.fill(G.weights[0].shape, np.nan))
         for p in [*run.glob("ckpt-*"), run / "checkpoint"]:
             p.unlink()
-        tf.train.CheckpointManager(tf.train.Checkpoint(other=tf.Variable(1.0)), str(run), 2).save(3000)
-    else:
-        (run / "config.yaml").write_text((run / "config.yaml").read_text().replace("n_g:\n- 32", "n_g:\n- 16"))
+        ckpt = (tf.train.Checkpoint(other=tf.Variable(1.0)) if kind == "foreign" else
+                tf.train.Checkpoint(generator=G, critic=C, step=tf.Variable(step, dtype=tf.int64)))
+        tf.train.CheckpointManager(ckpt, str(run), 2).save(3000)
     code, err = _cli(capsys, tmp_path, "gan_generator_vis", "synth_tiny")
-    assert code == 2 and len(err) == 1 and "ckpt-3000: cannot load the GAN" in err[0], err
+    assert code == 2 and len(err) == 1 and f"{run}/ckpt-3000: " in err[0] and shown in err[0], err
 
 
 def _zero_pose(f):
