@@ -208,7 +208,7 @@ def test_resume_with_a_new_width_leaves_a_usable_run(syn_dir, run_copy, tmp_path
     ("-lr", "nan"), ("-lr", "inf"), ("-lr", "0"), ("-lr_tn", "-1"), ("-gamma", "0"), ("-gamma", "1.5"),
     ("-grad_clip", "-1"), ("-dropout", "1"), ("-inner_lr", "-1"), ("-lambda_rec", "-1"), ("-lambda_gan", "inf"),
     ("-time", "2.0"), ("-fps", "30"), ("-num_epochs", "0"), ("-batch_size", "0"), ("-style_iters", "-5"),
-    ("-vocab_size", "0"), ("-hidden", "15"), ("-num_training_iters", "0"), ("-mask", "60"),
+    ("-vocab_size", "0"), ("-hidden", "15"), ("-num_training_iters", "0"), ("-mask", "60"), ("-mask", "0,7,7"),
     ("-max_num_speakers", "1"),
 ])
 def test_bad_flag_value_is_one_line_before_work(syn_dir, tmp_path, capsys, flag, value):
@@ -296,9 +296,10 @@ def _damage(kind, path):
     {"flip": flip_bytes, "truncate": truncate}[kind](path)
 
 
-@fault(4, "a bit-flipped or truncated final.pt given to render / compare, or loaded to extend the run: one line")
+@fault(4, "a bit-flipped or truncated final.pt given to render / compare / generate, or loaded to extend the run: "
+          "one line")
 @pytest.mark.parametrize("kind", ["flip", "truncate"])
-@pytest.mark.parametrize("use", ["render", "compare", "resume-extend"])
+@pytest.mark.parametrize("use", ["render", "compare", "generate", "resume-extend"])
 def test_damaged_final_checkpoint_is_one_line(syn_dir, run_copy, tmp_path, capsys, kind, use):
     runs, run = run_copy
     final = run / "step2_maher" / "final.pt"
@@ -306,6 +307,8 @@ def test_damaged_final_checkpoint_is_one_line(syn_dir, run_copy, tmp_path, capsy
     damaged = final.read_bytes()
     argv = {"render": ["render", str(run), "--n", "1", "--out", str(tmp_path / "r")],
             "compare": ["compare", str(final), "--speaker", "maher", "--out", str(tmp_path / "c.gif")],
+            "generate": ["generate", str(run), "--audio", str(tmp_path / "speech.wav"), "--speaker", "maher",
+                         "--out", str(tmp_path / "g")],
             "resume-extend": _args(syn_dir, runs, "-speaker", "oliver,maher,chemistry", "--resume")}[use]
     _one_line(capsys, _rc(argv), str(final))
     assert final.read_bytes() == damaged and not list(tmp_path.rglob("*.gif"))

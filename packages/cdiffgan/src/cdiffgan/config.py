@@ -147,6 +147,8 @@ class Config:
         bad = [j for j in self.mask if not 0 <= j < 52]
         if bad:
             raise ConfigError(f"mask: joint indices must be in 0..51, got {bad}")
+        if len(set(self.mask)) != len(self.mask) or len(self.mask) > 50:
+            raise ConfigError(f"mask: distinct joint indices leaving at least 2 joints, got {self.mask}")
         if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
                    for v in self.loss_weights.values()):
             raise ConfigError(f"loss_weights: every weight must be a finite number >= 0, got {self.loss_weights}")
