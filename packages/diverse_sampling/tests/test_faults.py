@@ -200,15 +200,11 @@ DAMAGE = {"bit-flipped": lambda p: flip_bytes(p, 100, start=200), "truncated": l
           "tensor-record-flipped": _flip_a_tensor_record}
 
 
-@pytest.mark.fault(4, "damaged checkpoint (ours / the authors' .pth) on evaluate and on resume / fine-tune")
-@pytest.mark.parametrize("job", ["evaluate", "resume"])
-@pytest.mark.parametrize("fmt", ["ours", "released"])
-@pytest.mark.parametrize("damage", list(DAMAGE))
-def test_damaged_checkpoint_is_one_line(small_data_root, runs, capsys, damage, fmt, job):
+def _damaged_checkpoint_case(small_data_root, runs, capsys, damage: str, fmt: str, job: str) -> None:
+    """Damage our last.pt or a released-format .pth, then evaluate it, or resume / fine-tune from it."""
     cfg = _cfg(small_data_root, runs)
-    run_dir = cfg.runs_root() / RUN
     if fmt == "ours":
-        path = run_dir / "last.pt"
+        path = cfg.runs_root() / RUN / "last.pt"
     else:
         path = runs / "h36m_t1.pth"
         _released_t1(path, cfg)
@@ -225,13 +221,29 @@ def test_damaged_checkpoint_is_one_line(small_data_root, runs, capsys, damage, f
     assert not (cfg.runs_root() / f"{RUN}-2").exists()  # no failed run folder for a file that cannot start one
 
 
+@pytest.mark.fault(4, "bit-flipped / truncated checkpoint (ours, the authors' .pth) on evaluate and resume/fine-tune")
+@pytest.mark.parametrize("job", ["evaluate", "resume"])
+@pytest.mark.parametrize("fmt", ["ours", "released"])
+@pytest.mark.parametrize("damage", ["bit-flipped", "truncated"])
+def test_damaged_checkpoint_is_one_line(small_data_root, runs, capsys, damage, fmt, job):
+    _damaged_checkpoint_case(small_data_root, runs, capsys, damage, fmt, job)
+
+
+@pytest.mark.fault(3, "flipped bytes inside a tensor record (the pickle still loads): refused, not used")
+@pytest.mark.parametrize("job", ["evaluate", "resume"])
+@pytest.mark.parametrize("fmt", ["ours", "released"])
+def test_a_flipped_tensor_record_is_refused_not_loaded(small_data_root, runs, capsys, fmt, job):
+    _damaged_checkpoint_case(small_data_root, runs, capsys, "tensor-record-flipped", fmt, job)
+
+
 @pytest.mark.fault(4, "t2 training whose t1_checkpoint is damaged")
 def test_t2_with_a_damaged_t1_checkpoint_is_one_line(small_data_root, runs, capsys):
     cfg = _cfg(small_data_root, runs, "t2")
     t1 = cfg.runs_root() / RUN / "last.pt"
     truncate(t1)
     _one_line(capsys, run_cli(main, [*_argv(cfg, "t2"), "--is_train=1", "--run-name=fresh", f"--t1_checkpoint={t1}"]),
-              "last.pt")
+              "last.pt", "truncated")
+    assert not (cfg.runs_root() / "fresh").exists()
 
 
 # ---- class 4: devices, folders, encodings, degenerate data --------------------------------------------------------

@@ -141,10 +141,7 @@ def _read_pth(path: Path) -> dict[str, Any]:
 
 def _why_refused(path: Path, exc: Exception) -> str:
     """One line for a failed restricted load: the offending globals when torch can list them."""
-    if not zipfile.is_zipfile(path):
-        with open(path, "rb") as handle:
-            if handle.read(4) == b"PK\x03\x04":  # a zip's first record without its directory: cut short
-                return "truncated or damaged checkpoint (its zip directory is missing); use an intact copy"
+    if not zipfile.is_zipfile(path):  # (a zip cut before its directory is caught by verify_integrity)
         return "not a torch checkpoint (not a zip archive)"
     try:
         unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
