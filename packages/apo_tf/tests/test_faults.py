@@ -153,6 +153,19 @@ def test_bad_config_values_are_refused_before_anything_is_written(tmp_path, caps
     assert not list(tmp_path.iterdir())  # no run folder, no data
 
 
+@fault(3, "--strategy mirrored with a batch the replicas cannot split evenly")
+def test_a_batch_the_replicas_cannot_split_is_refused_before_anything_is_written(tmp_path, capsys, monkeypatch):
+    import apo_tf.train
+
+    class TwoReplicas:
+        num_replicas_in_sync = 2
+
+    monkeypatch.setattr(apo_tf.train, "make_strategy", lambda name: TwoReplicas())
+    code, err = _cli(capsys, tmp_path, "train", "synth_tiny", "--strategy", "mirrored", "--batch_size", "33")
+    assert code == 2 and len(err) == 1 and "batch_size 33: not divisible by the 2 replicas" in err[0], err
+    assert not list(tmp_path.iterdir())
+
+
 @fault(3, "an out-of-range value in a YAML config: the file is named")
 @pytest.mark.parametrize("line", ["lr: -1", "clip: -0.01", "n_z: 0", "batch_size: 0", "iters_per_call: 0"])
 def test_bad_values_in_a_config_file_name_the_file(tmp_path, capsys, line):

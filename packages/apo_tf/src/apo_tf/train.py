@@ -43,6 +43,14 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     raise ConfigError(f"unknown strategy {name!r} (default | mirrored)")
 
 
+def check_replicas(cfg: GanConfig, strategy: tf.distribute.Strategy) -> None:
+    """Each replica takes an equal slice of the batch: one line when ``batch_size`` does not divide."""
+    n = strategy.num_replicas_in_sync
+    if cfg.batch_size % n:
+        raise ConfigError(f"batch_size {cfg.batch_size}: not divisible by the {n} replicas of --strategy "
+                          f"{cfg.strategy}")
+
+
 class WGAN(tf.Module):
     """Generator, critic, their optimisers, the global step and the sampling RNG; everything a checkpoint holds.
 
@@ -54,9 +62,7 @@ class WGAN(tf.Module):
         self.cfg = cfg
         self.strategy = strategy or tf.distribute.get_strategy()
         n_joints = real.shape[1]
-        if cfg.batch_size % self.strategy.num_replicas_in_sync:
-            raise ConfigError(f"batch_size {cfg.batch_size} not divisible by {self.strategy.num_replicas_in_sync} "
-                             "replicas")
+        check_replicas(cfg, self.strategy)
         with self.strategy.scope():
             self.generator = build_generator(cfg, n_joints)
             self.critic = build_critic(cfg, n_joints)
@@ -205,18 +211,20 @@ def train(cfg: GanConfig, root: Path, run_name: str | None = None, resume: str |
           verbose: bool = True) -> dict:
     """Train ``cfg.gan_id`` until ``cfg.max_steps`` global steps in a new run folder under ``root`` (or continue
     the run ``resume`` names, see :mod:`apo_tf.runs`); returns a summary dict (with ``run_dir``)."""
+    strategy = make_strategy(cfg.strategy)
+    check_replicas(cfg, strategy)  # before anything is written
     with start_run(cfg, Path(root), run_name or gan_run_name(cfg.gan_id), resume, verbose,
                    mutable=MUTABLE_ON_RESUME) as run:
-        summary = _train_in(cfg, run.path, data_root(cfg, root), run.resuming, verbose)
+        summary = _train_in(cfg, run.path, data_root(cfg, root), run.resuming, verbose, strategy)
     return summary
 
 
-def _train_in(cfg: GanConfig, out: Path, data_dir: str, resuming: bool, verbose: bool) -> dict:
+def _train_in(cfg: GanConfig, out: Path, data_dir: str, resuming: bool, verbose: bool,
+              strategy: tf.distribute.Strategy) -> dict:
     """The loop, in the locked run folder ``out``: restore (when resuming), train, log, checkpoint."""
     if resuming:  # a finished run is refused before the data are read
         check_not_finished(out, _saved_step(out), cfg.max_steps, unit="global step", flag="--max_steps")
     real = normalize.training_poses(registry.load(cfg.dataset, "train", data_dir, cfg.eva_split))
-    strategy = make_strategy(cfg.strategy)
     gan = WGAN(cfg, real, strategy)
     ckpt = checkpoint_for(gan)
     clean_leftovers(out)  # of a checkpoint write killed half-way (we hold the folder's lock)
