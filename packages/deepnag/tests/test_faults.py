@@ -227,6 +227,25 @@ def test_bad_coordinate_in_a_jk2017_file_is_one_line(tmp_path, capsys, value, ne
     _one_line(capsys, _train_on(tmp_path, "jk2017-kinect", root), victim.name, needle)
 
 
+@fault(3, "a data set with a class that has no samples: one line before training, not a crash at the render")
+@pytest.mark.parametrize("dataset", ["dollar-gds", "jk2017-kinect"])
+def test_a_data_set_missing_a_class_is_one_line(tmp_path, capsys, dataset):
+    root, victim = _pen_set(tmp_path) if dataset == "dollar-gds" else _kinect_set(tmp_path)
+    victim.unlink()  # one sample per class: its class is gone
+    if dataset == "jk2017-kinect":
+        victim.parent.rmdir()
+    _one_line(capsys, _train_on(tmp_path, dataset, root), str(root), "1 of", "missing")
+    assert not list((tmp_path / "deepnag").rglob("*.pt"))
+
+
+@fault(3, "evaluate --metrics on a data set of one subject: one line (the protocol needs two), no render first")
+def test_metrics_on_one_subject_is_one_line(finished_run, tmp_path, capsys):
+    root, _ = _pen_set(tmp_path)  # one subject
+    argv = ["evaluate", str(finished_run / "last.pt"), "--metrics", "--dataset=dollar-gds", f"--data-root={root}"]
+    _one_line(capsys, run_cli(main, [*argv, f"--log-dir={tmp_path}", "--no-show"]), "--metrics", "1 subject")
+    assert not (tmp_path / "deepnag").exists()
+
+
 # ------------------------------------------------------------------------ 4 one line instead of a traceback
 
 

@@ -29,7 +29,7 @@ from deepnag.data import MinMaxNormalizer, PreparedData, load_gesture_set, prepa
 from deepnag.models import DeepNAGNet, load_generator
 from deepnag.recognizer import NearestNeighbourDTW
 from deepnag.render import generate, render_original_views, render_samples, show_on_screen
-from motionkit.errors import CheckpointError
+from motionkit.errors import CheckpointError, ConfigError
 from motionkit.training import load_checkpoint
 
 __all__ = ["compute_metrics", "evaluate", "export_generator", "generate", "load_generator", "render_samples"]
@@ -188,6 +188,9 @@ def evaluate(checkpoint: str | Path, overrides: dict, metrics: bool = False, max
     if data.class_names != list(extra["class_names"]):
         raise CheckpointError(f"{checkpoint}: trained on classes {extra['class_names'][:3]}..., the data set "
                               f"{cfg.dataset} has {data.class_names[:3]}...")
+    if metrics and len(set(data.subjects)) < 2:
+        raise ConfigError(f"--metrics: {cfg.dataset} has {len(set(data.subjects))} subject here; the recogniser's "
+                          "user-independent protocol needs at least 2 (templates from one, tests on the others)")
     out_dir = _out_dir(cfg, checkpoint, overrides.get("run_name"))
     G = G.cpu()
     paths = render_samples(G, data, out_dir, cfg) + render_original_views(G, data, cfg, out_dir)

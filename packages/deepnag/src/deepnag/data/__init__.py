@@ -24,7 +24,7 @@ from deepnag.data.preprocess import MinMaxNormalizer, resample_path
 from deepnag.data.registry import register_datasets
 from deepnag.data.synthetic_kinect import write_synthetic_kinect
 from deepnag.data.synthetic_pen import write_synthetic_pen
-from motionkit.errors import DatasetMissingError, MotionzooError
+from motionkit.errors import DataFormatError, DatasetMissingError, MotionzooError
 
 __all__ = [
     "DOLLAR_CLASSES", "JK2017_CLASSES", "GestureSet", "MinMaxNormalizer", "PreparedData", "display_name",
@@ -150,15 +150,20 @@ def load_gesture_set(cfg) -> GestureSet:
     """The raw data set named by cfg.dataset, read through the real loaders (synthetic ones are written first)."""
     if cfg.dataset.startswith("synthetic-"):
         root = ensure_synthetic(cfg)
-        return load_dollar_gds(root) if cfg.dataset == "synthetic-pen" else load_jk2017(root)
-    root = real_data_root(cfg)
-    if root is None:  # download (once) from the public location registered in motionkit, verified against its manifest
-        from motionkit.datasets import fetch
+        gs = load_dollar_gds(root) if cfg.dataset == "synthetic-pen" else load_jk2017(root)
+    else:
+        root = real_data_root(cfg)
+        if root is None:  # download (once) from the public location registered in motionkit, checked by its manifest
+            from motionkit.datasets import fetch
 
-        root = fetch(cfg.dataset)
-    if cfg.dataset == "dollar-gds":
-        return load_dollar_gds(root, speed=cfg.dollar_speed)
-    return load_jk2017(root)
+            root = fetch(cfg.dataset)
+        gs = load_dollar_gds(root, speed=cfg.dollar_speed) if cfg.dataset == "dollar-gds" else load_jk2017(root)
+    missing = [name for c, name in enumerate(gs.class_names) if not (gs.labels == c).any()]
+    if missing:  # every class is generated, rendered beside a real sample and measured against real ones
+        raise DataFormatError(f"{root}: no {cfg.dataset} samples of {', '.join(map(repr, missing[:3]))}"
+                              f"{' ...' if len(missing) > 3 else ''} ({len(missing)} of {gs.n_classes} classes "
+                              "missing); deepnag needs every class")
+    return gs
 
 
 @dataclass
