@@ -472,6 +472,15 @@ def test_disk_full_is_one_line_and_keeps_the_earlier_checkpoints(syn_dir, run_co
     assert not list(run.rglob("*.tmp")) and not list((run / "step2_maher").glob("*.pt"))
 
 
+@fault(4, "disk full while make-synthetic writes the shared set: one line, no half set and no temp folder left")
+def test_disk_full_while_writing_the_synthetic_set_is_one_line(tmp_path):
+    out = tmp_path / "cache" / "pats_synthetic"
+    result = run_subprocess("cdiffgan.main", ["make-synthetic", "--out", str(out), "--speakers", "oliver"],
+                            preexec_fn=limit_file_size(50_000), timeout=120)
+    assert_one_line_error(result, str(out), "cannot write", "disk")
+    assert not out.exists() and list((tmp_path / "cache").iterdir()) == []
+
+
 # ----------------------------------------------------------------------- 6 two runs, one folder or cache
 
 

@@ -89,7 +89,7 @@ def next_experiment_number(counter: Path) -> int:
     counter = Path(counter)
     n = 0
     if counter.exists():
-        text = counter.read_text().strip()
+        text = counter.read_bytes().decode("utf-8", errors="replace").strip()
         if not text.isdigit():
             raise DataFormatError(f"{counter}: expected one integer (the last experiment number), got {text[:40]!r}")
         n = int(text) + 1

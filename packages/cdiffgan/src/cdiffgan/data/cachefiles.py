@@ -8,6 +8,7 @@ the next writer of that name removes once the pid is no longer running.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -33,3 +34,12 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def write_failure(exc: OSError) -> str:
+    """The reason of a failed write in a few words: the system's (``File too large``, ``No space left on device``)
+    also when h5py buries it in a long message."""
+    found = re.search(r"error message = '([^']*)'", str(exc))
+    if found:
+        return found.group(1)
+    return exc.strerror or str(exc).splitlines()[0][:120]

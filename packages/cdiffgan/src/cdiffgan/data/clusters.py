@@ -21,7 +21,7 @@ import h5py
 import numpy as np
 import torch
 
-from .cachefiles import clean_stale
+from .cachefiles import clean_stale, write_failure
 from .pats import AUDIO_KEY, N_JOINTS, POSE_KEY, PatsData, collapse_tokens
 
 
@@ -80,6 +80,11 @@ def _write_cache(path: Path, fingerprint: str, datasets: dict) -> None:
             for name, value in datasets.items():
                 f[name] = value
         tmp.replace(path)
+    except OSError as e:                                  # disk full, quota, read-only data folder
+        from motionkit.errors import MotionzooError
+        reason = write_failure(e)
+        raise MotionzooError(f"{path}: cannot write the statistics cache ({reason}; is the disk full or the data "
+                             "folder read-only?)") from None
     finally:
         tmp.unlink(missing_ok=True)
 

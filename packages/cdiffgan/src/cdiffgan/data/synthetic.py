@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from .cachefiles import clean_stale
+from .cachefiles import clean_stale, write_failure
 from .pats import AUDIO_FS, N_JOINTS, POSE_FS
 
 DEFAULT_SPEAKERS = ("oliver", "maher", "chemistry", "ytch_prof", "lec_evol")
@@ -160,7 +160,13 @@ def write_synthetic(out_dir, speakers=DEFAULT_SPEAKERS, n_train=4, n_dev=1, n_te
     tmp = out.parent / f".{out.name}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        make_synthetic(tmp, tuple(speakers), n_train, n_dev, n_test, seed=seed)
+        try:
+            make_synthetic(tmp, tuple(speakers), n_train, n_dev, n_test, seed=seed)
+        except OSError as e:                               # disk full, quota, read-only
+            from motionkit.errors import MotionzooError
+            reason = write_failure(e)
+            raise MotionzooError(f"{out}: cannot write the synthetic set ({reason}; is the disk full?); nothing "
+                                 "was kept") from None
         if occupied:                                       # replace: move the old set aside, then swap
             old = out.parent / f".{out.name}.{os.getpid()}.old.tmp"
             out.rename(old)
