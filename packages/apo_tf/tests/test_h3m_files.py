@@ -10,6 +10,7 @@ from apo_tf.data import h3m, registry, synthetic
 from apo_tf.data.h3m_convert import convert
 from apo_tf.infer import run_inference
 from apo_tf.train import train
+from motionkit.errors import DataFormatError
 from motionkit.skeletons import get_skeleton
 
 # human_pose_util/dataset/h3m/skeleton.py: raw CDF index of each s24 joint, in s24 order
@@ -133,6 +134,18 @@ def _as_float32(raw):
     """What survives the CDF's float32 storage."""
     views = {k: h3m.RawView(k, v.p2.astype(np.float32), v.p3.astype(np.float32)) for k, v in raw.views.items()}
     return h3m.RawSequence(raw.subject, raw.name, raw.p3.astype(np.float32), views, raw.fps)
+
+
+@pytest.mark.fault(3, "a pose CDF holding NaN: refused naming the CDF, never converted to int32")
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_converter_refuses_non_finite_poses(tmp_path, value):
+    pytest.importorskip("cdflib")
+    raws = _raw_tiny()[:1]
+    raws[0].p3[3, 5, 1] = value
+    write_official(tmp_path / "cdf", raws, "official")
+    with pytest.raises(DataFormatError, match=f"{raws[0].name}.cdf: frame 3 holds {value}"):
+        convert(tmp_path / "cdf", tmp_path / "h3m.hdf5", verbose=False)
+    assert not (tmp_path / "h3m.hdf5").exists() and not (tmp_path / "h3m.hdf5.tmp").exists()
 
 
 @pytest.mark.fault(4, "convert-h3m on a folder without the official CDFs")

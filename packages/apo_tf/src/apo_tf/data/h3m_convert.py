@@ -27,6 +27,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from apo_tf.data.h3m import MAX_ABS
 from motionkit.errors import DataFormatError, DatasetMissingError
 from motionkit.skeletons import get_skeleton
 
@@ -57,7 +58,13 @@ def read_pose_cdf(path: Path, dim: int) -> np.ndarray:
         raise DataFormatError(f"{path}: not a readable Human3.6M pose CDF ({e})") from None
     if pose.size % (32 * dim):
         raise DataFormatError(f"{path}: Pose has shape {pose.shape}, expected (1, T, {32 * dim})")
-    return pose.reshape(-1, 32, dim)
+    pose = pose.reshape(-1, 32, dim)
+    bad = ~np.isfinite(pose) | (np.abs(pose) > MAX_ABS)
+    if bad.any():  # never converted: int32 storage would turn NaN into -2**31 mm
+        t = int(np.argwhere(bad)[0][0])
+        raise DataFormatError(f"{path}: frame {t} holds {float(pose[bad][0])} (non-finite or beyond {MAX_ABS:g} "
+                              "mm/pixels)")
+    return pose
 
 
 def _select(p: np.ndarray, joints: int) -> np.ndarray:
