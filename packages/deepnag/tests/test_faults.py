@@ -238,6 +238,16 @@ def test_a_data_set_missing_a_class_is_one_line(tmp_path, capsys, dataset):
     assert not list((tmp_path / "deepnag").rglob("*.pt"))
 
 
+@fault(3, "more torchrun processes than samples: one line, not epochs of zero batches")
+def test_more_processes_than_samples_is_one_line():
+    from deepnag.train import shard_size
+    from motionkit.errors import ConfigError
+
+    assert shard_size(17, 4) == 16 and shard_size(4, 4) == 4
+    with pytest.raises(ConfigError, match="3 samples, fewer than the 4 processes"):
+        shard_size(3, 4)
+
+
 @fault(3, "evaluate --metrics on a data set of one subject: one line (the protocol needs two), no render first")
 def test_metrics_on_one_subject_is_one_line(finished_run, tmp_path, capsys):
     root, _ = _pen_set(tmp_path)  # one subject

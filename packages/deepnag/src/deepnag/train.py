@@ -28,7 +28,7 @@ from deepnag.losses import critic_loss, deepnag_loss, generator_adv_loss
 from deepnag.models import build_critic, build_generator
 from deepnag.tblog import OriginalTensorBoard
 from motionkit.config import config_to_dict
-from motionkit.errors import NonFiniteLossError
+from motionkit.errors import ConfigError, NonFiniteLossError
 from motionkit.run import start_run
 from motionkit.training import check_finite, save_checkpoint
 from motionkit.training.ddp import all_reduce_mean, average_gradients, barrier, wrap_ddp
@@ -67,6 +67,15 @@ def check_weights(module: torch.nn.Module, epoch: int, lr: float) -> None:
             f"training diverged at epoch/step {epoch + 1}: a generator or critic weight is {float(worst):.3g} after "
             f"an update with --lr {lr:g}; nothing of it was saved (the last checkpoint, if any, is intact): start "
             "again with a lower --lr, or continue the last checkpoint with a lower --lr and --resume")
+
+
+def shard_size(n_samples: int, world_size: int) -> int:
+    """The samples every epoch uses: the largest multiple of the process count (equal shards under DDP).
+    Fewer samples than processes would leave every process without a batch: one line instead."""
+    if n_samples < world_size:
+        raise ConfigError(f"the data set has {n_samples} samples, fewer than the {world_size} processes of this run; "
+                          "start fewer processes (torchrun --nproc_per_node)")
+    return n_samples - n_samples % world_size
 
 
 def checkpoint_extra(cfg: Config, data: PreparedData, **more) -> dict:
@@ -167,7 +176,7 @@ def _train_deepnag(cfg, run, data, generator, tb):
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
     x, labels = data.x.to(device), data.labels.to(device)
     labels_np = data.labels.numpy()
-    n_used = len(x) - len(x) % run.env.world_size  # equal shards, so every rank runs the same number of steps
+    n_used = shard_size(len(x), run.env.world_size)  # equal shards, so every rank runs the same number of steps
     per_epoch = len(epoch_batches(n_used, cfg.batch_size, cfg.seed, 0, run.env.rank, run.env.world_size))
     # the bar is closed (ends its line) before any error line is printed
     with run.logger.progress(cfg.epochs * per_epoch, desc="DeepNAG steps", initial=start * per_epoch) as bar:
@@ -239,7 +248,7 @@ def _train_deepgan(cfg, run, data, generator, tb):
     # its gradients are averaged over the ranks by hand instead
     gen = wrap_ddp(generator, run.env)
     x, labels = data.x.to(device), data.labels.to(device)
-    n_used = len(x) - len(x) % run.env.world_size
+    n_used = shard_size(len(x), run.env.world_size)
     with run.logger.progress(cfg.epochs, desc="DeepGAN generator steps", initial=start) as bar:
         for step in range(start, cfg.epochs):
             batches = epoch_batches(n_used, cfg.batch_size, cfg.seed, step, run.env.rank, run.env.world_size)
