@@ -86,6 +86,19 @@ def test_divergence_in_a_new_run_writes_no_checkpoint(tmp_path, capsys):
     assert not list((tmp_path / "deepnag" / "fresh").glob("*.pt"))
 
 
+@fault(1, "--resume from a last.pt that an older version's divergence poisoned: one line naming it, not NaN losses")
+@pytest.mark.parametrize("value", [float("nan"), 1e30], ids=["nan", "exploded"])
+def test_resume_from_a_poisoned_checkpoint_is_one_line(tmp_path, capsys, value):
+    run = _train(tmp_path)
+    state = torch.load(run / "last.pt", weights_only=False)
+    next(iter(state["modules"]["generator"].values())).view(-1)[0] = value
+    torch.save(state, run / "last.pt")  # bypasses save_checkpoint's check, as the old code did
+    capsys.readouterr()
+    code = run_cli(main, [*SMALL, f"--log-dir={tmp_path}", "--run-name=r", "--resume", "--epochs=3"])
+    _one_line(capsys, code, "last.pt", "diverged run", "ckpt_")
+    assert not (run / "ckpt_00000003.pt").exists()
+
+
 @fault(1, "a non-finite --lr on resume never reaches best.pt")
 @pytest.mark.parametrize("lr", ["inf", "nan", "-inf"])
 def test_non_finite_lr_on_resume_is_one_line_and_best_is_untouched(tmp_path, capsys, lr):

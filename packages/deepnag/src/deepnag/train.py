@@ -28,7 +28,7 @@ from deepnag.losses import critic_loss, deepnag_loss, generator_adv_loss
 from deepnag.models import build_critic, build_generator
 from deepnag.tblog import OriginalTensorBoard
 from motionkit.config import config_to_dict
-from motionkit.errors import ConfigError, NonFiniteLossError
+from motionkit.errors import CheckpointError, ConfigError, NonFiniteLossError
 from motionkit.run import start_run
 from motionkit.training import check_finite, save_checkpoint
 from motionkit.training.ddp import all_reduce_mean, average_gradients, barrier, wrap_ddp
@@ -67,6 +67,21 @@ def check_weights(module: torch.nn.Module, epoch: int, lr: float) -> None:
             f"training diverged at epoch/step {epoch + 1}: a generator or critic weight is {float(worst):.3g} after "
             f"an update with --lr {lr:g}; nothing of it was saved (the last checkpoint, if any, is intact): start "
             "again with a lower --lr, or continue the last checkpoint with a lower --lr and --resume")
+
+
+def check_restored(modules: dict, path: Path) -> None:
+    """After a resume: weights or optimiser moments that are non-finite or exploded (a checkpoint saved by a
+    diverged run of an older version) are one line naming the file, before they turn into NaN losses."""
+    for name, obj in modules.items():
+        if isinstance(obj, torch.nn.Module):
+            tensors, limit = list(obj.state_dict().values()), EXPLODED
+        else:  # an optimiser: its per-parameter moments
+            tensors, limit = [t for st in obj.state_dict()["state"].values() for t in st.values()], float("inf")
+        for t in tensors:
+            if isinstance(t, torch.Tensor) and t.is_floating_point() and t.numel() and not (
+                    bool(torch.isfinite(t).all()) and float(t.abs().max()) <= limit):
+                raise CheckpointError(f"{path}: its {name} state is not finite or has exploded (saved by a diverged "
+                                      "run); copy an earlier ckpt_*.pt over it, or start a new run without --resume")
 
 
 def shard_size(n_samples: int, world_size: int) -> int:
@@ -168,6 +183,7 @@ def _train_deepnag(cfg, run, data, generator, tb):
     opt = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta0, cfg.beta1))
     modules = {"generator": generator, "optimizer": opt}
     start, extra = run.checkpointer.resume(modules, map_location=device)
+    check_restored(modules, run.dir / "last.pt")
     run.check_not_finished(start, cfg.epochs)
     apply_optimiser_settings([opt], cfg, run.logger)
     best = extra.get("best_loss", float("inf"))
@@ -240,6 +256,7 @@ def _train_deepgan(cfg, run, data, generator, tb):
     opt_d = torch.optim.Adam(critic.parameters(), lr=cfg.lr, betas=(cfg.beta0, cfg.beta1))
     modules = {"generator": generator, "critic": critic, "optimizer": opt_g, "optimizer_critic": opt_d}
     start, extra = run.checkpointer.resume(modules, map_location=device)
+    check_restored(modules, run.dir / "last.pt")
     run.check_not_finished(start, cfg.epochs, unit="generator step")
     apply_optimiser_settings([opt_g, opt_d], cfg, run.logger)
     best = extra.get("best_neg_loss_d", float("inf") if cfg.deepgan_best == "original" else -float("inf"))
