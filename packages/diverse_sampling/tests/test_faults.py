@@ -151,6 +151,16 @@ def test_classifier_resume_applies_the_lr_and_refuses_a_new_width(small_data_roo
         assert (run_dir / "config.yaml").read_text() == saved  # the record still matches the weights
 
 
+@pytest.mark.fault(2, "t2 --resume with a changed sampler size (--n_bases): refused in one line, record unchanged")
+def test_t2_resume_refuses_a_new_sampler_size(small_data_root, runs, capsys):
+    cfg = _cfg(small_data_root, runs, "t2")
+    t2_dir = cfg.runs_root() / "test_small_t2"
+    saved = (t2_dir / "config.yaml").read_text()
+    code = run_cli(main, [*_argv(cfg, "t2"), "--is_train=1", "--resume", "--epochs=2", "--n_bases=8"])
+    _one_line(capsys, code, "n_bases", "4 -> 8")
+    assert (t2_dir / "config.yaml").read_text() == saved and load_checkpoint(t2_dir / "last.pt")["step"] == 1
+
+
 @pytest.mark.fault(6, "t2 resumed / evaluated after its t1 run name resolves to another CVAE (a newer t1 run)")
 @pytest.mark.parametrize("job", ["resume", "evaluate"])
 def test_t2_under_another_cvae_is_refused_in_one_line(small_data_root, runs, capsys, job):
