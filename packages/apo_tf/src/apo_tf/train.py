@@ -280,7 +280,6 @@ def _train_in(cfg: GanConfig, out: Path, data_dir: str, resuming: bool, verbose:
     return summary
 
 
-
 def _check_finite(gan: WGAN, cfg: GanConfig, step: int, losses_now: dict, out: Path,
                   manager: tf.train.CheckpointManager) -> None:
     """Stop a diverged run before it logs or saves anything: the losses and every weight and optimiser slot
