@@ -504,6 +504,15 @@ def test_a_zero_batch_is_not_called_a_non_finite_loss(tmp_path, capsys):
     assert code == 2 and len(err) == 1 and "batch_size 0: must be > 0" in err[0] and "non-finite" not in err[0], err
 
 
+@fault(7, "--resume naming a run of the other command: said so, not 'unknown key'")
+@pytest.mark.parametrize("command, run", [("train", "infer-synth_tiny"), ("infer", "gan-synth_tiny")])
+def test_resuming_a_run_of_another_command_says_so(infer_home, tmp_path, capsys, command, run):
+    shutil.copytree(infer_home, tmp_path, dirs_exist_ok=True)
+    code, err = _cli(capsys, tmp_path, command, "synth_tiny", "--resume", run)
+    made_by = "train" if run.startswith("gan") else "infer"
+    assert code == 2 and len(err) == 1 and f"{run}: a run of `{made_by}`, not of `{command}`" in err[0], err
+
+
 @fault(7, "what a checkpoint write killed half-way leaves (TF _temp folder, checkpoint.tmp) is cleaned on resume")
 @pytest.mark.parametrize("leftover", ["ckpt-3600_temp", "checkpoint.tmp5f3a9c"])
 def test_a_killed_checkpoint_write_leaves_nothing_after_the_next_run(tiny_home, tmp_path, capsys, leftover):

@@ -127,6 +127,24 @@ def _resumed_config(args, config_id: str | None, root):
     return path if path.is_file() else None
 
 
+def _check_run_kind(saved, cls, command: str) -> None:
+    """One line when ``--resume`` names a run of another command (a GAN run for ``infer``, or the reverse)."""
+    import dataclasses
+
+    import yaml
+
+    try:
+        keys = set(yaml.safe_load(saved.read_bytes().decode("utf-8")) or {})
+    except (UnicodeDecodeError, yaml.YAMLError, TypeError):
+        return  # load_config says what is wrong with the file
+    other = GanConfig if cls is InferenceConfig else InferenceConfig
+    own = {f.name for f in dataclasses.fields(cls)}
+    if keys - own and keys <= {f.name for f in dataclasses.fields(other)}:
+        made_by = "train" if other is GanConfig else "infer"
+        raise ConfigError(f"{saved.parent}: a run of `{made_by}`, not of `{command}`; --resume needs a run that "
+                          f"`{command}` made")
+
+
 def load_job_config(args, cls, root):
     """The subcommand's config: its ID (or --config) file, then every flag the user gave; with --resume, the
     resumed run's saved config.yaml, then the flags."""
@@ -141,6 +159,7 @@ def load_job_config(args, cls, root):
     if saved is not None:  # --resume continues the run as it was saved; only the flags given change it
         from motionkit.config import load_config
 
+        _check_run_kind(saved, cls, args.command)
         return load_config(cls, saved, over)
     if cls is GanConfig:
         if not config_id:
