@@ -60,8 +60,11 @@ def test_values_are_typed_and_only_given_fields_override():
     assert nested.groups == [["oliver"], ["oliver", "maher"]]
 
 
+@pytest.mark.fault(3, "a flag value of the wrong type")
 @pytest.mark.parametrize("argv, needle", [
     (["--batch_size", "many"], "--batch_size"),
+    (["--batch_size", "inf"], "--batch_size"),
+    (["--batch_size", "1e400"], "--batch_size"),
     (["--optimizer", "adamw"], "adamw"),
     (["--no-such-flag"], "--no-such-flag"),
 ])

@@ -69,3 +69,13 @@ def test_a_rejected_value_names_its_source(tmp_path):
     path.write_text("batch_size: 0\n")
     with pytest.raises(ConfigError, match=r"c.yaml: batch_size 0"):
         load_config(C, path)
+    C.__post_init__ = lambda self: _refuse(self.batch_size < 1, "--batch-size must be at least 1")
+    with pytest.raises(ConfigError, match=r"^option --batch_size: --batch-size must"):  # the flag, not c.yaml
+        load_config(C, path, {"batch_size": 0})
+
+
+def _refuse(bad: bool, message: str) -> None:
+    from motionkit.errors import ConfigError
+
+    if bad:
+        raise ConfigError(message)

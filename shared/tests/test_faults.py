@@ -109,8 +109,15 @@ def test_the_cli_error_boundary(capsys):
     def bug(argv):
         raise KeyError("boom")
 
+    def disk_full(argv):
+        import errno
+
+        raise OSError(errno.ENOSPC, "No space left on device")
+
     assert run_cli(io_failure, []) == 2
     assert capsys.readouterr().err.strip() == "error: /nonexistent/folder/file.txt: No such file or directory"
+    assert run_cli(disk_full, []) == 2
+    assert capsys.readouterr().err.strip() == "error: No space left on device (is the disk full?)"
     assert run_cli(bug, []) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: internal error: KeyError") and "--debug" in err and "\n" not in err
@@ -240,3 +247,93 @@ def test_closing_the_logger_ends_its_progress_bars(tmp_path, monkeypatch):
     assert not bar.disable
     logger.close()  # start_run closes the logger before the CLI prints its error line
     assert bar.disable  # tqdm marks a closed bar disabled: it draws nothing more
+
+
+@pytest.mark.fault(7, "disk full at a run's first checkpoint")
+def test_a_full_disk_at_the_first_checkpoint_does_not_claim_an_earlier_one(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import torch; from motionkit.errors import run_cli; from motionkit.training import save_checkpoint\n"
+            "def main(argv):\n"
+            f"    save_checkpoint({str(tmp_path / 'last.pt')!r}, {{'step': 1, 'modules': "
+            "{'w': {'x': torch.zeros(100000)}}})\n"
+            "raise SystemExit(run_cli(main, []))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            preexec_fn=limit_file_size(20000))
+    line = assert_one_line_error(result, "cannot write", "no earlier checkpoint exists")
+    assert "intact" not in line and sorted(tmp_path.iterdir()) == []
+
+
+@pytest.mark.fault(4, "a folder where the checkpoint is to be written")
+def test_a_folder_in_place_of_the_checkpoint_to_write_is_named_as_such(tmp_path):
+    (tmp_path / "last.pt").mkdir()
+    _, state = _state(1)
+    with pytest.raises(CheckpointError, match="last.pt: is a folder") as info:
+        save_checkpoint(tmp_path / "last.pt", state)
+    assert "disk full" not in str(info.value)
+
+
+@pytest.mark.fault(4, "numbered checkpoints but last.pt deleted")
+def test_resume_without_last_pt_but_with_numbered_checkpoints_is_one_line(tmp_path):
+    net, _ = _state(1)
+    Checkpointer(tmp_path).save(3, {"net": net})
+    (tmp_path / "last.pt").unlink()
+    with pytest.raises(CheckpointError, match="last.pt: missing, but ckpt_00000003.pt is there"):
+        Checkpointer(tmp_path).resume({"net": net})
+
+
+@pytest.mark.fault(7, "metrics.jsonl with a last line cut by a kill")
+@pytest.mark.parametrize("where", ["last", "middle"])
+def test_a_metrics_log_cut_by_a_kill(tmp_path, where):
+    from motionkit.errors import DataFormatError
+    from motionkit.training import RunLogger
+
+    logger = RunLogger(tmp_path, use_tensorboard=False)
+    for step in (1, 2, 3):
+        logger.log(step, loss=1.0 / step)
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    if where == "last":  # killed while appending step 3: its half line is dropped and logged again
+        (tmp_path / "metrics.jsonl").write_text("\n".join(lines[:2] + [lines[2][:9]]) + "\n")
+        logger.truncate_after(2)
+        assert [r["step"] for r in logger._rows()] == [1, 2]
+    else:
+        (tmp_path / "metrics.jsonl").write_text("\n".join([lines[0], "garbage", lines[2]]) + "\n")
+        with pytest.raises(DataFormatError, match="metrics.jsonl: line 2 is not a metrics row"):
+            logger.truncate_after(2)
+
+
+def _run_toy(log_root, lr, resume, fail=False):
+    from dataclasses import dataclass
+
+    from motionkit.run import start_run
+
+    @dataclass
+    class Toy:
+        lr: float = 0.1
+
+    with start_run(Toy(lr), package="demo", run_name="toy", log_root=log_root, resume=resume, device="cpu") as run:
+        net = torch.nn.Linear(2, 2)
+        if fail:
+            raise NonFiniteLossError("loss is nan at step 1")
+        run.checkpointer.save(1, {"net": net})
+
+
+@pytest.mark.fault(2, "a resume with a new lr that diverges before its first checkpoint")
+def test_a_failed_resume_puts_the_saved_record_back(tmp_path):
+    _run_toy(tmp_path, 0.1, None)
+    record = tmp_path / "demo" / "toy" / "config.yaml"
+    before = record.read_text()
+    with pytest.raises(NonFiniteLossError):
+        _run_toy(tmp_path, 1e30, "", fail=True)
+    assert record.read_text() == before  # the record matches last.pt's weights, not the failed attempt
+    _run_toy(tmp_path, 0.05, "")
+    assert "lr: 0.05" in record.read_text()  # a resume that writes a checkpoint keeps its new settings
+
+
+@pytest.mark.fault(4, "a saved run config that is not UTF-8")
+def test_resume_with_a_non_utf8_saved_config_names_it(tmp_path):
+    _run_toy(tmp_path, 0.1, None)
+    write_non_utf8(tmp_path / "demo" / "toy" / "config.yaml", "lr: 0.1\n")
+    with pytest.raises(ConfigError, match="toy/config.yaml: not UTF-8"):
+        _run_toy(tmp_path, 0.1, "")

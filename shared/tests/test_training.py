@@ -116,6 +116,11 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA is not available"):
             resolve_device("cuda")
+    with pytest.raises(ConfigError, match="'meta' is not supported"):
+        resolve_device("meta")  # holds no data: every run would fail later
+    if not torch.backends.mps.is_available():
+        with pytest.raises(ConfigError, match="MPS is not available"):
+            resolve_device("mps")
 
 
 def test_keep_last_none_keeps_every_checkpoint(tmp_path):

@@ -8,6 +8,7 @@ coerces values to the field types so that ``--lr 1e-3`` and ``lr: 1e-3`` both gi
 from __future__ import annotations
 
 import dataclasses
+import os
 import types
 import typing
 from pathlib import Path
@@ -69,7 +70,7 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
             if annotation is int and isinstance(value, float) and not value.is_integer():
                 raise ValueError
             return annotation(value) if annotation is not int else int(float(value))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: int("inf"), int("1e400")
             raise ConfigError(f"{where}: expected {annotation.__name__}, got {value!r}") from None
     return value
 
@@ -132,8 +133,8 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: dict[st
 
 def _blame(message: str, overrides: dict[str, Any], path: Path | None, cls: type) -> str:
     """Where a value rejected by the dataclass came from: the command-line option it names, else the file."""
-    bare = message.lstrip("-")  # "lr must ..." and "--lr must ..." both name the field lr
-    named = [k for k, v in overrides.items() if v is not None and bare.startswith(k)]
+    bare = message.lstrip("-").replace("-", "_")  # "lr must", "--lr must", "--batch-size must" name fields
+    named = [k for k, v in overrides.items() if v is not None and bare.startswith(k.replace("-", "_"))]
     if named:
         return f"option --{max(named, key=len)}"
     return str(path) if path is not None else cls.__name__
@@ -165,5 +166,13 @@ def format_config(cfg: Any) -> str:
 
 
 def save_config(cfg: Any, path: str | Path) -> None:
-    """Write the config as YAML (e.g. into a run folder, so a run can be reproduced)."""
-    Path(path).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    """Write the config as YAML (e.g. into a run folder, so a run can be reproduced); atomically, so a kill
+    leaves the old record or the new one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:  # name the record, not its temporary (a full disk says nothing else)
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None

@@ -93,12 +93,21 @@ def describe_failure(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         name = exc.filename if exc.filename is not None else ""
         reason = exc.strerror or str(exc) or type(exc).__name__
+        if is_disk_full(exc):
+            reason += " (is the disk full?)"
         return f"{name}: {reason}" if name else reason
     if isinstance(exc, UnicodeDecodeError):
         return f"a file is not valid {exc.encoding} text (byte {exc.start}: {exc.reason})"
     if isinstance(exc, MemoryError):
         return "out of memory (use a smaller batch size or a smaller model)"
     return f"{type(exc).__name__}: {exc}"
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether an error is a full disk, a quota or a file-size limit (ENOSPC, EDQUOT, EFBIG)."""
+    import errno
+
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def _fail(message: str, status: int = 2) -> int:

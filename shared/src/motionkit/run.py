@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +102,8 @@ def start_run(
     env = init_distributed(device=device)
     folder: RunFolder | None = None
     logger: RunLogger | None = None
+    saved_record: str | None = None
+    started_ns = 0
     status = "failed"
     try:
         run_dir, resuming = _agree_on_folder(env, log_root, package, run_name, resume)
@@ -114,6 +118,8 @@ def start_run(
         for key, (old, new) in changes.items():
             logger.info(f"changed since the saved run: {key}: {old!r} -> {new!r}")
         if env.is_main:
+            saved_record = _read_record(run_dir / "config.yaml") if changes else None
+            started_ns = time.time_ns()
             save_config(cfg, run_dir / "config.yaml")
         run = Run(run_dir, env, logger, Checkpointer(run_dir, keep_last=keep_last, enabled=env.is_main),
                   resuming, changes)
@@ -122,9 +128,27 @@ def start_run(
     finally:
         if logger is not None:
             logger.close()
+        if status != "finished" and saved_record is not None and not _wrote_checkpoints(run_dir, started_ns):
+            _write_record(run_dir / "config.yaml", saved_record)  # nothing was trained with the changed settings
         if folder is not None:
             folder.close(status)
         cleanup(env)
+
+
+def _read_record(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def _wrote_checkpoints(run_dir: Path, since_ns: int) -> bool:
+    return any(p.stat().st_mtime_ns >= since_ns for p in run_dir.rglob("*.pt") if p.is_file())
+
+
+def _write_record(path: Path, text: str) -> None:
+    """Put back the saved ``config.yaml`` of a resume that failed before its first checkpoint, so the record
+    keeps matching the weights in ``last.pt`` (e.g. after a diverging ``--lr``)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _agree_on_folder(env: DistEnv, log_root, package: str, run_name: str, resume: str | None) -> tuple[Path, bool]:
@@ -162,9 +186,13 @@ def _check_config(cfg: Any, run_dir: Path, resuming: bool, mutable: Iterable[str
     if not resuming or not saved_path.is_file():
         return {}
     try:
-        saved = yaml.safe_load(saved_path.read_text()) or {}
+        saved = yaml.safe_load(saved_path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"{saved_path}: not UTF-8 text; cannot compare the resumed run's config") from None
     except yaml.YAMLError:
         raise ConfigError(f"{saved_path}: invalid YAML; cannot compare the resumed run's config") from None
+    if not isinstance(saved, dict):
+        raise ConfigError(f"{saved_path}: not a mapping of settings; cannot compare the resumed run's config")
     changes = config_changes(saved, config_to_dict(cfg))
     defaults = _default_dict(cfg)
     for key in [k for k in changes if k not in saved]:  # a field added to the code since that run was saved

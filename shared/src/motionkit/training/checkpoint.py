@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from motionkit.errors import CheckpointError, NonFiniteLossError
+from motionkit.errors import CheckpointError, NonFiniteLossError, is_disk_full
 from motionkit.training.seed import get_rng_state, set_rng_state
 
 __all__ = ["save_checkpoint", "load_checkpoint", "Checkpointer", "check_finite", "check_state_finite",
@@ -45,9 +45,13 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
         os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:  # disk full, quota, read-only (torch's writer raises RuntimeError)
         Path(tmp).unlink(missing_ok=True)
+        if path.is_dir():
+            raise CheckpointError(f"{path}: is a folder, not a checkpoint file") from None
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0][:120]
-        raise CheckpointError(f"{path}: cannot write ({reason}; is the disk full?); the previous checkpoint is "
-                              "intact") from None
+        if is_disk_full(exc) or isinstance(exc, RuntimeError):  # torch's zip writer hides the errno
+            reason += "; is the disk full?"
+        kept = "the previous checkpoint is intact" if path.is_file() else "no earlier checkpoint exists"
+        raise CheckpointError(f"{path}: cannot write ({reason}); {kept}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -179,9 +183,16 @@ class Checkpointer:
     def resume(
         self, modules: dict[str, Any], map_location: str | torch.device = "cpu", path: str | Path | None = None
     ) -> tuple[int, dict[str, Any]]:
-        """Restore ``modules`` from ``path`` (default ``last.pt``); ``(0, {})`` when there is nothing to resume."""
+        """Restore ``modules`` from ``path`` (default ``last.pt``); ``(0, {})`` when there is nothing to resume.
+
+        A run folder that holds numbered checkpoints but no ``last.pt`` (deleted by hand) is one line, not a
+        silent restart from step 0."""
         path = Path(path) if path is not None else self.latest_path()
         if path is None:
+            numbered = sorted(self.run_dir.glob("ckpt_*.pt"))
+            if numbered:
+                raise CheckpointError(f"{self.run_dir / 'last.pt'}: missing, but {numbered[-1].name} is there; "
+                                      f"copy it to last.pt to resume from it, or start a new run without --resume")
             return 0, {}
         state = load_checkpoint(path, map_location)
         restore_modules(state, modules, path)

@@ -25,6 +25,9 @@ def resolve_device(name: str | None) -> torch.device:
             raise ConfigError(f"device {name!r}: CUDA is not available on this machine (use --device cpu)")
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise ConfigError(f"device {name!r}: only {torch.cuda.device_count()} CUDA device(s) here")
-    elif device.type not in ("cpu", "mps", "meta"):
-        raise ConfigError(f"device {name!r} is not supported (cpu or cuda)")
+    elif device.type == "mps":
+        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            raise ConfigError(f"device {name!r}: Apple MPS is not available on this machine (use --device cpu)")
+    elif device.type != "cpu":  # meta holds no data, xpu/hpu/... are not built into this torch's kernels here
+        raise ConfigError(f"device {name!r} is not supported (cpu, cuda, cuda:N or mps)")
     return device

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from motionkit.errors import DataFormatError
+
 __all__ = ["RunLogger"]
 
 
@@ -66,9 +68,24 @@ class RunLogger:
         return bar
 
     def _rows(self) -> list[dict]:
+        """The logged rows. A last line cut by a kill is dropped (its step is logged again after the resume);
+        a damaged line before it is a one-line :class:`DataFormatError` naming the file and line."""
         if not self._jsonl.exists():
             return []
-        return [json.loads(line) for line in self._jsonl.read_text().splitlines() if line.strip()]
+        lines = [line for line in self._jsonl.read_text(encoding="utf-8", errors="replace").splitlines()
+                 if line.strip()]
+        rows = []
+        for number, line in enumerate(lines, 1):
+            try:
+                row = json.loads(line)
+            except ValueError:
+                row = None
+            if not isinstance(row, dict) or not isinstance(row.get("step"), int):
+                if number == len(lines):
+                    break
+                raise DataFormatError(f"{self._jsonl}: line {number} is not a metrics row; remove it to resume")
+            rows.append(row)
+        return rows
 
     def history(self) -> dict[str, list[tuple[int, float]]]:
         """Every logged scalar as ``name -> [(step, value), ...]`` (for :func:`motionkit.viz.plot_curves`)."""
