@@ -189,18 +189,15 @@ def _train(cfg: Config, run: Run, init_from: str | Path | None) -> dict:
 def resume_state(run: Run, modules: dict, device) -> tuple[int, dict]:
     """Restore ``modules`` from the run's ``last.pt`` when resuming; returns (epoch reached, checkpoint extra).
 
-    The logged history is cut back to that epoch (no row repeats after a resume). A resumed run without
-    ``last.pt`` but with numbered checkpoints is one line rather than a silent restart from scratch."""
+    The logged history is cut back to that epoch (no row repeats after a resume). Without ``last.pt`` (killed
+    between the two writes of a checkpoint) the newest ``ckpt_N.pt`` is resumed, never a silent restart."""
+    source = run.checkpointer.latest_path()
     start, extra = run.checkpointer.resume(modules, map_location=device)
     if not run.resuming:
         return start, extra
-    numbered = sorted(run.dir.glob("ckpt_*.pt"))
-    if not start and numbered:
-        raise CheckpointError(f"{run.dir / 'last.pt'}: missing, but {numbered[-1].name} is there: copy it to "
-                              "last.pt to resume from it, or start a new run without --resume")
     run.logger.truncate_after(start)
     if start:
-        run.logger.info(f"resumed from {run.dir / 'last.pt'} at epoch {start}")
+        run.logger.info(f"resumed from {source} at epoch {start}")
     return start, extra
 
 

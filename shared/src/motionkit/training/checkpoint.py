@@ -50,12 +50,18 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0][:120]
         if is_disk_full(exc) or isinstance(exc, RuntimeError):  # torch's zip writer hides the errno
             reason += "; is the disk full?"
-        kept = "the previous checkpoint is intact" if path.is_file() else "no earlier checkpoint exists"
-        raise CheckpointError(f"{path}: cannot write ({reason}); {kept}") from None
+        raise CheckpointError(f"{path}: cannot write ({reason}); {_what_is_kept(path)}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _what_is_kept(path: Path) -> str:
+    """What a failed write leaves: the file it would have replaced, or the run's earlier checkpoints."""
+    if path.is_file() or any(p != path for p in path.parent.glob("*.pt")):
+        return "the previous checkpoint is intact"
+    return "no earlier checkpoint exists"
 
 
 def _tensors(obj: Any, where: str):
@@ -82,7 +88,7 @@ def check_state_finite(state: dict[str, Any], path: str | Path = "checkpoint") -
     """
     step = state.get("step", "?") if isinstance(state, dict) else "?"
     modules = state.get("modules", {}) if isinstance(state, dict) else {}
-    kept = "the last checkpoint is intact" if Path(path).is_file() else "no earlier checkpoint exists"
+    kept = _what_is_kept(Path(path))
     for where, tensor in _tensors(state, ""):
         if where.startswith("rng") or not (tensor.is_floating_point() or tensor.is_complex()):
             continue
@@ -157,8 +163,13 @@ class Checkpointer:
         self.enabled = enabled
 
     def latest_path(self) -> Path | None:
+        """``last.pt``; without it (a kill between writing ``ckpt_N.pt`` and ``last.pt``, or deleted by hand)
+        the newest numbered checkpoint, which :meth:`save` always writes first; None when there is none."""
         path = self.run_dir / "last.pt"
-        return path if path.is_file() else None
+        if path.is_file():
+            return path
+        numbered = sorted(self.run_dir.glob("ckpt_*.pt"))
+        return numbered[-1] if numbered else None
 
     def save(
         self, step: int, modules: dict[str, Any], extra: dict[str, Any] | None = None, is_best: bool = False
@@ -183,16 +194,10 @@ class Checkpointer:
     def resume(
         self, modules: dict[str, Any], map_location: str | torch.device = "cpu", path: str | Path | None = None
     ) -> tuple[int, dict[str, Any]]:
-        """Restore ``modules`` from ``path`` (default ``last.pt``); ``(0, {})`` when there is nothing to resume.
-
-        A run folder that holds numbered checkpoints but no ``last.pt`` (deleted by hand) is one line, not a
-        silent restart from step 0."""
+        """Restore ``modules`` from ``path`` (default :meth:`latest_path`); ``(0, {})`` when there is nothing
+        to resume."""
         path = Path(path) if path is not None else self.latest_path()
         if path is None:
-            numbered = sorted(self.run_dir.glob("ckpt_*.pt"))
-            if numbered:
-                raise CheckpointError(f"{self.run_dir / 'last.pt'}: missing, but {numbered[-1].name} is there; "
-                                      f"copy it to last.pt to resume from it, or start a new run without --resume")
             return 0, {}
         state = load_checkpoint(path, map_location)
         restore_modules(state, modules, path)
