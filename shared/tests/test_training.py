@@ -135,3 +135,27 @@ def test_keep_last_none_keeps_every_checkpoint(tmp_path):
         for step in range(1, 5):
             ckpt.save(step, {"net": net})
         assert len(list(folder.glob("ckpt_*.pt"))) == want
+
+
+def test_diverged_tensor_finds_nan_inf_and_exploded_weights_but_not_large_adam_moments():
+    import torch
+
+    from motionkit.training.divergence import diverged_tensor
+
+    net = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.BatchNorm1d(3))
+    opt = torch.optim.Adam(net.parameters())
+    net(torch.ones(4, 3)).sum().backward()
+    opt.step()
+    assert diverged_tensor({"net": net, "opt": opt}) is None
+    opt.state[net[0].weight]["exp_avg_sq"].fill_(1e30)  # large second moments are not divergence
+    assert diverged_tensor({"net": net, "opt": opt}) is None
+    net[1].running_var.fill_(1e20)  # a buffer beyond the limit is
+    assert diverged_tensor({"net": net}) == ("net.1.running_var", pytest.approx(1e20, rel=1e-6))
+    net[1].running_var.fill_(1.0)
+    with torch.no_grad():
+        net[0].bias[1] = float("nan")
+    where, worst = diverged_tensor({"net": net})
+    assert where == "net.0.bias" and worst != worst
+    assert diverged_tensor({"net": net.state_dict()}, limit=10)[0] == "net.0.bias"
+    opt.state[net[0].weight]["exp_avg"].fill_(float("inf"))
+    assert diverged_tensor({"opt": opt}) == ("opt.exp_avg[0]", float("inf"))

@@ -16,6 +16,7 @@ import torch
 
 from motionkit.training import Checkpointer, RunLogger, check_finite
 from motionkit.training.ddp import average_gradients
+from motionkit.training.divergence import diverged_tensor
 
 from .data.clusters import Preprocessor
 from .data.fewshot import fewshot_indices
@@ -146,13 +147,10 @@ def check_weights(parts: GanParts, epoch: int, ck: Checkpointer) -> None:
     """Before a checkpoint write: every parameter of G and D finite and below WEIGHT_LIMIT in magnitude, else a
     one-line error and nothing is written (the previous epoch's checkpoint stays the last one)."""
     from motionkit.errors import NonFiniteLossError
-    for name, net in (("G", parts.G), ("D", parts.D)):
-        for pname, p in net.named_parameters():
-            bad = ~torch.isfinite(p) | (p.abs() > WEIGHT_LIMIT)
-            if bad.any():
-                raise NonFiniteLossError(f"{name}.{pname} has {int(bad.sum())} non-finite or exploded values after "
-                                         f"epoch {epoch + 1}: not saved; {_kept(ck)} (the run diverged: --resume "
-                                         "with a lower -lr)")
+    bad = diverged_tensor({"G": parts.G, "D": parts.D}, limit=WEIGHT_LIMIT)
+    if bad is not None:
+        raise NonFiniteLossError(f"{bad[0]} reached {bad[1]:.3g} (non-finite or exploded) after epoch {epoch + 1}: "
+                                 f"not saved; {_kept(ck)} (the run diverged: --resume with a lower -lr)")
 
 
 def check_loss(terms: dict, gstep: int, ck: Checkpointer) -> None:

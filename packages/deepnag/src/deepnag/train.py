@@ -32,6 +32,7 @@ from motionkit.errors import CheckpointError, ConfigError, NonFiniteLossError
 from motionkit.run import start_run
 from motionkit.training import check_finite, save_checkpoint
 from motionkit.training.ddp import all_reduce_mean, average_gradients, barrier, wrap_ddp
+from motionkit.training.divergence import diverged_tensor
 from motionkit.viz import plot_curves
 
 # config fields a resumed run may change (anything else would not match the saved weights or data order)
@@ -55,16 +56,13 @@ def apply_optimiser_settings(optimisers, cfg: Config, logger) -> None:
                     group[key] = value
 
 
-EXPLODED = 1e18  # a weight beyond this is as good as lost (motionkit's checkpoints refuse it too)
-
-
 def check_weights(module: torch.nn.Module, epoch: int, lr: float) -> None:
     """After an optimiser step: stop with one line when a weight is non-finite or exploded, before the next
     forward pass turns it into NaN samples (the last checkpoint stays the last good state)."""
-    worst = torch.stack([p.detach().abs().max() for p in module.parameters()]).max()
-    if not bool(torch.isfinite(worst)) or float(worst) > EXPLODED:
+    bad = diverged_tensor({"": module})
+    if bad is not None:
         raise NonFiniteLossError(
-            f"training diverged at epoch/step {epoch + 1}: a generator or critic weight is {float(worst):.3g} after "
+            f"training diverged at epoch/step {epoch + 1}: a generator or critic weight is {bad[1]:.3g} after "
             f"an update with --lr {lr:g}; nothing of it was saved (the last checkpoint, if any, is intact): start "
             "again with a lower --lr, or continue the last checkpoint with a lower --lr and --resume")
 
@@ -72,16 +70,10 @@ def check_weights(module: torch.nn.Module, epoch: int, lr: float) -> None:
 def check_restored(modules: dict, path: Path) -> None:
     """After a resume: weights or optimiser moments that are non-finite or exploded (a checkpoint saved by a
     diverged run of an older version) are one line naming the file, before they turn into NaN losses."""
-    for name, obj in modules.items():
-        if isinstance(obj, torch.nn.Module):
-            tensors, limit = list(obj.state_dict().values()), EXPLODED
-        else:  # an optimiser: its per-parameter moments
-            tensors, limit = [t for st in obj.state_dict()["state"].values() for t in st.values()], float("inf")
-        for t in tensors:
-            if isinstance(t, torch.Tensor) and t.is_floating_point() and t.numel() and not (
-                    bool(torch.isfinite(t).all()) and float(t.abs().max()) <= limit):
-                raise CheckpointError(f"{path}: its {name} state is not finite or has exploded (saved by a diverged "
-                                      "run); copy an earlier ckpt_*.pt over it, or start a new run without --resume")
+    bad = diverged_tensor(modules)
+    if bad is not None:
+        raise CheckpointError(f"{path}: its {bad[0].split('.')[0]} state is not finite or has exploded (saved by a "
+                              "diverged run); copy an earlier ckpt_*.pt over it, or start a new run without --resume")
 
 
 def shard_size(n_samples: int, world_size: int) -> int:

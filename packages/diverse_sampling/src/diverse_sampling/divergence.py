@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from motionkit.errors import NonFiniteLossError
+from motionkit.training.divergence import diverged_tensor
 
 EXPLODED = 1e8  # |w| above this is a diverged run: trained weights and BatchNorm statistics are O(1)..O(1e4)
 
@@ -30,15 +31,13 @@ def check_losses(terms: dict[str, float]) -> None:
 def check_weights(model: torch.nn.Module, opt: torch.optim.Optimizer | None = None, limit: float = EXPLODED) -> None:
     """Raise :class:`NonFiniteLossError` when a float tensor of ``model``'s state (parameters and buffers) is
     non-finite or above ``limit`` in magnitude, or a tensor of ``opt``'s state is non-finite."""
-    for name, tensor in model.state_dict().items():
-        if tensor.is_floating_point() and tensor.numel():
-            worst = float(tensor.detach().abs().max())
-            if not worst <= limit:  # also catches NaN
-                raise NonFiniteLossError(f"weights exploded ({name}: max |w| = {worst:.3g})")
-    for state in (opt.state.values() if opt is not None else ()):
-        for key, value in state.items():
-            if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(value.isfinite().all()):
-                raise NonFiniteLossError(f"optimizer state {key!r} is not finite")
+    bad = diverged_tensor({"": model, "optimizer state": opt} if opt is not None else {"": model}, limit)
+    if bad is None:
+        return
+    where, worst = bad
+    if where.startswith("optimizer state."):
+        raise NonFiniteLossError(f"{where} is not finite")
+    raise NonFiniteLossError(f"weights exploded ({where}: max |w| = {worst:.3g})")
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from motionkit.errors import NonFiniteLossError
-from motionkit.training.checkpoint import EXPLODED
+from motionkit.training.divergence import diverged_tensor
 
 
 class Guard:
@@ -44,12 +44,11 @@ class Guard:
 
     def weights(self, modules: dict[str, torch.nn.Module], step: int, terms: dict, lr: float) -> None:
         """After an optimiser step: stop when a weight is non-finite or beyond motionkit's EXPLODED bound."""
-        for name, module in modules.items():
-            peaks = torch.stack([p.detach().abs().max() for p in module.parameters() if p.numel()])
-            worst = float(peaks.max())  # torch's max propagates NaN
-            if worst != worst or worst > EXPLODED:
-                raise self._stop(step, f"{name} weights reached {worst:.3g} after an update with {self.lr_flag} "
-                                       f"{lr:g}", _describe(terms))
+        bad = diverged_tensor(modules)
+        if bad is not None:
+            name = next(n for n in modules if bad[0].startswith(f"{n}."))
+            raise self._stop(step, f"{name} weights reached {bad[1]:.3g} after an update with {self.lr_flag} "
+                                   f"{lr:g}", _describe(terms))
 
 
 def _describe(terms: dict) -> str:
