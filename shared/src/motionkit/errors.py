@@ -110,6 +110,21 @@ def is_disk_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
+_ONE_LINE_ERRORS = [0]  # error lines printed (or verified in a child process) here; the fault suite reads it
+
+
+def count_one_line_error() -> None:
+    """Count one ``error:`` line that ended a command (:func:`run_cli` does; so does
+    :func:`motionkit.faults.assert_one_line_error` for a child process it checked)."""
+    _ONE_LINE_ERRORS[0] += 1
+
+
+def one_line_errors() -> int:
+    """How many ``error:`` lines ended commands in this process so far (see :func:`count_one_line_error`)."""
+    return _ONE_LINE_ERRORS[0]
+
+
 def _fail(message: str, status: int = 2) -> int:
     print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    count_one_line_error()
     return status

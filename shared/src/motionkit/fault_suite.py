@@ -6,7 +6,9 @@ test asserts the required ending: for an error, one ``error:`` line and exit 2 (
 for a change on resume, applied and logged or refused in one line; for a killed write, the earlier state intact.
 A passing case therefore ended as required; a failing one did not.
 
-At the end of the session the plugin prints one line per class (cases tried, cases that ended as required)
+At the end of the session the plugin prints one line per class (cases tried, cases that ended as required;
+how many of those ended a command with one ``error:`` line, the rest being changes applied and logged, caches
+rebuilt, downloads or killed runs resumed, leftovers removed, or a library call's one-line exception)
 and, when ``MOTIONZOO_FAULT_REPORT`` names a folder, writes ``<folder>/<package>.json`` with every case, which
 ``ci/fault_report.py`` sums over the packages (``make test`` does both). Standard library only.
 """
@@ -17,6 +19,10 @@ import json
 import os
 from collections import Counter
 from pathlib import Path
+
+import pytest
+
+from motionkit.errors import one_line_errors
 
 __all__ = ["FAULT_CLASSES", "FaultSuite"]
 
@@ -39,6 +45,15 @@ class FaultSuite:
         self.config = config
         self.cases: list[dict] = []
         self.pending: dict[str, dict] = {}
+        self.one_line: dict[str, bool] = {}
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        """Note whether the case ended a command with an ``error:`` line (in this process, or verified in a
+        child by :func:`motionkit.faults.assert_one_line_error`)."""
+        before = one_line_errors()
+        yield
+        self.one_line[item.nodeid] = one_line_errors() > before
 
     def pytest_runtest_logreport(self, report) -> None:
         marker = self.pending.get(report.nodeid)
@@ -46,7 +61,8 @@ class FaultSuite:
             return
         failed_setup = report.when == "setup" and report.outcome != "passed"
         if report.when == "call" or failed_setup:
-            self.cases.append({**marker, "test": report.nodeid, "outcome": report.outcome})
+            self.cases.append({**marker, "test": report.nodeid, "outcome": report.outcome,
+                               "one_line": self.one_line.get(report.nodeid, False)})
 
     def pytest_runtest_makereport(self, item, call):
         """Copy the item's ``fault`` marker onto its report (reports do not carry markers)."""
@@ -72,7 +88,9 @@ class FaultSuite:
             tried[case["class"]] += 1
             ended[case["class"]] += case["outcome"] == "passed"
         write = terminalreporter.write_line
-        write(f"fault suite (issue 20): {len(counted)} cases tried, {sum(ended.values())} ended as required")
+        one_line = sum(1 for c in counted if c["outcome"] == "passed" and c.get("one_line"))
+        write(f"fault suite (issue 20): {len(counted)} cases tried, {sum(ended.values())} ended as required, "
+              f"{one_line} of them in one error line")
         for cls in sorted(tried):
             write(f"  class {cls} {FAULT_CLASSES.get(cls, '?'):48s} {ended[cls]:3d} / {tried[cls]:3d}")
         folder = os.environ.get("MOTIONZOO_FAULT_REPORT")

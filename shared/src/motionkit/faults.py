@@ -76,4 +76,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str, st
     assert len(errors) == 1 and lines[-1] == errors[0], f"expected one final 'error:' line, got:\n{err[-2000:]}"
     for needle in needles:
         assert needle in errors[0], f"{needle!r} not in {errors[0]!r}"
+    from motionkit.errors import count_one_line_error
+
+    count_one_line_error()
     return errors[0]
