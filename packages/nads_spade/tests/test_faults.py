@@ -168,6 +168,32 @@ def test_out_of_range_value_is_one_line_before_anything_is_written(tiny_data, tm
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize("command, flag, value, needle", [
+    ("train-nads", "--pvt_sr_ratios", "[64,64,64,64]", "grid"),  # was: internal error from the conv
+    ("train-nads", "--seed", "99999999999999999999999", "seed"),  # was: internal error from torch.manual_seed
+    ("experiment", "--experiment_seeds", "[0,0]", "repeated"),  # was: exit 0, one seed's results lost
+    ("train-nads", "--run_name", "../../escape", "plain folder name"),  # was: a run folder outside log_dir
+    ("train-gan", "--run_name", "..", "plain folder name"),
+])
+@pytest.mark.fault(3, "a value that only fails deep inside a run (sr ratio, seed range, repeated seed, run_name path)")
+def test_value_that_failed_deep_inside_is_refused_up_front(tiny_data, tmp_path, capsys, command, flag, value,
+                                                           needle):
+    one_line(capsys, [command, *args(tiny_data, tmp_path / "logs" / "runs", flag, value)], flag.lstrip("-"),
+             needle)
+    assert not (tmp_path / "logs").exists() and not (tmp_path / "escape").exists()
+
+
+@pytest.mark.parametrize("flags, needle", [
+    (["--data_format", "coco", "--coco_train_json", ""], "--coco_train_json is empty"),  # was: ".: is a folder"
+    (["--data_format", "coco", "--coco_train_json", "x.json", "--coco_train_images", ""],
+     "--coco_train_images is empty"),
+    (["--train_root", ""], "--train_root is empty"),  # was: ".: no *_keypoint_Annotation*.json file"
+])
+@pytest.mark.fault(7, "an empty data path names its flag instead of blaming the current folder")
+def test_empty_data_path_names_its_flag(tiny_data, tmp_path, capsys, flags, needle):
+    one_line(capsys, ["train-nads", *args(tiny_data, tmp_path / "runs", "--max_steps", "1", *flags)], needle)
+
+
 @pytest.mark.parametrize("kind, choice", [("nads_optimizer", "sgd"), ("nads_optimizer", "adam"),
                                           ("lr_schedule_type", "fixed"), ("lr_schedule_type", "metric-based")])
 @pytest.mark.fault(3, "every nads_optimizer / lr_schedule_type choice builds its own class (rmsprop ran SGD)")

@@ -16,6 +16,7 @@ from typing import Literal
 from motionkit.errors import ConfigError
 
 FLOAT32_MAX = 3.4e38  # learning rates beyond this cannot be applied to float32 weights
+SEED_LIMIT = 2**62  # torch.manual_seed takes 64-bit seeds; every rank adds its number
 
 
 @dataclass
@@ -192,6 +193,15 @@ class Config:
             raise ConfigError(f"geo_scales {self.geo_scales}: each must be in (0, 1]")
         if not self.experiment_seeds:
             raise ConfigError("experiment_seeds: give at least one seed")
+        if len(set(self.experiment_seeds)) != len(self.experiment_seeds):
+            raise ConfigError(f"experiment_seeds {self.experiment_seeds}: a seed is repeated (each seed is one "
+                              "baseline + augmented pair; a repeat would overwrite its results)")
+        for name, seed in [("seed", self.seed)] + [("experiment_seeds", s) for s in self.experiment_seeds]:
+            if not -SEED_LIMIT <= seed < SEED_LIMIT:
+                raise ConfigError(f"{name} {seed}: must be between -2**62 and 2**62 (torch's seed range)")
+        if self.run_name in (".", "..") or any(sep in self.run_name for sep in ("/", "\\")):
+            raise ConfigError(f"run_name {self.run_name!r}: must be a plain folder name (no '/', '\\', '.' or "
+                              "'..'); the run folder is <log_dir>/nads_spade/<run_name>")
 
     def _check_counts(self) -> None:
         """Integer sizes and counts."""
@@ -245,6 +255,11 @@ class Config:
             if dim % heads:
                 raise ConfigError(f"pvt_num_heads {self.pvt_num_heads}: stage {i + 1} has {heads} heads, which do "
                                   f"not divide its width {dim} (pvt_embed_dims {self.pvt_embed_dims})")
+        for i, ratio in enumerate(self.pvt_sr_ratios):
+            grid = self.image_size // (4 * 2 ** i)
+            if ratio > grid:
+                raise ConfigError(f"pvt_sr_ratios {self.pvt_sr_ratios}: stage {i + 1} reduces its keys by {ratio}, "
+                                  f"more than its {grid}x{grid} grid at image_size {self.image_size}")
         for name in ("fpn_channels", "ngf", "ndf", "spade_hidden", "num_D", "n_layers_D"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} {getattr(self, name)}: must be at least 1")

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from motionkit.errors import DataFormatError
+from motionkit.errors import ConfigError, DataFormatError
 from nads_spade.data.formats import Sample, read_coco, read_original
 from nads_spade.labels import NUM_KEYPOINTS
 
@@ -91,9 +91,16 @@ def build_dataset(cfg, split: str) -> NadsDataset:
     if cfg.data_format == "coco":
         js = cfg.coco_train_json if split == "train" else cfg.coco_val_json
         imgs = cfg.coco_train_images if split == "train" else cfg.coco_val_images
+        which = "train" if split == "train" else "val"
+        for flag, value in ((f"coco_{which}_json", js), (f"coco_{which}_images", imgs)):
+            if not str(value).strip():
+                raise ConfigError(f"--{flag} is empty: data_format coco needs the {which} split's "
+                                  + ("person_keypoints_*.json file" if flag.endswith("json") else "image folder"))
         samples = read_coco(js, imgs)
     elif cfg.data_format == "original":
         root = {"train": cfg.train_root, "val": cfg.val_root, "test": cfg.test_root}[split]
+        if not str(root).strip():
+            raise ConfigError(f"--{split}_root is empty: give the {split} split's folder (data_format original)")
         samples = read_original(root)
     else:
         raise DataFormatError(f"data_format: unknown value {cfg.data_format!r} (original | coco)")
