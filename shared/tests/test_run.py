@@ -151,3 +151,16 @@ def test_stale_tmp_files_of_a_killed_writer_are_removed_on_resume(tmp_path):
         assert sorted(folder.rglob("*.tmp")) == []
     finally:
         run.close("finished")
+
+
+@pytest.mark.fault(6, "--resume naming a folder that is not a run folder")
+def test_resume_of_a_folder_that_is_no_run_folder_writes_nothing_into_it(tmp_path):
+    from motionkit.errors import ConfigError
+    from motionkit.runfolder import resolve_run_dir
+
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "tiny.yaml").write_text("lr: 0.1\n")
+    with pytest.raises(ConfigError, match="configs is not a run folder"):
+        resolve_run_dir(tmp_path / "runs", "demo", "toy", str(configs))
+    assert sorted(p.name for p in configs.iterdir()) == ["tiny.yaml"]

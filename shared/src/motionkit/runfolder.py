@@ -27,7 +27,7 @@ from motionkit.errors import ConfigError, MotionzooError
 
 __all__ = [
     "RunLockedError", "RunFolder", "resolve_run_dir", "latest_run_dir", "numbered_runs", "open_run_folder",
-    "check_not_finished", "config_changes",
+    "check_not_finished", "config_changes", "is_run_folder",
 ]
 
 
@@ -86,8 +86,16 @@ def resolve_run_dir(log_root: str | Path, package: str, name: str, resume: str |
     as_path = Path(resume)
     for candidate in (as_path, root / resume):
         if candidate.is_dir():
+            if not is_run_folder(candidate):  # e.g. a config or data folder: never write run files into it
+                raise ConfigError(f"--resume {resume}: {candidate} is not a run folder (it has no run.json or "
+                                  "config.yaml); name a folder under runs/<package>/")
             return candidate, True
     raise ConfigError(f"--resume {resume}: no such run folder (looked for {as_path} and {root / resume})")
+
+
+def is_run_folder(path: Path) -> bool:
+    """A folder a run made: it holds ``run.json`` or ``config.yaml``, or nothing yet (a run killed at once)."""
+    return (path / "run.json").is_file() or (path / "config.yaml").is_file() or not any(path.iterdir())
 
 
 @dataclass
