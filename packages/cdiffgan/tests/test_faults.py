@@ -217,6 +217,19 @@ def test_bad_flag_value_is_one_line_before_work(syn_dir, tmp_path, capsys, flag,
     assert not (tmp_path / "runs").exists()
 
 
+@fault(3, "a value that failed deep inside a run: seed beyond torch's range, a run_name / name with a path")
+@pytest.mark.parametrize("flag, value", [
+    ("-seed", "99999999999999999999999"),  # was: internal error from torch.manual_seed
+    ("-fewshot_seed", "99999999999999999999999"),
+    ("-run_name", "../../esc"),  # was: exit 0, the run folder written outside log_dir
+    ("-name", "../x"), ("-run_name", ".."),
+])
+def test_value_that_failed_deep_inside_is_refused_up_front(syn_dir, tmp_path, capsys, flag, value):
+    code = _rc(_args(syn_dir, tmp_path / "logs" / "runs", "-speaker", "oliver", flag, value))
+    _one_line(capsys, code, flag[1:])
+    assert not (tmp_path / "logs").exists() and not (tmp_path / "esc").exists()
+
+
 @fault(3, "an out-of-range value in a config file: one line naming the file and the key, before any run folder")
 @pytest.mark.parametrize("key, value", [("gamma", 0), ("lr", ".nan"), ("dropout", -0.5), ("time", 10.0)])
 def test_bad_value_in_a_config_file_is_one_line(syn_dir, tmp_path, capsys, key, value):
@@ -268,6 +281,28 @@ def test_bad_render_option_is_one_line(done, tmp_path, capsys, case):
     }[case]
     _one_line(capsys, _rc(argv), needle)
     assert not (tmp_path / "x.gif").exists() and not list(tmp_path.rglob("*.gif"))
+
+
+@fault(4, "compare --out that is not a .gif file (a folder, .mp4): one line, was an internal error")
+@pytest.mark.parametrize("out", ["folder", "x.mp4"])
+def test_compare_out_not_a_gif_is_one_line(done, tmp_path, capsys, out):
+    target = tmp_path if out == "folder" else tmp_path / out
+    code = _rc(["compare", str(done / "step2_maher" / "final.pt"), "--speaker", "maher", "--out", str(target)])
+    _one_line(capsys, code, "--out", ".gif")
+    assert not list(tmp_path.iterdir())
+
+
+@fault(2, "--resume with the speakers reordered: refused before the new order's statistics are computed")
+def test_resume_with_reordered_speakers_computes_nothing(syn_dir, run_copy, capsys):
+    runs, run = run_copy
+    record = (run / "config.yaml").read_text()
+    before = {k: v for k, v in _snapshot(run).items() if k != "config.yaml"}
+    stats = {p.name for p in (syn_dir / "preprocessing").rglob("*.h5")}
+    code = _rc(_args(syn_dir, runs, "-speaker", "chemistry,oliver", "--resume"))
+    _one_line(capsys, code, "must start the list")
+    assert {k: v for k, v in _snapshot(run).items() if k != "config.yaml"} == before
+    assert (run / "config.yaml").read_text() == record  # (written back by motionkit after the refusal)
+    assert {p.name for p in (syn_dir / "preprocessing").rglob("*.h5")} == stats
 
 
 @fault(3, "a transcript word with a non-finite, negative or reversed time: one line naming the file")

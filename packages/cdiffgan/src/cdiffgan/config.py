@@ -15,6 +15,8 @@ from typing import Literal
 
 from motionkit.errors import ConfigError
 
+SEED_LIMIT = 2**62  # torch.manual_seed takes 64-bit seeds; every rank adds its number
+
 ReplayMode = Literal["no-replay-fs", "random-fs", "pseudo-fs-src", "pseudo-align-fs-src", "pseudo-fs-tgt",
                      "pseudo-align-fs-tgt", "random-full", "no-replay-full"]
 REPLAY_MODES: tuple[str, ...] = ReplayMode.__args__
@@ -138,6 +140,15 @@ class Config:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         self._check_floats()
         self._check_window()
+        for name in ("seed", "fewshot_seed"):
+            if not -SEED_LIMIT <= getattr(self, name) < SEED_LIMIT:
+                raise ConfigError(f"{name} must be between -2**62 and 2**62 (torch's seed range), got "
+                                  f"{getattr(self, name)}")
+        for name in ("name", "run_name"):
+            value = getattr(self, name)
+            if value in (".", "..") or "/" in value or "\\" in value or (name == "name" and not value.strip()):
+                raise ConfigError(f"{name} must be a plain folder name (no '/', '\\', '.' or '..'; the run folder "
+                                  f"is <log_dir>/cdiffgan/<run_name>), got {value!r}")
         if not self.speaker or len(set(self.speaker)) != len(self.speaker):
             raise ConfigError(f"speaker must be a non-empty list of distinct names, got {self.speaker}")
         if len(self.speaker) > self.max_num_speakers:

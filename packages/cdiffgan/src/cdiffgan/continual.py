@@ -121,17 +121,17 @@ def _prepare(cfg, run, log) -> Preprocessor:
 def _steps(cfg, run, interrupt, log) -> bool:
     """Train steps t1..tN that have no final.pt yet; False when interrupted."""
     from motionkit.training.ddp import barrier
-    pre = _prepare(cfg, run, log)
-    device, env = run.device, (run.env if run.env.enabled else None)
-    first = 1
-    while first <= len(cfg.speaker) and (step_dir(run.dir, first, cfg.speaker[first - 1]) / "final.pt").exists():
-        first += 1
     if "speaker" in run.config_changes:
         old, new = run.config_changes["speaker"]
         if list(new[: len(old)]) != list(old):
             from motionkit.errors import ConfigError
             raise ConfigError(f"--resume with -speaker {','.join(new)}: the run's speakers {','.join(old)} must "
                               "start the list (only new speakers can be added)")
+    pre = _prepare(cfg, run, log)
+    device, env = run.device, (run.env if run.env.enabled else None)
+    first = 1
+    while first <= len(cfg.speaker) and (step_dir(run.dir, first, cfg.speaker[first - 1]) / "final.pt").exists():
+        first += 1
     if first > len(cfg.speaker) and run.resuming:
         from motionkit.errors import ConfigError
         raise ConfigError(f"{run.dir}: finished (every step has final.pt), nothing to resume; run without --resume "

@@ -181,6 +181,8 @@ def render_compare(finals, titles, speaker, out, window=0, device="cpu", log=pri
     from motionkit.errors import ConfigError
     if len(titles) != len(finals):
         raise ConfigError(f"--titles: {len(titles)} title(s) for {len(finals)} checkpoint(s)")
+    if Path(out).suffix.lower() != ".gif" or Path(out).is_dir():
+        raise ConfigError(f"--out {out}: must name a .gif file (compare writes one animated GIF)")
     seqs, gt_seq = [], None
     for f in finals:
         cfg, G, _, pre, seen, _ = load_step(f, device)
