@@ -199,9 +199,11 @@ class Config:
         for name, seed in [("seed", self.seed)] + [("experiment_seeds", s) for s in self.experiment_seeds]:
             if not -SEED_LIMIT <= seed < SEED_LIMIT:
                 raise ConfigError(f"{name} {seed}: must be between -2**62 and 2**62 (torch's seed range)")
-        if self.run_name in (".", "..") or any(sep in self.run_name for sep in ("/", "\\")):
-            raise ConfigError(f"run_name {self.run_name!r}: must be a plain folder name (no '/', '\\', '.' or "
-                              "'..'); the run folder is <log_dir>/nads_spade/<run_name>")
+        for name in ("name", "run_name"):  # run folders are <log_dir>/nads_spade/<run_name or name-...>
+            value = getattr(self, name)
+            if value in (".", "..") or any(sep in value for sep in ("/", "\\")) or (name == "name" and not value):
+                raise ConfigError(f"{name} {value!r}: must be a plain folder name (no '/', '\\', '.' or '..'); "
+                                  "the run folder is <log_dir>/nads_spade/<run_name>")
 
     def _check_counts(self) -> None:
         """Integer sizes and counts."""
