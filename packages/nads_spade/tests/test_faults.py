@@ -173,7 +173,7 @@ def test_out_of_range_value_is_one_line_before_anything_is_written(tiny_data, tm
     ("train-nads", "--seed", "99999999999999999999999", "seed"),  # was: internal error from torch.manual_seed
     ("experiment", "--experiment_seeds", "[0,0]", "repeated"),  # was: exit 0, one seed's results lost
     ("train-nads", "--run_name", "../../escape", "plain folder name"),  # was: a run folder outside log_dir
-    ("train-gan", "--run_name", "..", "plain folder name"),
+    ("train-gan", "--run_name", "..", "plain folder name"), ("train-nads", "--name", "../up", "plain folder name"),
 ])
 @pytest.mark.fault(3, "a value that only fails deep inside a run (sr ratio, seed range, repeated seed, run_name path)")
 def test_value_that_failed_deep_inside_is_refused_up_front(tiny_data, tmp_path, capsys, command, flag, value,
