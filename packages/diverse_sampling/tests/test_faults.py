@@ -323,6 +323,51 @@ def test_degenerate_history_is_one_line(small_data_root, runs, tmp_path, capsys,
     assert not (tmp_path / "out").exists()
 
 
+def _mm_as_metres(his, path):
+    np.save(path, his * 1000)  # a millimetre file given without --units mm: bones of hundreds of "metres"
+
+
+@pytest.mark.fault(4, "a --history that is empty, of strings, complex numbers, or millimetres read as metres")
+@pytest.mark.parametrize("write,needle", [
+    (lambda his, p: p.write_bytes(b""), "not a readable"),
+    (lambda his, p: np.save(p, np.full(his.shape, "a")), "<U1"),
+    (lambda his, p: np.save(p, his.astype(np.complex128)), "complex128"),
+    (_mm_as_metres, "--units mm"),
+], ids=["empty-file", "strings", "complex", "mm-as-metres"])
+def test_unusable_history_is_one_line(small_data_root, runs, tmp_path, capsys, write, needle):
+    cfg = _cfg(small_data_root, runs)
+    takes = np.load(small_data_root / "data_3d_h36m.npz", allow_pickle=True)["positions_3d"].item()
+    write(next(iter(takes["S9"].values()))[:12], tmp_path / "his.npy")
+    code = run_cli(main, [*_argv(cfg), "predict", f"--model_path={cfg.runs_root() / RUN / 'last.pt'}",
+                          f"--history={tmp_path / 'his.npy'}", f"--out={tmp_path / 'out'}", "--no-render"])
+    _one_line(capsys, code, "his.npy", needle)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.fault(3, "make-synthetic with too few frames or takes, or a file as --data-root: one line, no data")
+@pytest.mark.parametrize("flag,needle", [("--frames-per-take=-5", "--frames-per-take"),
+                                         ("--frames-per-take=1", "--frames-per-take"),
+                                         ("--takes-per-action=0", "--takes-per-action"),
+                                         ("file", "is a file")])
+def test_make_synthetic_bad_sizes_are_one_line(tmp_path, capsys, flag, needle):
+    root = tmp_path / "data"
+    if flag == "file":
+        root.write_text("not a folder")
+    code = run_cli(main, ["make-synthetic", "--exp_name=test_small_t1", f"--data-root={root}",
+                          *([flag] if flag != "file" else [])])
+    _one_line(capsys, code, needle)
+    assert not root.exists() or root.read_text() == "not a folder"
+
+
+@pytest.mark.fault(3, "an exclude_takes entry that is not '<subject>/<action>': one line (was an unpacking crash)")
+@pytest.mark.parametrize("entry", ["garbage", "S1/", "/Walking"])
+def test_malformed_exclusion_is_one_line(small_data_root, tmp_path, capsys, entry):
+    cfg = _cfg(small_data_root, tmp_path / "runs")
+    code = run_cli(main, [*_argv(cfg), f"--exclude_takes={entry}", "--strict_exclusions=1", "--is_train=1"])
+    _one_line(capsys, code, "exclude_takes", repr(entry))
+    assert not (tmp_path / "runs").exists()
+
+
 @pytest.mark.fault(3, "a valid-angle file with NaN or reversed bounds")
 @pytest.mark.parametrize("bounds", [[float("nan"), 0.5], [0.9, 0.1], [-3.0, 0.5]])
 def test_bad_valid_angle_bounds_are_one_line(small_data_root, tmp_path, capsys, bounds):

@@ -162,6 +162,10 @@ class Config:
                      "w_limb", "w_angle", "t2_w_kl", "t2_w_acc", "t2_w_div"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} = {getattr(self, name)}: must not be negative")
+        for key in self.exclude_takes:
+            subject, _, action = str(key).rpartition("/")
+            if not subject or not action:
+                raise ConfigError(f"exclude_takes entry {key!r}: expected '<subject>/<action>' (e.g. 'S11/Directions')")
         if not self.train_subjects or not self.test_subjects:
             raise ConfigError("train_subjects and test_subjects must each name at least one subject")
         if not self.data_root:

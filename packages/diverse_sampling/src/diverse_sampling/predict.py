@@ -41,8 +41,10 @@ def read_history(path: str | Path, layout: DatasetLayout, t_his: int, units: str
                 arr = z[key]
         else:
             arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise DataFormatError(f"{path}: not a readable .npy/.npz array ({exc})") from None
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty or cut .npy
+        raise DataFormatError(f"{path}: not a readable .npy/.npz array ({exc or type(exc).__name__})") from None
+    if arr.dtype.kind not in "iuf":  # strings, booleans, complex numbers: not positions
+        raise DataFormatError(f"{path}: holds {arr.dtype} values; expected real-valued positions")
     arr = np.asarray(arr, dtype=np.float64) * UNITS[units]
     n = layout.n_nodes
     if arr.ndim == 2 and arr.shape[1] == 3 * n:

@@ -15,6 +15,7 @@ import numpy as np
 
 from diverse_sampling.data.io import Takes, write_positions
 from diverse_sampling.data.layout import H36M, H36M_32_PARENTS, HUMANEVA, DatasetLayout
+from motionkit.errors import ConfigError
 
 # Rest offsets (child relative to parent, metres, z up, y forward, +x = left).
 _H36M_OFFSETS = np.array([
@@ -178,6 +179,9 @@ def _to_file_joints(layout: DatasetLayout, kept: np.ndarray) -> np.ndarray:
     return out
 
 
+MIN_FRAMES_PER_TAKE = 10  # shorter takes leave HumanEva's Validate third (and the walk cycle) empty
+
+
 def make_synthetic(dataset: str, out_dir: str | Path, frames_per_take: int = 0, takes_per_action: int = 2,
                    seed: int = 0, legacy: bool = True) -> Path:
     """Write ``data_3d_h36m.npz`` or ``data_3d_humaneva15.npz`` (synthetic) under ``out_dir``; returns the path.
@@ -187,6 +191,14 @@ def make_synthetic(dataset: str, out_dir: str | Path, frames_per_take: int = 0, 
     HumanEva-like: ``Train/S1..3`` and ``Validate/S1..3`` (same three people), actions ``"<Action> 1 chunk<i>"``,
     60 Hz, 15 joints.
     """
+    if frames_per_take != 0 and frames_per_take < MIN_FRAMES_PER_TAKE:
+        raise ConfigError(f"make-synthetic: --frames-per-take must be 0 (the default length) or at least "
+                          f"{MIN_FRAMES_PER_TAKE}, got {frames_per_take}")
+    if takes_per_action < 1:
+        raise ConfigError(f"make-synthetic: --takes-per-action must be at least 1, got {takes_per_action} "
+                          "(a data set without takes)")
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise ConfigError(f"make-synthetic: --data-root {out_dir} is a file; name the folder to write into")
     layout = H36M if dataset == "h36m" else HUMANEVA
     rng = np.random.default_rng(seed)
     base = _H36M_OFFSETS if dataset == "h36m" else _HUMANEVA_OFFSETS
