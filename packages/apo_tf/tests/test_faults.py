@@ -537,3 +537,109 @@ def test_metrics_lines_are_not_repeated_after_a_kill_and_resume(tiny_home, tmp_p
     assert _cli(capsys, tmp_path, "train", "synth_tiny", "--resume")[0] == 0
     steps = [json.loads(ln)["step"] for ln in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == [600, 1200, 1800, 2400, 3000]
+
+
+# --- the adversarial sweep after issue 20: inputs the cases above did not try ----------------------------------
+
+@fault(3, "a config value float32 cannot hold, or a size or step count past what fits (flag)")
+@pytest.mark.parametrize("command, flag, value, shown", [
+    ("train", "--lr", "1e-45", "outside float32's range"), ("train", "--clip", "1e300", "outside float32's range"),
+    ("train", "--gp_lambda", "1e300", "outside float32's range"),
+    ("infer", "--critic_weight", "1e300", "outside float32's range"),
+    ("infer", "--scale_init", "1e300", "outside float32's range"),
+    ("train", "--n_g", "99999999999", "a hidden size above 65536"), ("train", "--n_z", "1000000", "must be <= 65536"),
+    ("train", "--batch_size", "100000000", "must be <= 1048576"),
+    ("train", "--max_steps", "99999999999999999999999", "must be <= 4611686018427387904"),
+    ("train", "--gan_id", "../evil", "must be a plain name"),
+    ("infer", "--inference_id", "a/b", "must be a plain name"),
+])
+def test_values_past_what_the_model_can_hold_are_refused(tmp_path, capsys, command, flag, value, shown):
+    code, err = _cli(capsys, tmp_path, command, "synth_tiny", flag, value)
+    assert code == 2 and len(err) == 1 and f"option {flag}: {flag[2:]}" in err[0] and shown in err[0], err
+    assert not list(tmp_path.iterdir())
+
+
+@fault(4, "TensorFlow out of memory (a model too wide for the machine) is one line naming the sizes")
+def test_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
+    import apo_tf.train
+
+    def oom(*a, **k):
+        raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[8,99999]")
+
+    monkeypatch.setattr(apo_tf.train, "train", oom)
+    code, err = _cli(capsys, tmp_path, "train", "synth_tiny")
+    assert code == 2 and len(err) == 1 and "out of memory" in err[0] and "n_g, n_c or batch_size" in err[0], err
+
+
+@fault(4, "fit: a keypoint file that is an .npz archive, an empty file, or one frame with every joint at one point")
+@pytest.mark.parametrize("case, shown", [("npz", "an .npz archive"), ("empty", "not a .npy array"),
+                                         ("one point", "frame 1: every joint within one pixel")])
+def test_fit_refuses_unusable_keypoint_files(tiny_home, tmp_path, capsys, case, shown):
+    path = tmp_path / "kp.npy"
+    if case == "npz":
+        with open(path, "wb") as f:
+            np.savez(f, a=np.zeros((3, 14, 2)))
+    elif case == "empty":
+        path.write_bytes(b"")
+    else:
+        kp = np.random.default_rng(0).uniform(400, 600, (3, 14, 2))
+        kp[1] = 500.0
+        np.save(path, kp)
+    code, err = _cli(capsys, tiny_home, "fit", str(path), "--gan_id", "synth_tiny")
+    assert code == 2 and len(err) == 1 and str(path) in err[0] and shown in err[0], err
+    assert not list(tiny_home.glob("fit-kp*"))
+
+
+@fault(3, "fit: a camera or frame rate past what float32 holds (not blamed on the 2-D input)")
+@pytest.mark.parametrize("flags, shown", [(["--image_size", "1e300,1e300"], "--image_size 1e+300 1e+300"),
+                                          (["--focal", "1e-300", "1e-300"], "--focal 1e-300 1e-300"),
+                                          (["--center", "1e300", "0"], "--center 1e+300 0"),
+                                          (["--fps", "1e300"], "--fps 1e+300")])
+def test_fit_refuses_camera_values_out_of_range(tiny_home, tmp_path, capsys, flags, shown):
+    np.save(tmp_path / "kp.npy", np.random.default_rng(0).uniform(400, 600, (3, 14, 2)))
+    code, err = _cli(capsys, tiny_home, "fit", str(tmp_path / "kp.npy"), "--gan_id", "synth_tiny", *flags)
+    assert code == 2 and len(err) == 1 and shown in err[0] and "non-finite" not in err[0], err
+
+
+@fault(3, "make-data --pixel_noise past float32")
+def test_make_data_refuses_a_huge_noise(tmp_path, capsys):
+    code, err = _cli(capsys, tmp_path, "make-data", "synth_tiny", "--pixel_noise", "1e300")
+    assert code == 2 and len(err) == 1 and "--pixel_noise 1e+300" in err[0], err
+    assert not tmp_path.exists() or not list(tmp_path.iterdir())
+
+
+@fault(4, "vis --out naming a folder or a file that is not a .gif")
+@pytest.mark.parametrize("out", [".", "x.txt"])
+def test_vis_out_must_be_a_gif(infer_home, capsys, out):
+    path = infer_home / out
+    code, err = _cli(capsys, infer_home, "vis", "synth_tiny", "--out", str(path))
+    assert code == 2 and len(err) == 1 and f"--out {path}" in err[0] and ".gif" in err[0], err
+
+
+@fault(7, "--resume of a run with an empty config.yaml, or of another package's run: said so, not 'unknown key'")
+@pytest.mark.parametrize("case, shown", [("empty config.yaml", "empty, so the settings of the saved weights"),
+                                         ("another package", "not a run of apo_tf")])
+def test_resume_of_a_run_with_no_usable_record_says_so(tiny_home, tmp_path, capsys, case, shown):
+    run = _copy_gan(tiny_home, tmp_path)
+    if case == "empty config.yaml":
+        (run / "config.yaml").write_text("")
+        argv = ["--resume"]
+    else:
+        other = tmp_path / "other"
+        other.mkdir()
+        (other / "run.json").write_text('{"status": "finished"}')
+        (other / "config.yaml").write_text("hidden: 16\nepochs: 3\n")
+        argv = ["--resume", str(other)]
+    code, err = _cli(capsys, tmp_path, "train", "synth_tiny", *argv, "--max_steps", "3600")
+    assert code == 2 and len(err) == 1 and shown in err[0], err
+    assert load_gan(run)[3] == 3000 if case == "another package" else "ckpt-3600.index" not in os.listdir(run)
+
+
+@fault(4, "--resume of a run whose tb/ is a file")
+def test_a_file_where_the_tensorboard_folder_belongs_is_one_line(tiny_home, tmp_path, capsys):
+    run = _copy_gan(tiny_home, tmp_path)
+    shutil.rmtree(run / "tb")
+    (run / "tb").write_text("not a folder\n")
+    code, err = _cli(capsys, tmp_path, "train", "synth_tiny", "--resume", "--max_steps", "3600")
+    assert code == 2 and len(err) == 1 and f"{run / 'tb'}: a file where the TensorBoard folder" in err[0], err
+    assert load_gan(run)[3] == 3000

@@ -71,15 +71,22 @@ class GanConfig:
     def __post_init__(self) -> None:
         """Every value checked here, before anything is written (one line naming the field)."""
         registry.parse_id(self.dataset)
+        _plain_id(self, "gan_id")
         _positive(self, "n_z", "batch_size", "n_critic", "max_steps", "iters_per_call", "log_every", "ckpt_every",
                   "keep_last", "shuffle_buffer", "lr", "clip", "rms_eps")
         _at_least(self, 0.0, "gp_lambda")
         _fraction(self, "rms_decay", "adam_beta1", "adam_beta2")
+        _float32(self, "lr", "clip", "rms_eps", "gp_lambda")  # the networks compute in float32
+        _at_most(self, MAX_STEPS, "max_steps")
+        _at_most(self, MAX_BATCH, "batch_size")
+        _at_most(self, MAX_WIDTH, "n_z")
         _seed(self)
         for name in ("n_g", "n_c"):
             sizes = getattr(self, name)
             if not sizes or min(sizes) <= 0:
                 raise ConfigError(f"{name} {sizes}: hidden sizes must be positive and not empty")
+            if max(sizes) > MAX_WIDTH:
+                raise ConfigError(f"{name} {sizes}: a hidden size above {MAX_WIDTH} does not fit in memory")
 
 
 @dataclass
@@ -114,16 +121,49 @@ class InferenceConfig:
     def __post_init__(self) -> None:
         """Every value checked here, before anything is written (one line naming the field)."""
         registry.parse_id(self.dataset)
+        _plain_id(self, "inference_id", "gan_id")
         weights = ("critic_weight", "smoothness_weight", "glide_weight", "consistency_weight")
         _at_least(self, 0.0, *weights)
         if max(getattr(self, w) for w in weights) <= 0:
             raise ConfigError(f"{', '.join(weights)}: all 0; at least one loss weight must be > 0")
         _positive(self, "tol", "maxiter", "scale_init")
+        _float32(self, *weights, "scale_init")  # the objective runs in float32 (dtype float64 only on request)
         _at_least(self, 0, "max_sequences")
         _seed(self)
         if len(self.fast_iters) != 4 or min(self.fast_iters) < 0 or self.fast_iters[0] < 1:
             raise ConfigError(f"fast_iters {self.fast_iters}: expected 4 budgets (first solve >= 1, the others "
                               ">= 0)")
+
+
+MAX_STEPS = 2**62  # the global step is a tf.int64
+MAX_BATCH = 2**20  # poses per batch: more than twice Human3.6M's training frames
+MAX_WIDTH = 2**16  # a latent or hidden size
+F32_MAX, F32_TINY = 3.4028234e38, 1.1754944e-38  # float32's largest and smallest normal number
+
+
+def _plain_id(cfg, *names: str) -> None:
+    """An id names a run folder (``gan-<gan_id>``): a plain name, never a path."""
+    for n in names:
+        v = getattr(cfg, n)
+        if "/" in v or "\\" in v or v.startswith(".") or any(not c.isprintable() for c in v):
+            raise ConfigError(f"{n} {v!r}: must be a plain name (no '/', '\\', leading '.' or control "
+                              "characters): it names the run folder")
+
+
+def _at_most(cfg, high: int, *names: str) -> None:
+    for n in names:
+        if getattr(cfg, n) > high:
+            raise ConfigError(f"{n} {getattr(cfg, n)}: must be <= {high}")
+
+
+def _float32(cfg, *names: str) -> None:
+    """One-line ConfigError for a value that float32 turns into inf, or a non-zero one that it flushes to (near) 0:
+    the network would compute with something else than the config records."""
+    for n in names:
+        v = getattr(cfg, n)
+        if abs(v) > F32_MAX or 0 < abs(v) < F32_TINY:
+            raise ConfigError(f"{n} {v!r}: outside float32's range (0 or {F32_TINY:.3g} to {F32_MAX:.3g}), the "
+                              "precision the model computes in")
 
 
 def _positive(cfg, *names: str) -> None:

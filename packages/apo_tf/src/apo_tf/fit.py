@@ -41,6 +41,7 @@ def default_camera(image_size: tuple[float, float] = (1000, 1000), focal: tuple[
 
 
 MAX_PIXELS = 1e7  # a keypoint this far out is a broken file, not a detection
+MAX_FPS = 10_000.0
 
 
 def check_camera(image_size, focal, center, fps: float) -> None:
@@ -51,6 +52,12 @@ def check_camera(image_size, focal, center, fps: float) -> None:
         if not all(np.isfinite(v) and (v > 0 if positive else True) for v in vals):
             raise ConfigError(f"{flag} {' '.join(f'{v:g}' for v in vals)}: must be finite"
                               + (" and > 0" if positive else ""))
+        low = 1.0 if flag != "--center" else -MAX_PIXELS  # a focal length or image side under a pixel is a typo
+        if flag != "--fps" and not all(low <= v <= MAX_PIXELS for v in vals):
+            raise ConfigError(f"{flag} {' '.join(f'{v:g}' for v in vals)}: must be within [{low:g}, {MAX_PIXELS:g}] "
+                              "pixels")
+    if not 0 < fps <= MAX_FPS:
+        raise ConfigError(f"--fps {fps:g}: must be in (0, {MAX_FPS:g}] frames per second")
 
 
 def read_keypoints(path: str | Path) -> np.ndarray:
@@ -62,18 +69,27 @@ def read_keypoints(path: str | Path) -> np.ndarray:
         raise DataFormatError(f"{path}: no such keypoint file")
     try:
         p2 = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as e:
-        raise DataFormatError(f"{path}: not a .npy array ({e})") from None
+    except (ValueError, OSError, EOFError) as e:
+        raise DataFormatError(f"{path}: not a .npy array ({e or 'empty file'})") from None
+    if not isinstance(p2, np.ndarray):  # an .npz archive under a .npy name
+        p2.close()
+        raise DataFormatError(f"{path}: an .npz archive, not a .npy array; save the (T, J, 2) array with np.save")
     if p2.ndim != 3 or p2.shape[0] < 1 or p2.shape[2] != 2 or p2.shape[1] not in SKELETON_BY_JOINTS:
         raise DataFormatError(f"{path}: keypoints have shape {p2.shape}, expected (T >= 1, 24 or 14, 2) pixels")
     if not np.issubdtype(p2.dtype, np.number) or np.iscomplexobj(p2):
         raise DataFormatError(f"{path}: keypoints of dtype {p2.dtype}, expected real numbers (pixels)")
+    p2 = p2.astype(np.float64)
     bad = ~np.isfinite(p2) | (np.abs(p2) > MAX_PIXELS)
     if bad.any():
         t, j = (int(i) for i in np.argwhere(bad)[0][:2])
         raise DataFormatError(f"{path}: frame {t} joint {j} is {p2[t, j].tolist()}, expected finite pixels within "
                               f"{MAX_PIXELS:g}")
-    return p2.astype(np.float64)
+    spread = np.ptp(p2, axis=1).max(axis=1)  # per frame: the larger side of the joints' bounding box
+    if (spread < 1.0).any():
+        t = int(np.argmax(spread < 1.0))
+        raise DataFormatError(f"{path}: frame {t}: every joint within one pixel of {p2[t, 0].tolist()}, no pose to "
+                              "fit (missing detections?)")
+    return p2
 
 
 def fit_keypoints(cfg: InferenceConfig, root: Path, keypoints: str | Path, image_size=(1000, 1000), focal=None,

@@ -19,7 +19,7 @@ import sys  # noqa: E402
 
 from apo_tf.config import CONFIG_DIR, GanConfig, InferenceConfig  # noqa: E402
 from motionkit.cli import add_config_arguments, add_run_arguments, config_overrides, make_parser  # noqa: E402
-from motionkit.errors import ConfigError, run_cli  # noqa: E402
+from motionkit.errors import ConfigError, MotionzooError, run_cli  # noqa: E402
 
 P = "python -m apo_tf.main"
 COMMANDS = {  # name: (help, config class, examples)
@@ -134,15 +134,25 @@ def _check_run_kind(saved, cls, command: str) -> None:
     import yaml
 
     try:
-        keys = set(yaml.safe_load(saved.read_bytes().decode("utf-8")) or {})
-    except (UnicodeDecodeError, yaml.YAMLError, TypeError):
+        data = yaml.safe_load(saved.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError, OSError):
         return  # load_config says what is wrong with the file
+    if data is None or data == {}:
+        raise ConfigError(f"{saved}: empty, so the settings of the saved weights are unknown; restore it (or delete "
+                          "the run folder and start again without --resume)")
+    if not isinstance(data, dict):
+        return  # load_config says it is not a mapping
+    keys = set(data)
     other = GanConfig if cls is InferenceConfig else InferenceConfig
     own = {f.name for f in dataclasses.fields(cls)}
     if keys - own and keys <= {f.name for f in dataclasses.fields(other)}:
         made_by = "train" if other is GanConfig else "infer"
         raise ConfigError(f"{saved.parent}: a run of `{made_by}`, not of `{command}`; --resume needs a run that "
                           f"`{command}` made")
+    if not keys & (own - {"seed", "data_root", "dataset", "eva_split"}):  # nothing of apo_tf's own: another program
+        shown = ", ".join(sorted(map(str, keys))[:4])
+        raise ConfigError(f"{saved.parent}: not a run of apo_tf (its config.yaml has {shown}, none of the keys of "
+                          f"`{command}`); --resume needs a run that `{command}` made")
 
 
 def load_job_config(args, cls, root):
@@ -184,7 +194,26 @@ def main(argv: list[str] | None = None) -> int:
         return _data_command(args, root)
     cls = COMMANDS[command][1]
     cfg = load_job_config(args, cls, root)  # every value checked here, before any work
+    if command == "vis" and args.out:
+        _check_gif_path(args.out)
     select_device(getattr(args, "device", None))
+    try:
+        return _dispatch(args, command, cfg, root)
+    except Exception as e:
+        if type(e).__name__ != "ResourceExhaustedError":  # TensorFlow's out of memory, raised by any op
+            raise
+        what = "n_g, n_c or batch_size" if cls is GanConfig else "the GAN's size or the number of frames"
+        raise MotionzooError(f"out of memory ({' '.join(str(e).split())[:160]}...): use a smaller {what}") from None
+
+
+def _check_gif_path(out: str) -> None:
+    from pathlib import Path
+
+    if Path(out).is_dir() or Path(out).suffix.lower() != ".gif":
+        raise ConfigError(f"--out {out}: expected the path of a .gif file to write")
+
+
+def _dispatch(args, command: str, cfg, root) -> int:
     if command == "train":
         from apo_tf.train import train
 
@@ -230,8 +259,8 @@ def _data_command(args, root) -> int:
 
         if not 0 <= args.seed < 2**32:
             raise ConfigError(f"--seed {args.seed}: must be in [0, 2**32)")
-        if not (math.isfinite(args.pixel_noise) and args.pixel_noise >= 0):
-            raise ConfigError(f"--pixel_noise {args.pixel_noise}: must be >= 0 and finite (pixels)")
+        if not (math.isfinite(args.pixel_noise) and 0 <= args.pixel_noise <= 1e4):
+            raise ConfigError(f"--pixel_noise {args.pixel_noise}: must be in [0, 1e4] pixels")
         out = synthetic.write(args.out or root / "data" / f"{args.size}.hdf5", args.size, args.seed, args.pixel_noise)
     else:
         from apo_tf.data.h3m_convert import convert

@@ -78,9 +78,9 @@ def _refuse_changes(cfg, path: Path, mutable: frozenset[str]) -> None:
         raise ConfigError(f"{saved_file}: unreadable saved config; cannot check what --resume would change") from None
     for key, (old, new) in config_changes(saved, config_to_dict(cfg)).items():
         if key not in mutable:
-            allowed = ", ".join(sorted(mutable)) or "nothing"
+            allowed = f"only {', '.join(sorted(mutable))}" if mutable else "no setting"
             raise ConfigError(f"{path}: --resume with {key} {old!r} -> {new!r} would not match the saved run "
-                              f"(a resume may change only {allowed}); drop --resume to start a new run")
+                              f"(a resume may change {allowed}); drop --resume to start a new run")
 
 
 def _save_config(cfg, path: Path, resuming: bool, verbose: bool) -> None:

@@ -237,6 +237,8 @@ def _train_in(cfg: GanConfig, out: Path, data_dir: str, resuming: bool, verbose:
     _drop_log_lines_after(log_path, int(gan.step.numpy()))
     start = int(gan.step.numpy())
     per_iter = cfg.n_critic + 1
+    if (out / "tb").exists() and not (out / "tb").is_dir():
+        raise CheckpointError(f"{out / 'tb'}: a file where the TensorBoard folder belongs; move it away and resume")
     writer = tf.summary.create_file_writer(str(out / "tb"))
     t0, step = time.perf_counter(), start
     bar = tqdm(total=cfg.max_steps, initial=start, desc=f"train {cfg.gan_id}", disable=not verbose,
