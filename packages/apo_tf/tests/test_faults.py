@@ -643,3 +643,17 @@ def test_a_file_where_the_tensorboard_folder_belongs_is_one_line(tiny_home, tmp_
     code, err = _cli(capsys, tmp_path, "train", "synth_tiny", "--resume", "--max_steps", "3600")
     assert code == 2 and len(err) == 1 and f"{run / 'tb'}: a file where the TensorBoard folder" in err[0], err
     assert load_gan(run)[3] == 3000
+
+
+@fault(4, "jit_compile with sampling shuffle (XLA cannot compile the tf.data iterator): refused, not an internal error")
+@pytest.mark.parametrize("where", ["flags", "yaml"])
+def test_jit_compile_with_the_shuffle_pipeline_is_refused(tmp_path, capsys, where):
+    if where == "flags":
+        argv = ["synth_tiny", "--jit_compile", "true", "--sampling", "shuffle"]
+    else:
+        (tmp_path / "gan.yaml").write_text("dataset: synth_tiny_consistent_scaled_c1\njit_compile: yes\n")
+        argv = [str(tmp_path / "gan.yaml")]
+    code, err = _cli(capsys, tmp_path / "home", "train", *argv)
+    assert code == 2 and len(err) == 1 and "jit_compile true: needs sampling uniform" in err[0], err
+    assert where == "flags" or "gan.yaml" in err[0]
+    assert not (tmp_path / "home").exists()

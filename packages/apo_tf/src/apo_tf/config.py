@@ -81,6 +81,9 @@ class GanConfig:
         _at_most(self, MAX_BATCH, "batch_size")
         _at_most(self, MAX_WIDTH, "n_z")
         _seed(self)
+        if self.jit_compile and self.sampling == "shuffle":
+            raise ConfigError("jit_compile true: needs sampling uniform (XLA cannot compile the tf.data iterator of "
+                              "sampling shuffle)")
         for name in ("n_g", "n_c"):
             sizes = getattr(self, name)
             if not sizes or min(sizes) <= 0:
