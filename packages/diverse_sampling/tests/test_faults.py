@@ -368,6 +368,17 @@ def test_malformed_exclusion_is_one_line(small_data_root, tmp_path, capsys, entr
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.fault(3, "a --run-name or --exp_name that is a path, or empty: one line, nothing outside the runs folder")
+@pytest.mark.parametrize("flag", ["--run-name=../../escape", "--run-name=a/b", "--run-name=..",
+                                  "--exp_name=../configs/test_small_t1", "--exp_name="])
+def test_a_run_name_that_is_a_path_is_one_line(small_data_root, tmp_path, capsys, flag):
+    cfg = _cfg(small_data_root, tmp_path / "logs" / "runs")
+    argv = [*_argv(cfg), "--config=test_small_t1", flag, "--is_train=1"]
+    _one_line(capsys, run_cli(main, argv), flag.split("=")[0].lstrip("-").replace("-", "_"), "plain name"
+              if flag != "--exp_name=" else "empty")
+    assert not (tmp_path / "logs").exists() and not (tmp_path / "escape").exists()
+
+
 @pytest.mark.fault(3, "a valid-angle file with NaN or reversed bounds")
 @pytest.mark.parametrize("bounds", [[float("nan"), 0.5], [0.9, 0.1], [-3.0, 0.5]])
 def test_bad_valid_angle_bounds_are_one_line(small_data_root, tmp_path, capsys, bounds):

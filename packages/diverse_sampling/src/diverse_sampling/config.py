@@ -162,6 +162,13 @@ class Config:
                      "w_limb", "w_angle", "t2_w_kl", "t2_w_acc", "t2_w_div"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} = {getattr(self, name)}: must not be negative")
+        for name in ("run_name", "exp_name"):  # the run folder's name under <log_dir>/diverse_sampling, not a path
+            value = getattr(self, name)
+            if value in (".", "..") or any(c in value for c in "/\\\0"):
+                raise ConfigError(f"{name} {value!r}: must be a plain name (no '/', '\\', '.' or '..'); runs go to "
+                                  "<log_dir>/diverse_sampling/<run_name or exp_name>")
+        if not self.exp_name:
+            raise ConfigError("exp_name is empty: it names the run folder and the released checkpoint")
         for key in self.exclude_takes:
             subject, _, action = str(key).rpartition("/")
             if not subject or not action:
