@@ -164,3 +164,14 @@ def test_resume_of_a_folder_that_is_no_run_folder_writes_nothing_into_it(tmp_pat
     with pytest.raises(ConfigError, match="configs is not a run folder"):
         resolve_run_dir(tmp_path / "runs", "demo", "toy", str(configs))
     assert sorted(p.name for p in configs.iterdir()) == ["tiny.yaml"]
+
+
+@pytest.mark.fault(3, "a run name that is a path")
+@pytest.mark.parametrize("name", ["../escape", "a/b", "..", ".hidden", "", " "])
+def test_a_run_name_that_is_a_path_is_one_line(tmp_path, name):
+    from motionkit.errors import ConfigError
+    from motionkit.runfolder import resolve_run_dir
+
+    with pytest.raises(ConfigError, match="must be a plain folder name"):
+        resolve_run_dir(tmp_path / "runs", "demo", name, None)
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "escape").exists()

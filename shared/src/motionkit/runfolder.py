@@ -28,6 +28,7 @@ from motionkit.errors import ConfigError, MotionzooError
 __all__ = [
     "RunLockedError", "RunFolder", "resolve_run_dir", "latest_run_dir", "numbered_runs", "open_run_folder",
     "check_not_finished", "config_changes", "is_run_folder",
+    "check_run_name",
 ]
 
 
@@ -68,6 +69,7 @@ def resolve_run_dir(log_root: str | Path, package: str, name: str, resume: str |
         resume: None (new run), ``""`` (the latest run called ``name``), or a run name / folder path.
     """
     root = Path(log_root) / package
+    check_run_name(name)
     if resume is None:  # a new folder, created here (atomically: two processes never get the same one)
         existing = numbered_runs(root, name)
         number = existing[-1][0] + 1 if existing else 1
@@ -91,6 +93,14 @@ def resolve_run_dir(log_root: str | Path, package: str, name: str, resume: str |
                                   "config.yaml); name a folder under runs/<package>/")
             return candidate, True
     raise ConfigError(f"--resume {resume}: no such run folder (looked for {as_path} and {root / resume})")
+
+
+def check_run_name(name: str) -> None:
+    """A run name is one plain folder name: not empty, no path separator, not ``.``/``..`` or hidden (it would
+    put the run outside ``runs/<package>/`` or out of sight)."""
+    text = str(name)
+    if not text.strip() or "/" in text or "\\" in text or text.startswith(".") or "\0" in text:
+        raise ConfigError(f"run name {text!r}: must be a plain folder name (letters, digits, - _), not a path")
 
 
 def is_run_folder(path: Path) -> bool:
