@@ -657,3 +657,47 @@ def test_jit_compile_with_the_shuffle_pipeline_is_refused(tmp_path, capsys, wher
     assert code == 2 and len(err) == 1 and "jit_compile true: needs sampling uniform" in err[0], err
     assert where == "flags" or "gan.yaml" in err[0]
     assert not (tmp_path / "home").exists()
+
+
+def _replace_with_dataset(key):
+    def edit(f):
+        del f[key]
+        f.create_dataset(key, data=np.zeros(3))
+    return edit
+
+
+@fault(4, "a data file whose attributes or groups have the wrong type (fps a string or an array, a group a data set)")
+@pytest.mark.parametrize("edit, shown", [
+    (lambda f: f[DATA].attrs.__setitem__("fps", "abc"), "attribute fps is 'abc'"),
+    (lambda f: f[DATA].attrs.__setitem__("fps", np.array([1.0, 2.0])), "attribute fps is array"),
+    (lambda f: f.attrs.__setitem__("n_joints", "x"), "attribute n_joints is 'x'"),
+    (_replace_with_dataset("subjects"), "no 'subjects' group"),
+    (_replace_with_dataset("subjects/S1/sequences"), "subjects/S1 has no 'sequences' group"),
+    (_replace_with_dataset(f"{DATA}/views"), f"{DATA}/views is not a group of cameras"),
+], ids=["fps string", "fps array", "n_joints string", "subjects a data set", "sequences a data set",
+        "views a data set"])
+def test_a_data_file_with_mistyped_parts_is_one_line(tiny_home, tmp_path, capsys, edit, shown):
+    shutil.copytree(tiny_home / "data", tmp_path / "data")
+    _edit_data(tmp_path, edit)
+    code, err = _train(capsys, tmp_path)
+    assert code == 2 and len(err) == 1 and "synth_tiny.hdf5" in err[0] and shown in err[0], err
+
+
+@fault(4, "a results.hdf5 whose inference group holds no sequence (report, vis), or p3w of fewer frames (vis)")
+@pytest.mark.parametrize("command, damage, shown", [("report", "empty group", "holds no sequence yet"),
+                                                   ("vis", "empty group", "holds no sequence yet"),
+                                                   ("vis", "fewer frames", "has shape (3,")])
+def test_an_empty_or_short_results_file_is_one_line(infer_home, tmp_path, capsys, command, damage, shown):
+    shutil.copytree(infer_home, tmp_path, dirs_exist_ok=True)
+    path = tmp_path / "infer-synth_tiny" / "results.hdf5"
+    with h5py.File(path, "a") as f:
+        for key in list(f["synth_tiny"]):
+            if damage == "empty group":
+                del f["synth_tiny"][key]
+            else:
+                a = f[f"synth_tiny/{key}/p3w"][:3]
+                del f[f"synth_tiny/{key}/p3w"]
+                f.create_dataset(f"synth_tiny/{key}/p3w", data=a)
+    code, err = _cli(capsys, tmp_path, command, "synth_tiny")
+    assert code == 2 and len(err) == 1 and f"{path}: " in err[0] and shown in err[0], err
+    assert not list((tmp_path / "infer-synth_tiny").glob("vis/*.gif"))

@@ -377,9 +377,10 @@ def build_objective(cfg: InferenceConfig, gan_dir: Path, target_skeleton: str) -
     return Objective(G, C, gan_skeleton, target_skeleton, cfg, dtype)
 
 
-def load_results(path: Path, inference_id: str) -> dict[str, np.ndarray]:
+def load_results(path: Path, inference_id: str, need_any: bool = True) -> dict[str, np.ndarray]:
     """Sequence key -> (T, J, 3) world poses (m) of ``/<inference_id>`` in a results file; one line naming the
-    file for a missing, unreadable or damaged one (not HDF5, a folder, a group without finite ``p3w``)."""
+    file for a missing, unreadable or damaged one (not HDF5, a folder, a group without finite ``p3w``), or, with
+    ``need_any``, one without any sequence."""
     path = Path(path)
     if not path.exists():
         raise DataFormatError(f"{path}: no results file (run `python -m apo_tf.main infer {inference_id}` first)")
@@ -387,6 +388,12 @@ def load_results(path: Path, inference_id: str) -> dict[str, np.ndarray]:
         with h5py.File(path, "r") as f:
             if inference_id not in f:
                 raise DataFormatError(f"{path}: no results for {inference_id!r}")
+            if not isinstance(f[inference_id], h5py.Group):
+                raise DataFormatError(f"{path}: /{inference_id} is not a group of sequences (a damaged results file: "
+                                      "delete it, or start a new run)")
+            if need_any and not len(f[inference_id]):
+                raise DataFormatError(f"{path}: /{inference_id} holds no sequence yet (resume the inference with "
+                                      f"`python -m apo_tf.main infer {inference_id} --resume`)")
             return {k: _read_poses(path, f[inference_id], k) for k in f[inference_id]}
     except OSError as e:
         raise DataFormatError(f"{path}: not a readable results file ({_first_clause(e)})") from None
@@ -420,7 +427,7 @@ def _existing_keys(path: Path, inference_id: str) -> set[str]:
                 return set()
     except OSError as e:
         raise DataFormatError(f"{path}: not a readable results file ({_first_clause(e)})") from None
-    return set(load_results(path, inference_id))
+    return set(load_results(path, inference_id, need_any=False))
 
 
 def _store_sequence(path: Path, cfg: InferenceConfig, key: str, res: dict) -> None:

@@ -27,6 +27,9 @@ def render(cfg: InferenceConfig, root: Path, run: str = "", key: str | None = No
                 if s.key == key), None)
     if seq is None:
         raise DataFormatError(f"{cfg.dataset}: no ground truth for {key!r}")
+    if np.shape(preds[key]) != seq.p3w.shape:
+        raise DataFormatError(f"{run_dir / RESULTS}: {cfg.inference_id}/{key}/p3w has shape {np.shape(preds[key])}, "
+                              f"ground truth {seq.p3w.shape} (a damaged results file: delete it, or start a new run)")
     path = Path(out or run_dir / "vis" / f"{key.replace(' ', '_')}.gif")
     path.parent.mkdir(parents=True, exist_ok=True)
     save_skeleton_gif(path, [np.asarray(preds[key]), seq.p3w], get_skeleton(seq.skeleton),

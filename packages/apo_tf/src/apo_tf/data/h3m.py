@@ -88,6 +88,10 @@ def _read_array(f: h5py.File, path: str, shape_tail: tuple[int, ...], fname: Pat
 def _file_joints(f: h5py.File, path: Path) -> int:
     """The joint count of a Human3.6M file: its ``n_joints`` attr, else the first ``p3``'s; must be 24 or 32."""
     n = f.attrs.get("n_joints")
+    try:
+        n = None if n is None else int(n)
+    except (TypeError, ValueError):
+        raise DataFormatError(f"{path}: attribute n_joints is {n!r}, expected 24 or 32") from None
     if n is None:
         first = next((f[f"subjects/{s}/sequences/{q}/p3"] for s in f["subjects"]
                       for q in f[f"subjects/{s}"].get("sequences", {})
@@ -112,7 +116,7 @@ def read_sequences(path: str | Path, subjects: tuple[str, ...] | None = None,
         raise DataFormatError(f"{path}: not a readable hdf5 file ({e})") from None
     out = []
     with f:
-        if "subjects" not in f:
+        if not isinstance(f.get("subjects"), h5py.Group):
             raise DataFormatError(f"{path}: no 'subjects' group (expected subjects/<S>/sequences/<Seq>/...)")
         if n_joints is None:
             n_joints = _file_joints(f, path)
@@ -121,12 +125,16 @@ def read_sequences(path: str | Path, subjects: tuple[str, ...] | None = None,
             if subjects is not None and s not in subjects:
                 continue
             grp = f[f"subjects/{s}"]
-            if "sequences" not in grp:
+            if not isinstance(grp, h5py.Group) or not isinstance(grp.get("sequences"), h5py.Group):
                 raise DataFormatError(f"{path}: subjects/{s} has no 'sequences' group")
             for q in sorted(grp["sequences"]):
                 base = f"subjects/{s}/sequences/{q}"
+                if not isinstance(f[base], h5py.Group):
+                    raise DataFormatError(f"{path}: {base} is not a group (expected p3 and views/<camera>/...)")
                 p3 = _read_array(f, f"{base}/p3", (n_joints, 3), path)
                 views = {}
+                if "views" in f[base] and not isinstance(f[base]["views"], h5py.Group):
+                    raise DataFormatError(f"{path}: {base}/views is not a group of cameras")
                 for cam in sorted(f[base].get("views", {})):
                     p2 = _read_array(f, f"{base}/views/{cam}/p2", (n_joints, 2), path)
                     p3c = _read_array(f, f"{base}/views/{cam}/p3", (n_joints, 3), path)
@@ -135,7 +143,12 @@ def read_sequences(path: str | Path, subjects: tuple[str, ...] | None = None,
                     views[cam] = RawView(cam, p2, p3c)
                 if not views:
                     raise DataFormatError(f"{path}: {base} has no views")
-                fps = float(f[base].attrs.get("fps", FPS))
+                fps = f[base].attrs.get("fps", FPS)
+                try:
+                    fps = float(fps)
+                except (TypeError, ValueError):
+                    raise DataFormatError(f"{path}: {base} attribute fps is {fps!r}, expected a positive frame "
+                                          "rate") from None
                 if not (np.isfinite(fps) and fps > 0):
                     raise DataFormatError(f"{path}: {base} attribute fps is {fps}, expected a positive frame rate")
                 out.append(RawSequence(s, q, p3, views, fps, skeleton or "h36m_32"))
