@@ -173,6 +173,24 @@ def test_out_of_range_flags_are_one_line_before_any_work(tmp_path, capsys, flag,
     assert not (tmp_path / "deepnag").exists()
 
 
+@fault(3, "a --run-name or --experiment-name that is a path: one line, nothing written outside <log-dir>/deepnag")
+@pytest.mark.parametrize("flag", ["--run-name=../../escape", "--run-name=a/b", "--run-name=..",
+                                  "--experiment-name=../up", "--run-name=a\\b"])
+def test_a_run_name_that_is_a_path_is_one_line(tmp_path, capsys, flag):
+    log_dir = tmp_path / "logs"
+    _one_line(capsys, run_cli(main, [*SMALL, f"--log-dir={log_dir}", flag]), flag.split("=")[0], "plain folder name")
+    assert not log_dir.exists() and sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@fault(4, "a file where --datapath's folder belongs: one line naming it, not a download attempt")
+def test_a_file_as_datapath_is_one_line(tmp_path, capsys):
+    (tmp_path / "data.zip").write_bytes(b"PK not unpacked")
+    code = run_cli(main, [*SMALL, "--dataset=dollar-gds", f"--datapath={tmp_path / 'data.zip'}", "--epochs=1",
+                          f"--log-dir={tmp_path}"])
+    line = _one_line(capsys, code, "data.zip", "--datapath")
+    assert "download" not in line
+
+
 @fault(3, "an out-of-range evaluate/sample option: one line")
 @pytest.mark.parametrize("argv,needle", [
     (["sample", "{ck}", "--num-samples=0", "--out={tmp}/s"], "--num-samples"),
@@ -319,6 +337,42 @@ def test_resume_with_a_damaged_saved_config_is_one_line(tmp_path, capsys, damage
     code = run_cli(main, [*SMALL, f"--log-dir={tmp_path}", "--run-name=r", "--resume", "--epochs=3"])
     _one_line(capsys, code, "config.yaml")
     assert load_checkpoint(run / "last.pt")["step"] == 2
+
+
+@fault(2, "--resume of a run whose config.yaml was deleted: resumed with last.pt's settings (said so), not defaults")
+def test_resume_without_config_yaml_uses_the_checkpoint_settings(tmp_path, capsys):
+    run = _train(tmp_path)
+    (run / "config.yaml").unlink()
+    capsys.readouterr()  # no --config: the defaults would be synthetic-kinect with other widths
+    argv = [f"--log-dir={tmp_path}", "--run-name=r", "--resume", "--epochs=3", "--device=cpu"]
+    assert main([*argv, "--render-after-training=0", "--lr=5e-5"]) == 0
+    assert "config.yaml: missing; resuming with the settings stored in last.pt" in capsys.readouterr().out
+    state = load_checkpoint(run / "last.pt")
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert state["step"] == 3 and saved["dataset"] == "synthetic-pen" and saved["lr"] == 5e-5
+    assert saved["generator_hidden"] == state["extra"]["config"]["generator_hidden"] == [8, 8, 16]
+
+
+@fault(2, "--resume without config.yaml and with a setting the weights cannot take: one line, nothing written")
+def test_resume_without_config_yaml_refuses_a_changed_width(tmp_path, capsys):
+    run = _train(tmp_path)
+    (run / "config.yaml").unlink()
+    last = (run / "last.pt").read_bytes()
+    capsys.readouterr()
+    code = run_cli(main, [*SMALL, f"--log-dir={tmp_path}", "--run-name=r", "--resume", "--epochs=3", "--latent-dim=4"])
+    _one_line(capsys, code, "last.pt", "latent_dim")
+    assert (run / "last.pt").read_bytes() == last and not (run / "config.yaml").exists()
+
+
+@fault(7, "--resume of a run whose config.yaml is empty: one line naming it, not 'last.pt does not fit'")
+def test_resume_with_an_empty_config_yaml_is_one_line(tmp_path, capsys):
+    run = _train(tmp_path)
+    (run / "config.yaml").write_text("")
+    last = (run / "last.pt").read_bytes()
+    capsys.readouterr()
+    code = run_cli(main, [*SMALL, f"--log-dir={tmp_path}", "--run-name=r", "--resume", "--epochs=3"])
+    line = _one_line(capsys, code, "config.yaml", "no settings")
+    assert "does not fit" not in line and (run / "last.pt").read_bytes() == last
 
 
 @fault(4, "a folder or a missing file where a checkpoint or config belongs: one line naming it")

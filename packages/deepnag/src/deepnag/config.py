@@ -153,6 +153,11 @@ class Config:
                               "(or pip install tensorboardX)")
         if self.experiment_name is not None:
             self.experiment_name = self.experiment_name.replace(" ", "-")  # as the original
+        for name in ("run_name", "experiment_name"):  # a folder name under <log_dir>/deepnag, never a path
+            value = getattr(self, name)
+            if value is not None and (value in (".", "..") or "/" in value or "\\" in value or "\0" in value):
+                raise ConfigError(f"--{name.replace('_', '-')} {value!r}: must be a plain folder name (no '/', "
+                                  "'\\', '.' or '..'); the run folder is <log-dir>/deepnag/<run name>")
 
     @property
     def is_pen(self) -> bool:

@@ -118,8 +118,53 @@ def train_config(args: argparse.Namespace) -> Config:
         from motionkit.runfolder import resolve_run_dir
 
         run_dir, _ = resolve_run_dir(cfg.log_dir, "deepnag", cfg.resolved_run_name(), args.resume)
-        if (run_dir / "config.yaml").is_file():
-            cfg = make_config(run_dir / "config.yaml", overrides)
+        saved = run_dir / "config.yaml"
+        if saved.is_file():
+            _check_not_empty(saved)
+            cfg = make_config(saved, overrides)
+        elif not saved.exists():
+            cfg = _config_of_checkpoint(run_dir, overrides) or cfg
+    return cfg
+
+
+def _check_not_empty(saved: Path) -> None:
+    """An emptied config.yaml would resume with the defaults (another data set, other widths): one line."""
+    import yaml
+
+    try:
+        empty = yaml.safe_load(saved.read_bytes()) in (None, {})
+    except (yaml.YAMLError, UnicodeDecodeError, OSError):
+        return  # make_config names what is wrong with it
+    if empty:
+        raise ConfigError(f"{saved}: holds no settings (an empty file); the run's settings are also stored in its "
+                          "last.pt: delete the empty config.yaml to resume with them, or start a new run")
+
+
+def _config_of_checkpoint(run_dir: Path, overrides: dict) -> Config | None:
+    """A run folder whose config.yaml was deleted resumes with the settings its checkpoint stores (said so), not
+    with the defaults or --config, which may describe other weights. None: no checkpoint (the run starts over)."""
+    from motionkit.config import load_config
+    from motionkit.training import load_checkpoint
+
+    newest = sorted(run_dir.glob("ckpt_*.pt"))
+    path = run_dir / "last.pt" if (run_dir / "last.pt").is_file() else (newest[-1] if newest else None)
+    if path is None:
+        return None
+    stored = load_checkpoint(path).get("extra", {}).get("config")
+    if not isinstance(stored, dict):
+        raise CheckpointError(f"{path}: stores no config, and {run_dir / 'config.yaml'} is gone; the run's settings "
+                              "are unknown: start a new run without --resume")
+    known = {k: v for k, v in stored.items() if k in Config.__dataclass_fields__}
+    cfg = load_config(Config, None, {**known, **{k: v for k, v in overrides.items() if v is not None}})
+    from deepnag.train import MUTABLE_ON_RESUME
+    from motionkit.config import config_to_dict
+
+    now = config_to_dict(cfg)
+    for key, old in known.items():  # the check config.yaml would have made: the weights fix these settings
+        if key not in MUTABLE_ON_RESUME and now.get(key) != old:
+            raise ConfigError(f"{path}: --resume with a changed {key} ({old!r} -> {now.get(key)!r}) does not fit "
+                              "the saved weights; drop the change, or start a new run without --resume")
+    print(f"{run_dir / 'config.yaml'}: missing; resuming with the settings stored in {path.name}")
     return cfg
 
 

@@ -138,6 +138,10 @@ def real_data_root(cfg) -> Path | None:
         _check_folder(root)
         return root
     original = Path(cfg.datapath) / DATAPATH_SUBDIRS[cfg.dataset]
+    for path in (Path(cfg.datapath), original):  # a file there would be passed over for a download
+        if path.exists() and not path.is_dir():
+            raise DatasetMissingError(f"{path}: --datapath names a file, not a folder holding "
+                                      f"{DATAPATH_SUBDIRS[cfg.dataset]}/ (unpack the data set there)")
     return original if original.is_dir() else None
 
 
