@@ -701,3 +701,23 @@ def test_an_empty_or_short_results_file_is_one_line(infer_home, tmp_path, capsys
     code, err = _cli(capsys, tmp_path, command, "synth_tiny")
     assert code == 2 and len(err) == 1 and f"{path}: " in err[0] and shown in err[0], err
     assert not list((tmp_path / "infer-synth_tiny").glob("vis/*.gif"))
+
+
+@fault(6, "a checkpoint state file naming another run's checkpoint: refused, never continued from another run")
+@pytest.mark.parametrize("command", ["resume", "gan_generator_vis"])
+def test_a_state_file_naming_another_runs_checkpoint_is_refused(tiny_home, tmp_path, capsys, command):
+    run = _copy_gan(tiny_home, tmp_path)
+    (run / "checkpoint").write_text(f'model_checkpoint_path: "{tiny_home / RUN / "ckpt-2400"}"\n')
+    code, err = _cli(capsys, tmp_path, *READERS[command])
+    assert code == 2 and len(err) == 1 and f"{run}/checkpoint: names" in err[0], err
+    assert "outside this run folder" in err[0] and "ckpt-3000" in err[0], err
+    assert not list(run.glob("ckpt-6000*"))
+
+
+@fault(7, "infer with a GAN of another skeleton: the GAN run and both skeletons named, not 'no conversion'")
+def test_a_gan_of_another_skeleton_is_named(tiny_home, tmp_path, capsys):
+    _copy_gan(tiny_home, tmp_path)
+    assert _train(capsys, tmp_path, "--dataset", "synth_tiny_s14_consistent_scaled_c1", "--run_name", "s14")[0] == 0
+    code, err = _cli(capsys, tmp_path, *READERS["infer"], "--gan_run", "s14")
+    assert code == 2 and len(err) == 1 and f"{tmp_path / 's14'}: a GAN of apo_s14 poses" in err[0], err
+    assert "cannot fit apo_s24 data" in err[0] and "--gan_run" in err[0], err

@@ -54,6 +54,9 @@ def latest_checkpoint(run_dir: str | Path) -> str | None:
         return None
     prefix = Path(state.model_checkpoint_path)
     prefix = prefix if prefix.is_absolute() else run_dir / prefix
+    if prefix.parent.resolve() != run_dir.resolve():  # a run continues its own weights, never another run's
+        raise CheckpointError(f"{state_file}: names {state.model_checkpoint_path!r}, a checkpoint outside this run "
+                              f"folder{hint or '; write the name of one of its own checkpoints into it'}")
     _check_files(prefix)
     return str(prefix)
 

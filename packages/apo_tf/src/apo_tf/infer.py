@@ -373,6 +373,10 @@ def build_objective(cfg: InferenceConfig, gan_dir: Path, target_skeleton: str) -
     """The compiled objective for the GAN in ``gan_dir`` on data of ``target_skeleton``."""
     gcfg, G, C, _ = load_gan(gan_dir)
     gan_skeleton = registry.parse_id(gcfg.dataset).skeleton
+    if gan_skeleton != target_skeleton and (gan_skeleton, target_skeleton) != ("apo_s24", "apo_s14"):
+        raise ConfigError(f"{gan_dir}: a GAN of {gan_skeleton} poses (dataset {gcfg.dataset}) cannot fit "
+                          f"{target_skeleton} data (only an apo_s24 GAN also fits apo_s14); pick a GAN of the "
+                          "same skeleton (--gan_id or --gan_run)")
     dtype = tf.float64 if cfg.dtype == "float64" else tf.float32
     return Objective(G, C, gan_skeleton, target_skeleton, cfg, dtype)
 
