@@ -379,6 +379,27 @@ def test_a_run_name_that_is_a_path_is_one_line(small_data_root, tmp_path, capsys
     assert not (tmp_path / "logs").exists() and not (tmp_path / "escape").exists()
 
 
+@pytest.mark.fault(3, "a valid-angle file that is empty or names another skeleton's angle: one line, not w_angle off")
+@pytest.mark.parametrize("bounds,needle", [({}, "holds no angle"), ({"Nope": [0.1, 0.5]}, "'Nope'"),
+                                           ({"Foot2LegPlane": [0.1, 0.5]}, "'Foot2LegPlane'")],
+                         ids=["empty", "unknown", "humaneva-angle"])
+def test_valid_angle_file_with_foreign_names_is_one_line(small_data_root, tmp_path, capsys, bounds, needle):
+    cfg = _cfg(small_data_root, tmp_path / "runs")
+    path = tmp_path / "bounds.json"
+    path.write_text(json.dumps(bounds))
+    code = run_cli(main, [*_argv(cfg), f"--valid_angle_file={path}", "--is_train=1"])
+    _one_line(capsys, code, "bounds.json", needle)
+    assert not list((tmp_path / "runs").rglob("*.pt"))
+
+
+@pytest.mark.fault(3, "a seed too large for the per-epoch torch seed: one line before any work (was an overflow)")
+@pytest.mark.parametrize("seed", [2**62, 2**64])
+def test_huge_seed_is_one_line(small_data_root, tmp_path, capsys, seed):
+    cfg = _cfg(small_data_root, tmp_path / "runs")
+    _one_line(capsys, run_cli(main, [*_argv(cfg), f"--seed={seed}", "--is_train=1"]), "seed", "2**46")
+    assert not (tmp_path / "runs").exists()
+
+
 @pytest.mark.fault(3, "a valid-angle file with NaN or reversed bounds")
 @pytest.mark.parametrize("bounds", [[float("nan"), 0.5], [0.9, 0.1], [-3.0, 0.5]])
 def test_bad_valid_angle_bounds_are_one_line(small_data_root, tmp_path, capsys, bounds):

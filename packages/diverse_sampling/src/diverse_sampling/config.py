@@ -24,6 +24,7 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 PACKAGE = "diverse_sampling"
 DATA_FILES = {"h36m": "data_3d_h36m.npz", "humaneva": "data_3d_humaneva15.npz"}
 ORIGINAL_DATA_DIR = "dataset"  # the original repository's ./dataset folder
+MAX_SEED = 2**46  # train.py seeds torch with seed * 100003 + epoch * 101 + rank, which must fit in 64 bits
 
 
 @dataclass
@@ -162,6 +163,9 @@ class Config:
                      "w_limb", "w_angle", "t2_w_kl", "t2_w_acc", "t2_w_div"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} = {getattr(self, name)}: must not be negative")
+        if self.seed >= MAX_SEED:
+            raise ConfigError(f"seed = {self.seed}: must be below 2**46 = {MAX_SEED} (each epoch seeds torch with "
+                              "seed * 100003 + ..., a 64-bit number)")
         for name in ("run_name", "exp_name"):  # the run folder's name under <log_dir>/diverse_sampling, not a path
             value = getattr(self, name)
             if value in (".", "..") or any(c in value for c in "/\\\0"):

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from diverse_sampling.config import Config
 from diverse_sampling.data.authors import (
@@ -143,12 +144,32 @@ def load_or_build_pool(cfg: Config, data: MotionData | None = None, log=print) -
     return CandidatePool(data, dirs, cfg)
 
 
+def angle_names(dataset: str) -> list[str]:
+    """The angles the valid-angle loss measures on ``dataset`` (the keys a bounds file may hold)."""
+    from diverse_sampling.data.kinematics import ANGLE_FUNCTIONS
+
+    poses = torch.randn(1, 1, get_layout(dataset).n_nodes, 3, dtype=torch.float64)
+    return list(ANGLE_FUNCTIONS[dataset](poses))
+
+
+def _check_angle_names(bounds: dict[str, list[float]], cfg: Config) -> dict[str, list[float]]:
+    """A bounds file given as valid_angle_file must name the data set's angles: an empty file or one of another
+    skeleton would turn the w_angle term off without a word."""
+    known = angle_names(cfg.dataset)
+    unknown = sorted(set(bounds) - set(known))
+    if unknown or not bounds:
+        what = f"angle {unknown[0]!r} is not one of" if unknown else "holds no angle; expected some of"
+        raise DataFormatError(f"{cfg.valid_angle_file}: {what} the {len(known)} {cfg.dataset} angles "
+                              f"({', '.join(known)})")
+    return bounds
+
+
 def load_or_build_valid_angles(cfg: Config, data: MotionData | None = None, log=print) -> dict[str, list[float]]:
     """Valid-angle bounds: ``cfg.valid_angle_file`` if given (the authors' ``.p`` or a JSON of the same dict), else
     the authors' ``<data_root>/<dataset>_valid_angle.p`` when present, else computed from the training data and
     cached."""
     if cfg.valid_angle_file:
-        return read_valid_angles(cfg.valid_angle_file)
+        return _check_angle_names(read_valid_angles(cfg.valid_angle_file), cfg)
     if cfg.use_authors_files and authors_valid_angle_file(cfg).is_file():
         log(f"valid-angle bounds: the authors' file {authors_valid_angle_file(cfg)}")
         return read_valid_angles(authors_valid_angle_file(cfg))
