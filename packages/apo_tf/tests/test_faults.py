@@ -721,3 +721,23 @@ def test_a_gan_of_another_skeleton_is_named(tiny_home, tmp_path, capsys):
     code, err = _cli(capsys, tmp_path, *READERS["infer"], "--gan_run", "s14")
     assert code == 2 and len(err) == 1 and f"{tmp_path / 's14'}: a GAN of apo_s14 poses" in err[0], err
     assert "cannot fit apo_s24 data" in err[0] and "--gan_run" in err[0], err
+
+
+@fault(7, "a GAN run whose config.yaml is empty or lacks an architecture key: the record named, not the checkpoint")
+@pytest.mark.parametrize("command", ["infer", "gan_generator_vis"])
+@pytest.mark.parametrize("record, shown", [("empty", "empty, so the shapes"), ("no n_z", "lacks n_z, so the shapes")])
+def test_a_gan_record_without_its_architecture_is_named(tiny_home, tmp_path, capsys, command, record, shown):
+    run = _copy_gan(tiny_home, tmp_path)
+    lines = (run / "config.yaml").read_text().splitlines()
+    (run / "config.yaml").write_text("" if record == "empty" else
+                                     "\n".join(ln for ln in lines if not ln.startswith("n_z:")) + "\n")
+    code, err = _cli(capsys, tmp_path, *READERS[command])
+    assert code == 2 and len(err) == 1 and f"{run / 'config.yaml'}: {shown}" in err[0], err
+    assert "checkpoint" not in err[0]
+
+
+@fault(3, "--device '' (an empty device string) is refused, not taken as auto")
+def test_an_empty_device_is_refused(tmp_path, capsys):
+    code, err = _cli(capsys, tmp_path, "train", "synth_tiny", "--device", "")
+    assert code == 2 and len(err) == 1 and "--device '': expected cpu" in err[0], err
+    assert not list(tmp_path.iterdir())

@@ -129,12 +129,12 @@ def find_run(root: Path, name: str, run: str = "", need: str = "config.yaml", wh
 def select_device(name: str | None) -> None:
     """``cpu`` hides the GPUs from TensorFlow; ``cuda``/``gpu`` requires one, ``cuda:N`` shows TensorFlow only
     GPU N; ``auto``/None leaves TF's choice. One line for a device that is not there (before any work)."""
-    if not name or name == "auto":
+    if name is None or name.strip().lower() == "auto":
         return
     import tensorflow as tf
 
-    kind, _, index = name.partition(":")
-    if name == "cpu":
+    kind, _, index = name.strip().lower().partition(":")
+    if kind == "cpu" and index in ("", "0"):
         tf.config.set_visible_devices([], "GPU")
     elif kind in ("cuda", "gpu") and (not index or index.isdigit()):
         gpus = tf.config.list_physical_devices("GPU")

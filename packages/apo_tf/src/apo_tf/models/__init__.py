@@ -49,6 +49,7 @@ def load_gan(run_dir: str | Path):
     if not (run_dir / "config.yaml").is_file():
         raise CheckpointError(f"{run_dir}: no trained GAN here (no config.yaml)")
     cfg = load_config(GanConfig, run_dir / "config.yaml")
+    _check_record(run_dir / "config.yaml")
     latest = latest_checkpoint(run_dir)
     if latest is None:
         raise CheckpointError(f"{run_dir}: no checkpoint of GAN {cfg.gan_id!r}")
@@ -59,3 +60,20 @@ def load_gan(run_dir: str | Path):
     if bad is not None:
         raise CheckpointError(f"{latest}: {bad} holds non-finite values; this GAN cannot be used")
     return cfg, G, C, int(step.numpy())
+
+
+ARCHITECTURE = ("dataset", "n_z", "n_g", "n_c", "activation")  # what the saved weights' shapes depend on
+
+
+def _check_record(path: Path) -> None:
+    """A GAN run's ``config.yaml`` names every architecture setting: a missing one would silently be the default,
+    and the checkpoint would be blamed for the mismatch."""
+    import yaml
+
+    from motionkit.errors import CheckpointError
+
+    saved = yaml.safe_load(path.read_bytes().decode("utf-8")) or {}  # load_config has read it already
+    missing = [k for k in ARCHITECTURE if k not in saved]
+    if missing:
+        raise CheckpointError(f"{path}: {'empty' if not saved else 'lacks ' + ', '.join(missing)}, so the shapes of "
+                              "the saved GAN are unknown; restore the run's config.yaml")
