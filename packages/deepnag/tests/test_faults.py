@@ -197,6 +197,7 @@ def test_a_file_as_datapath_is_one_line(tmp_path, capsys):
     (["sample", "{ck}", "--formats=png", "--out={tmp}/s"], "png"),
     (["evaluate", "{ck}", "--metrics", "--metrics-subjects=0"], "metrics-subjects"),
     (["evaluate", "{ck}", "--metrics", "--metrics-subjects=-1"], "metrics-subjects"),
+    (["evaluate", "{ck}", "--metrics-subjects=1"], "pass --metrics"),  # silently ignored before
 ])
 def test_out_of_range_evaluate_and_sample_options_are_one_line(finished_run, capsys, argv, needle):
     ck, tmp_path = finished_run / "last.pt", finished_run.parent.parent
@@ -445,6 +446,37 @@ def test_foreign_checkpoints_are_one_line(tmp_path, capsys, write, verb):
     argv = ["convert", str(path), str(out)] if verb == "convert" else ["sample", str(path), f"--out={out}"]
     _one_line(capsys, run_cli(main, argv), "other.tar")
     assert not out.exists()
+
+
+def _wrong_shape_original(path):
+    write_original_checkpoint(path)
+    state = torch.load(path, weights_only=False)
+    key = next(iter(state["generator"]))
+    state["generator"][key] = state["generator"][key][:1]  # the right keys, a weight of another width
+    torch.save(state, path)
+
+
+@fault(4, "convert of an original checkpoint whose weights do not fit its sizes: one line, no file written")
+def test_convert_refuses_weights_of_another_shape(tmp_path, capsys):
+    src = tmp_path / "other.tar"
+    _wrong_shape_original(src)
+    _one_line(capsys, run_cli(main, ["convert", str(src), str(tmp_path / "x.pt")]), "other.tar", "do not fit")
+    assert not (tmp_path / "x.pt").exists()
+
+
+@fault(7, "evaluate/sample with a flag the trained generator cannot take, or a data set of the other kind: one line")
+@pytest.mark.parametrize("flag,needle", [("--latent-dim=4", "--latent-dim"), ("--generator-hidden=4,4,4", "hidden"),
+                                         ("--model=DeepGAN", "--model"), ("--dataset=synthetic-kinect", "pen")])
+@pytest.mark.parametrize("verb", ["evaluate", "sample"])
+def test_evaluate_and_sample_refuse_flags_the_weights_fix(finished_run, capsys, flag, needle, verb):
+    tmp_path = finished_run.parent.parent
+    out = tmp_path / "s"
+    argv = ["evaluate", str(finished_run / "last.pt"), "--no-show"] if verb == "evaluate" else [
+        "sample", str(finished_run / "last.pt"), f"--out={out}"]
+    before = sorted(p.name for p in (tmp_path / "deepnag").iterdir())
+    capsys.readouterr()
+    _one_line(capsys, run_cli(main, [*argv, flag, f"--log-dir={tmp_path}"]), needle, "last.pt")
+    assert not out.exists() and sorted(p.name for p in (tmp_path / "deepnag").iterdir()) == before
 
 
 _NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

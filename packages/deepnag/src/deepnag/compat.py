@@ -267,6 +267,14 @@ USE_OVERRIDES = ("dataset", "data_root", "datapath", "log_dir", "run_name", "eva
                  "dollar_speed", "gif_classes", "device")
 
 
+# settings of the generator itself: evaluate/sample refuse a flag that differs from the checkpoint's value
+FIXED_BY_WEIGHTS = ("model", "latent_dim", "generator_hidden")
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple | list) else value
+
+
 def config_from_checkpoint(stored: dict, overrides: dict, path: str | Path = "checkpoint") -> Config:
     """The Config of a checkpoint's saved config dict, with the user's overrides for data and evaluation.
 
@@ -287,6 +295,15 @@ def config_from_checkpoint(stored: dict, overrides: dict, path: str | Path = "ch
     stored["log_dir"] = "runs"  # where the checkpoint was trained is irrelevant here
     stored["use_tensorboard"] = False  # so is its TensorBoard writer (tensorboardX need not be installed)
     given = {key: overrides[key] for key in USE_OVERRIDES if overrides.get(key) is not None}
+    for key in FIXED_BY_WEIGHTS:  # a flag that would need other weights is refused, not silently dropped
+        value = overrides.get(key)
+        if value is not None and key in stored and _plain(value) != _plain(stored[key]):
+            raise ConfigError(f"--{key.replace('_', '-')} {_plain(value)!r}: {path} holds a generator with "
+                              f"{key} = {_plain(stored[key])!r}; drop the flag (it cannot change a trained model)")
+    kind = lambda name: "pen" if name in ("dollar-gds", "synthetic-pen") else "kinect"  # noqa: E731
+    if given.get("dataset") and stored.get("dataset") and kind(given["dataset"]) != kind(stored["dataset"]):
+        raise ConfigError(f"--dataset {given['dataset']}: {path} was trained on {stored['dataset']}, a "
+                          f"{kind(stored['dataset'])} data set; it cannot generate {kind(given['dataset'])} gestures")
     try:
         load_config(Config, None, {k: v for k, v in stored.items() if k not in given})
     except ConfigError as exc:

@@ -179,6 +179,8 @@ def main(argv=None) -> int:
     if verb == "evaluate" or (verb == "main" and args.evaluate):
         from deepnag.evaluate import evaluate
 
+        if args.metrics_subjects is not None and not args.metrics:
+            raise ConfigError("--metrics-subjects limits the --metrics table; pass --metrics too (or drop it)")
         if args.metrics_subjects is not None and args.metrics_subjects < 1:
             raise ConfigError(f"--metrics-subjects must be >= 1 (got {args.metrics_subjects}); leave it out for all")
         checkpoint = _checkpoint_path(args.checkpoint if verb == "evaluate" else args.evaluate, args.log_dir)
@@ -198,14 +200,15 @@ def main(argv=None) -> int:
                            formats):
             print(f"wrote {path}")
     elif verb == "convert":
-        from deepnag.models import load_checkpoint_any
+        from deepnag.models import load_checkpoint_any, load_generator
         from motionkit.training import save_checkpoint
 
         if Path(args.dst).is_dir():
             raise ConfigError(f"convert: {args.dst} is a folder; give the file to write, e.g. "
                               f"{Path(args.dst) / 'ours.pt'}")
-        state = load_checkpoint_any(_checkpoint_path(args.src, args.log_dir), overrides.get("dataset"),
-                                    overrides.get("resample_n"))
+        src = _checkpoint_path(args.src, args.log_dir)
+        load_generator(src, "cpu", overrides.get("dataset"), overrides.get("resample_n"))  # its weights fit its sizes
+        state = load_checkpoint_any(src, overrides.get("dataset"), overrides.get("resample_n"))
         print(f"wrote {save_checkpoint(args.dst, state)} ({state['extra']['config']['model']}, "
               f"{state['extra']['config']['dataset']})")
     else:
