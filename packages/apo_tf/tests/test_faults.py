@@ -741,3 +741,14 @@ def test_an_empty_device_is_refused(tmp_path, capsys):
     code, err = _cli(capsys, tmp_path, "train", "synth_tiny", "--device", "")
     assert code == 2 and len(err) == 1 and "--device '': expected cpu" in err[0], err
     assert not list(tmp_path.iterdir())
+
+
+@fault(6, "vis into an inference run that another process holds (as report)")
+def test_vis_waits_for_a_run_in_use(infer_home, tmp_path, capsys):
+    from apo_tf.runs import locked
+
+    shutil.copytree(infer_home, tmp_path, dirs_exist_ok=True)
+    with locked(tmp_path / "infer-synth_tiny"):
+        code, err = _cli(capsys, tmp_path, "vis", "synth_tiny")
+    assert code == 2 and len(err) == 1 and "in use by another process" in err[0], err
+    assert not list((tmp_path / "infer-synth_tiny").glob("vis/*.gif"))

@@ -10,7 +10,7 @@ import numpy as np
 from apo_tf.config import InferenceConfig
 from apo_tf.data import registry
 from apo_tf.infer import RESULTS, find_inference_run, load_results
-from apo_tf.runs import data_root
+from apo_tf.runs import data_root, locked
 from motionkit.errors import DataFormatError
 from motionkit.skeletons import get_skeleton
 from motionkit.viz import save_skeleton_gif
@@ -19,6 +19,13 @@ from motionkit.viz import save_skeleton_gif
 def render(cfg: InferenceConfig, root: Path, run: str = "", key: str | None = None, out: str | None = None) -> Path:
     """GIF of one example (default: the first) of an inference run: inferred (world frame) | ground truth."""
     run_dir = find_inference_run(cfg, root, run)
+    if out is None:  # it writes into the run folder: not while an inference writes there (as report)
+        with locked(run_dir):
+            return _render(cfg, root, run_dir, key, out)
+    return _render(cfg, root, run_dir, key, out)
+
+
+def _render(cfg: InferenceConfig, root: Path, run_dir: Path, key: str | None, out: str | None) -> Path:
     preds = load_results(run_dir / RESULTS, cfg.inference_id)
     key = key or sorted(preds)[0]
     if key not in preds:
