@@ -223,6 +223,8 @@ def test_bad_flag_value_is_one_line_before_work(syn_dir, tmp_path, capsys, flag,
     ("-fewshot_seed", "99999999999999999999999"),
     ("-run_name", "../../esc"),  # was: exit 0, the run folder written outside log_dir
     ("-name", "../x"), ("-run_name", ".."),
+    ("-vocab_size", "999999999999"),  # was: internal error (can't allocate memory) after the run folder
+    ("-loss_weights", '{"nonexistent": 1}'),  # was: refused only after a run folder was made
 ])
 def test_value_that_failed_deep_inside_is_refused_up_front(syn_dir, tmp_path, capsys, flag, value):
     code = _rc(_args(syn_dir, tmp_path / "logs" / "runs", "-speaker", "oliver", flag, value))
@@ -281,6 +283,14 @@ def test_bad_render_option_is_one_line(done, tmp_path, capsys, case):
     }[case]
     _one_line(capsys, _rc(argv), needle)
     assert not (tmp_path / "x.gif").exists() and not list(tmp_path.rglob("*.gif"))
+
+
+@fault(4, "more k-means centres than the source speaker has frames: one line naming num_clusters (internal error)")
+def test_more_clusters_than_frames_is_one_line(syn_dir, tmp_path, capsys):
+    data = tmp_path / "pats"
+    shutil.copytree(syn_dir, data, ignore=shutil.ignore_patterns("preprocessing"))
+    _one_line(capsys, _rc(_args(data, tmp_path / "runs", "-num_clusters", "5000")), "num_clusters 5000", "frames")
+    assert not list(data.glob("preprocessing/kmeans/*.h5"))  # no k-means cache written
 
 
 @fault(4, "compare --out that is not a .gif file (a folder, .mp4): one line, was an internal error")

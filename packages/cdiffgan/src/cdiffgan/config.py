@@ -15,6 +15,7 @@ from typing import Literal
 
 from motionkit.errors import ConfigError
 
+MAX_VOCAB = 10_000_000  # beyond this the embedding alone would not fit in memory at any width
 SEED_LIMIT = 2**62  # torch.manual_seed takes 64-bit seeds; every rank adds its number
 
 ReplayMode = Literal["no-replay-fs", "random-fs", "pseudo-fs-src", "pseudo-align-fs-src", "pseudo-fs-tgt",
@@ -140,6 +141,14 @@ class Config:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         self._check_floats()
         self._check_window()
+        if self.vocab_size > MAX_VOCAB:
+            raise ConfigError(f"vocab_size must be at most {MAX_VOCAB:,} (a word-embedding row each; BERT's "
+                              f"vocabulary has 30,522), got {self.vocab_size}")
+        from .losses import GENERATOR_TERMS
+        unknown = sorted(set(self.loss_weights) - set(GENERATOR_TERMS))
+        if unknown:
+            raise ConfigError(f"loss_weights: unknown term(s) {', '.join(map(str, unknown))} (terms: "
+                              f"{', '.join(GENERATOR_TERMS)})")
         for name in ("seed", "fewshot_seed"):
             if not -SEED_LIMIT <= getattr(self, name) < SEED_LIMIT:
                 raise ConfigError(f"{name} must be between -2**62 and 2**62 (torch's seed range), got "

@@ -138,6 +138,10 @@ class Preprocessor:
                 for iid in train.intervals[s]:
                     feats.append(kmeans_features(train.load(s, iid)["pose"][:, idx]))
             X = np.concatenate(feats).astype(np.float64)
+            if len(X) < num_clusters:
+                from motionkit.errors import ConfigError
+                raise ConfigError(f"num_clusters {num_clusters}: the source speaker(s) {', '.join(source_speakers)} "
+                                  f"have {len(X)} training frames, fewer than the k-means centres asked for")
             km = MiniBatchKMeans(num_clusters, random_state=0, n_init=3, batch_size=1024).fit(X)
             centers = km.cluster_centers_.astype(np.float32)
             _write_cache(km_path, fp, {ds_name: centers})
