@@ -32,7 +32,7 @@ def test_bad_configs_are_one_line_errors(tmp_path):
     with pytest.raises(ConfigError, match="bad.yaml: unknown key 'learning_rate'"):
         load_config(Cfg, bad)
     bad.write_text("epochs: many\n")
-    with pytest.raises(ConfigError, match="epochs: expected int"):
+    with pytest.raises(ConfigError, match="epochs: expected a whole number"):
         load_config(Cfg, bad)
     with pytest.raises(ConfigError, match="not found"):
         load_config(Cfg, tmp_path / "missing.yaml")
@@ -79,3 +79,46 @@ def _refuse(bad: bool, message: str) -> None:
 
     if bad:
         raise ConfigError(message)
+
+
+
+@pytest.mark.fault(3, "a YAML value the config must not take silently")
+@pytest.mark.parametrize("text, problem", [
+    ("seed: 1.5\n", "seed: expected a whole number, got 1.5"),
+    ("seed: '1.5'\n", "seed: expected a whole number, got '1.5'"),
+    ("seed: true\n", "seed: expected a whole number, got True"),
+    ("seed: 1.0e+23\n", "seed: expected a whole number"),
+    ("lr: 0.1\nlr: 0.0001\n", "key 'lr' given twice"),
+    ("lr: null\n", "lr: empty (null); give a value, or leave the key out for its default (0.1)"),
+])
+def test_yaml_values_that_would_be_changed_silently_are_one_line(tmp_path, text, problem):
+    from dataclasses import dataclass
+
+    from motionkit.config import load_config
+    from motionkit.errors import ConfigError
+
+    @dataclass
+    class C:
+        seed: int = 0
+        lr: float = 0.1
+        init: str | None = None
+
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(C, tmp_path / "c.yaml")
+    assert problem in str(info.value) and "c.yaml" in str(info.value)
+
+
+def test_whole_numbers_in_every_spelling_and_null_where_allowed(tmp_path):
+    from dataclasses import dataclass
+
+    from motionkit.config import load_config
+
+    @dataclass
+    class C:
+        seed: int = 0
+        init: str | None = "x"
+
+    (tmp_path / "c.yaml").write_text("seed: 1e3\ninit: null\n")
+    assert load_config(C, tmp_path / "c.yaml") == C(1000, None)
+    assert load_config(C, None, {"seed": "12345678901234567890123"}).seed == 12345678901234567890123

@@ -225,6 +225,8 @@ def resolve_config_path(name_or_path: str | Path | None, config_dir: str | Path)
     candidate = Path(name_or_path)
     if candidate.is_file():
         return candidate
+    if candidate.exists() and not candidate.is_dir():
+        raise ConfigError(f"config {str(name_or_path)!r}: not a regular file (a device or a pipe)")
     config_dir = Path(config_dir)
     for path in (config_dir / candidate.name, config_dir / f"{candidate.name}.yaml"):
         if path.is_file():

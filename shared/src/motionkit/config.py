@@ -8,6 +8,7 @@ coerces values to the field types so that ``--lr 1e-3`` and ``lr: 1e-3`` both gi
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -65,7 +66,9 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
         if text in ("0", "false", "no", "off"):
             return False
         raise ConfigError(f"{where}: expected a boolean, got {value!r}")
-    if annotation in (int, float, str):
+    if annotation is int:
+        return _as_int(value, where)
+    if annotation in (float, str):
         try:
             if annotation is int and isinstance(value, float) and not value.is_integer():
                 raise ValueError
@@ -92,6 +95,46 @@ def _coerce_literal(value: Any, choices: tuple, where: str) -> Any:
     raise ConfigError(f"{where}: {value!r} is not one of {listed}")
 
 
+def _as_int(value: Any, where: str) -> int:
+    """A whole number: an int, a float or text holding one exactly ("3", "3.0", "1e3"); not a bool, not 1.5,
+    not beyond 2**53 when written as a float (it would be rounded silently)."""
+    problem = ConfigError(f"{where}: expected a whole number, got {value!r}")
+    if isinstance(value, bool):
+        raise problem
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise problem from None
+    if not (math.isfinite(number) and number.is_integer() and abs(number) < 2**53):
+        raise problem
+    return int(number)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error (not last-one-wins)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} given twice",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _allows_none(annotation: Any) -> bool:
+    return annotation is Any or type(None) in typing.get_args(annotation)
+
+
 def load_config(cls: type[T], path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> T:
     """Build ``cls`` (a dataclass) from defaults, then the YAML file at ``path``, then ``overrides``.
 
@@ -108,16 +151,21 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: dict[st
         if not path.is_file():
             raise ConfigError(f"{path}: config file not found")
         try:
-            loaded = yaml.safe_load(path.read_bytes().decode("utf-8")) or {}
+            loaded = yaml.load(path.read_bytes().decode("utf-8"), Loader=_UniqueKeyLoader) or {}
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the config as UTF-8") from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
+        defaults = {f.name: field_default(f) for f in dataclasses.fields(cls)}
         for key, value in loaded.items():
             if key not in fields:
                 raise ConfigError(f"{path}: unknown key {key!r}")
+            if value is None and defaults[key] is not None and not _allows_none(hints[key]):
+                default = "" if defaults[key] is dataclasses.MISSING else f" ({defaults[key]!r})"
+                raise ConfigError(f"{path}: {key}: empty (null); give a value, or leave the key out for its "
+                                  f"default{default}")
             values[key] = _coerce(value, hints[key], f"{path}: {key}")
     for key, value in (overrides or {}).items():
         if value is None:
