@@ -293,6 +293,13 @@ def test_more_clusters_than_frames_is_one_line(syn_dir, tmp_path, capsys):
     assert not list(data.glob("preprocessing/kmeans/*.h5"))  # no k-means cache written
 
 
+@fault(7, "render -load of a _weights.p that does not exist names that file (was: '..._args.args: not found')")
+def test_render_load_missing_weights_names_them(tmp_path, capsys):
+    missing = tmp_path / "nope_weights.p"
+    line = _one_line(capsys, _rc(["render", "-load", str(missing)]), str(missing), "no such file")
+    assert "args.args" not in line
+
+
 @fault(4, "compare --out that is not a .gif file (a folder, .mp4): one line, was an internal error")
 @pytest.mark.parametrize("out", ["folder", "x.mp4"])
 def test_compare_out_not_a_gif_is_one_line(done, tmp_path, capsys, out):

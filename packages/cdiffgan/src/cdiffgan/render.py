@@ -270,6 +270,9 @@ def render_original(weights, n=20, device="cpu", log=print) -> list[Path]:
     from . import compat
     from .data.pats import read_meta
     weights = Path(weights)
+    if weights.name.endswith("_weights.p") and not weights.exists():  # (a wrong name is compat.sibling's line)
+        from motionkit.errors import DatasetMissingError
+        raise DatasetMissingError(f"-load {weights}: no such file")
     args = compat.read_args(compat.sibling(weights, "args.args"))
     run_dir = weights.parent / weights.name[: -len("_weights.p")]
     if not run_dir.is_dir():
