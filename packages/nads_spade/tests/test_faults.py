@@ -405,6 +405,13 @@ COCO_DAMAGE = {
 
 
 COCO_DAMAGE["not-an-image-in-a-worker"] = COCO_DAMAGE["not-an-image"]
+# sweep: a declared size unlike the image's scaled every keypoint wrongly (exit 0); annotations of no listed image
+# said "use a smaller batch size" at batch size 1
+COCO_DAMAGE["declared-size-wrong"] = lambda doc, path: ([im.update(width=im["width"] * 3) for im in doc["images"]],
+                                                        path.write_text(json.dumps(doc)))
+COCO_DAMAGE["annotations-of-no-image"] = lambda doc, path: ([a.update(image_id=999) for a in doc["annotations"]],
+                                                            path.write_text(json.dumps(doc)))
+COCO_NEEDLE = {"declared-size-wrong": "annotation says", "annotations-of-no-image": "no usable image"}
 
 
 @pytest.mark.parametrize("damage", list(COCO_DAMAGE))
@@ -412,7 +419,7 @@ COCO_DAMAGE["not-an-image-in-a-worker"] = COCO_DAMAGE["not-an-image"]
 def test_bad_coco_file_is_one_line_naming_it(tmp_path, capsys, damage):
     path, doc = write_coco_set(tmp_path / "coco")
     COCO_DAMAGE[damage](doc, path)
-    needle = "im0.jpg" if damage.startswith("not-an-image") else path.name
+    needle = "im0.jpg" if damage.startswith("not-an-image") else COCO_NEEDLE.get(damage, path.name)
     workers = ["--num_workers", "1"] if damage.endswith("worker") else []
     one_line(capsys, ["train-nads", "--config", CONFIG, "--data_format", "coco", "--coco_train_json", str(path),
                       "--coco_train_images", str(tmp_path / "coco" / "images"), "--coco_val_json", str(path),

@@ -15,7 +15,7 @@ import os
 
 import torch
 
-from motionkit.errors import ConfigError
+from motionkit.errors import ConfigError, DataFormatError
 from motionkit.run import start_run
 from motionkit.training.ddp import all_reduce_mean, make_loader, wrap_ddp
 from motionkit.training.device import resolve_device
@@ -70,8 +70,11 @@ def preflight(cfg):
         if path:
             check_weight_file(path)
     dataset = build_dataset(cfg, "train")
+    where = cfg.coco_train_json if cfg.data_format == "coco" else cfg.train_root
+    if len(dataset) == 0:
+        raise DataFormatError(f"{where}: the training set has no usable image (no annotation with a labelled "
+                              "person refers to an image of the file)")
     if len(dataset) < cfg.gan_batch_size:
-        where = cfg.coco_train_json if cfg.data_format == "coco" else cfg.train_root
         raise ConfigError(f"gan_batch_size {cfg.gan_batch_size}: the training set {where} has {len(dataset)} "
                           "images, so every batch would be skipped (full batches only); use a smaller batch size")
     return dataset

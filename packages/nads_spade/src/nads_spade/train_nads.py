@@ -18,7 +18,7 @@ import dataclasses
 
 import torch
 
-from motionkit.errors import ConfigError
+from motionkit.errors import ConfigError, DataFormatError
 from motionkit.run import start_run
 from motionkit.training.ddp import all_reduce_mean, make_loader, wrap_ddp
 from motionkit.training.device import resolve_device
@@ -135,8 +135,11 @@ def preflight(cfg):
             check_weight_file(path)
     train_set = build_dataset(cfg, "train")
     n = len(train_set)
+    where = cfg.coco_train_json if cfg.data_format == "coco" else cfg.train_root
+    if n == 0:
+        raise DataFormatError(f"{where}: the training set has no usable image (no annotation with a labelled "
+                              "person refers to an image of the file)")
     if n < cfg.nads_batch_size:
-        where = cfg.coco_train_json if cfg.data_format == "coco" else cfg.train_root
         raise ConfigError(f"nads_batch_size {cfg.nads_batch_size}: the training set {where} has {n} images, so "
                           "every batch would be skipped (full batches only); use a smaller batch size")
     return train_set, build_dataset(cfg, "val")

@@ -60,7 +60,11 @@ class NadsDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> dict:
         s = self.samples[i]
-        img = np.asarray(self._open(s.image_path, "RGB"), dtype=np.float32) / 255.0
+        image = self._open(s.image_path, "RGB", resize=False)
+        if image.size != (s.width, s.height):  # the keypoints are scaled by the annotated size
+            raise ImageFileError(f"{s.image_path}: image is {image.size[0]} x {image.size[1]}, but its annotation "
+                                  f"says {s.width} x {s.height} (the keypoints would land in the wrong place)")
+        img = np.asarray(image.resize((self.size, self.size), Image.BICUBIC), dtype=np.float32) / 255.0
         joints = np.zeros((self.max_people, NUM_KEYPOINTS, 3), np.float32)
         people = s.joints.copy()
         people[..., 0] *= self.size / s.width
