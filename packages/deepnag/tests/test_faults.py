@@ -198,6 +198,7 @@ def test_a_file_as_datapath_is_one_line(tmp_path, capsys):
     (["evaluate", "{ck}", "--metrics", "--metrics-subjects=0"], "metrics-subjects"),
     (["evaluate", "{ck}", "--metrics", "--metrics-subjects=-1"], "metrics-subjects"),
     (["evaluate", "{ck}", "--metrics-subjects=1"], "pass --metrics"),  # silently ignored before
+    (["sample", "{ck}", "--num-samples=100000000", "--out={tmp}/s"], "GiB"),  # was an out-of-memory kill
 ])
 def test_out_of_range_evaluate_and_sample_options_are_one_line(finished_run, capsys, argv, needle):
     ck, tmp_path = finished_run / "last.pt", finished_run.parent.parent

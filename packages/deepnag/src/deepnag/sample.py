@@ -23,8 +23,9 @@ from deepnag.compat import config_from_checkpoint
 from deepnag.data import MinMaxNormalizer, write_dollar_xml, write_jk2017_file
 from deepnag.models import load_generator
 from deepnag.render import generate
-from motionkit.errors import MotionzooError
+from motionkit.errors import ConfigError, MotionzooError
 
+MAX_SAMPLE_BYTES = 4 * 2**30  # generated gestures held in memory at once by one `sample` call
 NOMINAL_MS_PER_POINT = 10  # $1 logs carry a time stamp per point; generated gestures have none
 
 
@@ -39,6 +40,11 @@ def sample(checkpoint: str | Path, n_per_class: int, out_dir: str | Path, overri
     G = G.cpu()  # latents are drawn on the CPU (the same samples on every device)
     cfg = config_from_checkpoint(extra["config"], overrides, checkpoint)
     names = list(extra["class_names"])
+    size = n_per_class * len(names) * cfg.resample_n * int(extra["n_features"]) * 4
+    if size > MAX_SAMPLE_BYTES:  # generated at once: an out-of-memory kill would say nothing
+        raise ConfigError(f"sample: --num-samples {n_per_class} x {len(names)} classes would hold {size / 2**30:.1f} "
+                          f"GiB of gestures (limit {MAX_SAMPLE_BYTES // 2**30} GiB); write them in parts with fewer "
+                          "--num-samples and another --eval-seed per part")
     labels = np.repeat(np.arange(len(names)), n_per_class)
     normalizer = MinMaxNormalizer.from_state_dict(extra["normalizer"])
     x = normalizer.unnormalize(generate(G, labels, cfg.resample_n, cfg.eval_seed)).astype(np.float32)
