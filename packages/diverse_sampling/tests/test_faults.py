@@ -332,7 +332,7 @@ def _mm_as_metres(his, path):
     (lambda his, p: p.write_bytes(b""), "not a readable"),
     (lambda his, p: np.save(p, np.full(his.shape, "a")), "<U1"),
     (lambda his, p: np.save(p, his.astype(np.complex128)), "complex128"),
-    (_mm_as_metres, "--units mm"),
+    (_mm_as_metres, "pass --units mm"),
 ], ids=["empty-file", "strings", "complex", "mm-as-metres"])
 def test_unusable_history_is_one_line(small_data_root, runs, tmp_path, capsys, write, needle):
     cfg = _cfg(small_data_root, runs)
@@ -342,6 +342,35 @@ def test_unusable_history_is_one_line(small_data_root, runs, tmp_path, capsys, w
                           f"--history={tmp_path / 'his.npy'}", f"--out={tmp_path / 'out'}", "--no-render"])
     _one_line(capsys, code, "his.npy", needle)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.fault(3, "a data file in millimetres (bones of hundreds of 'metres'): one line naming the take")
+def test_a_data_file_in_millimetres_is_one_line(small_data_root, tmp_path, capsys):
+    takes = np.load(small_data_root / "data_3d_h36m.npz", allow_pickle=True)["positions_3d"].item()
+    takes["S1"] = {action: arr * 1000 for action, arr in takes["S1"].items()}
+    root = tmp_path / "mm"
+    root.mkdir()
+    np.savez(root / "data_3d_h36m.npz", positions_3d=takes)
+    cfg = _cfg(root, tmp_path / "runs")
+    _one_line(capsys, run_cli(main, [*_argv(cfg), "--is_train=1"]), "data_3d_h36m.npz", "take S1/", "metres")
+    assert not list((tmp_path / "runs").rglob("*.pt"))
+
+
+@pytest.mark.fault(7, "a file where predict's --out folder or the derived_dir folder belongs: one line saying so")
+@pytest.mark.parametrize("where", ["predict --out", "derived_dir"])
+def test_a_file_where_an_output_folder_belongs_is_one_line(small_data_root, runs, tmp_path, capsys, where):
+    cfg = _cfg(small_data_root, runs)
+    takes = np.load(small_data_root / "data_3d_h36m.npz", allow_pickle=True)["positions_3d"].item()
+    np.save(tmp_path / "his.npy", next(iter(takes["S9"].values()))[:12])
+    blocker = tmp_path / "a_file"
+    blocker.write_text("keep me")
+    if where == "derived_dir":
+        argv = [*_argv(cfg), "build-derived", f"--derived_dir={blocker}"]
+    else:
+        argv = [*_argv(cfg), "predict", f"--model_path={cfg.runs_root() / RUN / 'last.pt'}",
+                f"--history={tmp_path / 'his.npy'}", f"--out={blocker}", "--no-render"]
+    line = _one_line(capsys, run_cli(main, argv), "a_file", "is a file")
+    assert "File exists" not in line and blocker.read_text() == "keep me"
 
 
 @pytest.mark.fault(3, "make-synthetic with too few frames or takes, or a file as --data-root: one line, no data")

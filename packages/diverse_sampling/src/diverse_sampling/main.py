@@ -184,6 +184,8 @@ def run_job(job: str, args: argparse.Namespace, cfg: Config) -> None:
         if not args.history:
             raise ConfigError("predict: --history FILE (your observed poses, .npy/.npz) is required")
         out_dir = args.out or cfg.runs_root() / f"predict_{Path(args.history).stem}"
+        if Path(out_dir).exists() and not Path(out_dir).is_dir():
+            raise ConfigError(f"predict: --out {out_dir} is a file; --out names the folder to write futures.npz into")
         out = predict(cfg, model_path_of(args, cfg, job), args.history, out_dir, args.units, not args.no_render)
         print(f"wrote {out}")
     elif job == "convert":

@@ -61,7 +61,8 @@ def read_history(path: str | Path, layout: DatasetLayout, t_his: int, units: str
         arr = arr[:, list(layout.joints_used)]
     if arr.shape[1] == n + 1:
         arr = arr[:, 1:] - arr[:, :1]
-    check_skeleton(arr, layout, f"{path} (read in --units {units})")  # all-zero or collapsed poses: no skeleton
+    # all-zero or collapsed poses, or millimetres read as metres: no skeleton
+    check_skeleton(arr, layout, f"{path} (read in --units {units})", units_hint="then pass --units mm")
     return arr.reshape(t_his, 3 * n).astype(np.float32)
 
 

@@ -25,7 +25,7 @@ def to_nodes(positions: np.ndarray, layout: DatasetLayout) -> np.ndarray:
 
 
 def check_skeleton(nodes: np.ndarray, layout: DatasetLayout, where: str, min_length: float = 1e-3,
-                   max_length: float = 3.0) -> None:
+                   max_length: float = 3.0, units_hint: str = "the data file must hold metres") -> None:
     """A take whose bones (median over its frames) are shorter than 1 mm is not a skeleton (e.g. all-zero poses);
     one longer than 3 m is not a person in metres (millimetres read as metres: bones of 100-500 "m")."""
     lengths = np.median(bone_lengths(nodes, layout.node_parents), axis=0)
@@ -36,7 +36,7 @@ def check_skeleton(nodes: np.ndarray, layout: DatasetLayout, where: str, min_len
     if (lengths > max_length).any():
         j = int(np.argmax(lengths))
         raise DataFormatError(f"{where}: bone of node {j} is {lengths[j]:.3g} m long (median over the take); "
-                              "no human bone is over 3 m: are the positions in millimetres (--units mm)?")
+                              f"no human bone is over 3 m: are the positions in millimetres? ({units_hint})")
 
 
 @dataclass

@@ -38,7 +38,7 @@ from diverse_sampling.data.dataset import MotionData, load_split
 from diverse_sampling.data.io import data_file, write_atomic
 from diverse_sampling.data.kinematics import bone_directions, bone_lengths, from_directions, valid_angle_bounds
 from diverse_sampling.data.layout import get_layout
-from motionkit.errors import DataFormatError
+from motionkit.errors import ConfigError, DataFormatError
 
 
 def _fingerprint(cfg: Config, *params) -> str:
@@ -224,6 +224,8 @@ def cache_lock(root: Path) -> Iterator[None]:
     """Hold ``<root>/.lock`` while reading or building a cache there: two runs sharing the derived folder never
     build the same file at once (the second waits, then reads the first one's file). Temporary files found under
     the lock were left by a writer killed mid-write, and are removed."""
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"derived_dir {root}: is a file; name a folder for the candidate pool and angle caches")
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".lock", "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
