@@ -332,9 +332,11 @@ def test_a_failed_resume_puts_the_saved_record_back(tmp_path):
     assert "lr: 0.05" in record.read_text()  # a resume that writes a checkpoint keeps its new settings
 
 
-@pytest.mark.fault(4, "a saved run config that is not UTF-8")
-def test_resume_with_a_non_utf8_saved_config_names_it(tmp_path):
+@pytest.mark.fault(4, "a saved run config that cannot be compared")
+@pytest.mark.parametrize("damage, problem", [("utf-16", "not UTF-8"), ("empty", "empty, it holds no settings")])
+def test_resume_with_a_damaged_saved_config_names_it(tmp_path, damage, problem):
     _run_toy(tmp_path, 0.1, None)
-    write_non_utf8(tmp_path / "demo" / "toy" / "config.yaml", "lr: 0.1\n")
-    with pytest.raises(ConfigError, match="toy/config.yaml: not UTF-8"):
+    saved = tmp_path / "demo" / "toy" / "config.yaml"
+    write_non_utf8(saved, "lr: 0.1\n") if damage == "utf-16" else saved.write_text("")
+    with pytest.raises(ConfigError, match=f"toy/config.yaml: {problem}"):
         _run_toy(tmp_path, 0.1, "")

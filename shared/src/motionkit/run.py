@@ -186,11 +186,14 @@ def _check_config(cfg: Any, run_dir: Path, resuming: bool, mutable: Iterable[str
     if not resuming or not saved_path.is_file():
         return {}
     try:
-        saved = yaml.safe_load(saved_path.read_text(encoding="utf-8")) or {}
+        saved = yaml.safe_load(saved_path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"{saved_path}: not UTF-8 text; cannot compare the resumed run's config") from None
     except yaml.YAMLError:
         raise ConfigError(f"{saved_path}: invalid YAML; cannot compare the resumed run's config") from None
+    if saved is None or saved == {}:
+        raise ConfigError(f"{saved_path}: empty, it holds no settings of the run; put them back (e.g. from a "
+                          "copy of the command line) or start a new run without --resume")
     if not isinstance(saved, dict):
         raise ConfigError(f"{saved_path}: not a mapping of settings; cannot compare the resumed run's config")
     changes = config_changes(saved, config_to_dict(cfg))
