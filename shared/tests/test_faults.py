@@ -118,6 +118,12 @@ def test_the_cli_error_boundary(capsys):
     assert capsys.readouterr().err.strip() == "error: /nonexistent/folder/file.txt: No such file or directory"
     assert run_cli(disk_full, []) == 2
     assert capsys.readouterr().err.strip() == "error: No space left on device (is the disk full?)"
+
+    def huge(argv):
+        torch.empty(2**62, dtype=torch.uint8)  # torch: RuntimeError ... can't allocate memory
+
+    assert run_cli(huge, []) == 2
+    assert capsys.readouterr().err.strip().startswith("error: out of memory (use a smaller batch size")
     assert run_cli(bug, []) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: internal error: KeyError") and "--debug" in err and "\n" not in err

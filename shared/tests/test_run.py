@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from motionkit.errors import ConfigError
 from motionkit.runfolder import latest_run_dir, open_run_folder, resolve_run_dir
@@ -175,3 +176,46 @@ def test_a_run_name_that_is_a_path_is_one_line(tmp_path, name):
     with pytest.raises(ConfigError, match="must be a plain folder name"):
         resolve_run_dir(tmp_path / "runs", "demo", name, None)
     assert not (tmp_path / "runs").exists() and not (tmp_path / "escape").exists()
+
+
+@pytest.mark.fault(7, "a refused --resume of a finished run")
+def test_a_refused_resume_leaves_the_run_record_as_it_was(tmp_path):
+    from dataclasses import dataclass
+
+    from motionkit.errors import ConfigError
+    from motionkit.run import start_run
+
+    @dataclass
+    class Toy:
+        lr: float = 0.1
+
+    def attempt(resume, refuse=False):
+        with start_run(Toy(), package="demo", run_name="toy", log_root=tmp_path, resume=resume, device="cpu") as run:
+            if refuse:
+                run.check_not_finished(3, 3)
+            run.checkpointer.save(3, {"net": torch.nn.Linear(2, 2)})
+
+    attempt(None)
+    record = json.loads((tmp_path / "demo" / "toy" / "run.json").read_text())
+    with pytest.raises(ConfigError, match="already finished"):
+        attempt("", refuse=True)
+    after = json.loads((tmp_path / "demo" / "toy" / "run.json").read_text())
+    assert after["status"] == "finished" and after["ended"] == record["ended"]
+    assert after["last_attempt"]["status"] == "failed"
+
+
+@pytest.mark.fault(3, "a seed torch and numpy cannot take")
+def test_a_seed_out_of_range_is_one_line_before_any_folder(tmp_path):
+    from dataclasses import dataclass
+
+    from motionkit.errors import ConfigError
+    from motionkit.run import start_run
+
+    @dataclass
+    class Toy:
+        lr: float = 0.1
+
+    with pytest.raises(ConfigError, match="--seed 99999999999999999999999: out of range"):
+        with start_run(Toy(), package="demo", run_name="toy", log_root=tmp_path, seed=99999999999999999999999):
+            pass
+    assert not (tmp_path / "demo").exists()

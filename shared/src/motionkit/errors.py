@@ -80,6 +80,8 @@ def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[s
             traceback.print_exc()
         return _fail(describe_failure(exc))
     except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
+        if _is_out_of_memory(exc) and not debug:  # torch's allocators raise RuntimeError, not MemoryError
+            return _fail(describe_failure(MemoryError()))
         if debug:
             raise
         return _fail(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (rerun with "
@@ -101,6 +103,11 @@ def describe_failure(exc: BaseException) -> str:
     if isinstance(exc, MemoryError):
         return "out of memory (use a smaller batch size or a smaller model)"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text)
 
 
 def is_disk_full(exc: BaseException) -> bool:

@@ -99,11 +99,13 @@ def start_run(
             change to any other field is a one-line :class:`ConfigError` (the weights would not match it).
         keep_last: numbered checkpoints kept (None or 0: all).
     """
+    if abs(int(seed)) >= 2**62:  # torch and numpy seeds end near 2**64; checked before any folder is made
+        raise ConfigError(f"--seed {seed}: out of range (use a whole number below 2**62 in magnitude)")
     env = init_distributed(device=device)
     folder: RunFolder | None = None
     logger: RunLogger | None = None
     saved_record: str | None = None
-    started_ns = 0
+    started_ns = time.time_ns()
     status = "failed"
     try:
         run_dir, resuming = _agree_on_folder(env, log_root, package, run_name, resume)
@@ -119,19 +121,22 @@ def start_run(
             logger.info(f"changed since the saved run: {key}: {old!r} -> {new!r}")
         if env.is_main:
             saved_record = _read_record(run_dir / "config.yaml") if changes else None
-            started_ns = time.time_ns()
             save_config(cfg, run_dir / "config.yaml")
         run = Run(run_dir, env, logger, Checkpointer(run_dir, keep_last=keep_last, enabled=env.is_main),
                   resuming, changes)
         yield run
         status = "finished"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
     finally:
         if logger is not None:
             logger.close()
-        if status != "finished" and saved_record is not None and not _wrote_checkpoints(run_dir, started_ns):
-            _write_record(run_dir / "config.yaml", saved_record)  # nothing was trained with the changed settings
+        unchanged = status != "finished" and folder is not None and not _wrote_checkpoints(folder.path, started_ns)
+        if unchanged and saved_record is not None:
+            _write_record(folder.path / "config.yaml", saved_record)  # nothing was trained with the new settings
         if folder is not None:
-            folder.close(status)
+            folder.close(status, keep_previous=unchanged and folder.resuming)
         cleanup(env)
 
 

@@ -116,6 +116,7 @@ class RunFolder:
     resuming: bool
     record: dict[str, Any] = field(default_factory=dict)
     _lock: Any = None
+    previous: dict[str, Any] = field(default_factory=dict)  # run.json as this process found it
 
     def write_record(self, **values: Any) -> None:
         """Update ``run.json`` atomically."""
@@ -124,11 +125,21 @@ class RunFolder:
         tmp.write_text(json.dumps(self.record, indent=1, default=str) + "\n")
         os.replace(tmp, self.path / "run.json")
 
-    def close(self, status: str) -> None:
-        """Record the final status (``finished`` or ``failed``) and release the lock."""
+    def close(self, status: str, keep_previous: bool = False) -> None:
+        """Record the final status (``finished``, ``failed`` or ``interrupted``) and release the lock.
+
+        ``keep_previous``: this attempt changed nothing (a resume refused or failed before its first
+        checkpoint): ``run.json`` keeps the status it had, with the attempt noted under ``last_attempt``."""
         if self._lock is None:
             return
-        self.write_record(status=status, ended=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        ended = time.strftime("%Y-%m-%dT%H:%M:%S")
+        if keep_previous and self.previous:
+            attempt = {"status": status, "started": self.record.get("started"), "ended": ended,
+                       "argv": self.record.get("argv")}
+            self.record = dict(self.previous)
+            self.write_record(last_attempt=attempt)
+        else:
+            self.write_record(status=status, ended=ended)
         fcntl.flock(self._lock, fcntl.LOCK_UN)
         self._lock.close()
         self._lock = None
@@ -163,7 +174,7 @@ def open_run_folder(path: str | Path, resuming: bool) -> RunFolder:
             previous = json.loads((path / "run.json").read_text())
         except (OSError, ValueError):
             previous = {}
-    folder = RunFolder(path, resuming, dict(previous), handle)
+    folder = RunFolder(path, resuming, dict(previous), handle, dict(previous))
     folder.write_record(status="running", argv=sys.argv, pid=os.getpid(), host=socket.gethostname(),
                         started=time.strftime("%Y-%m-%dT%H:%M:%S"),
                         resumed=int(previous.get("resumed", -1)) + 1 if resuming else 0)
