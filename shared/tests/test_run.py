@@ -219,3 +219,19 @@ def test_a_seed_out_of_range_is_one_line_before_any_folder(tmp_path):
         with start_run(Toy(), package="demo", run_name="toy", log_root=tmp_path, seed=99999999999999999999999):
             pass
     assert not (tmp_path / "demo").exists()
+
+
+@pytest.mark.fault(7, "temporaries of killed writers beside a data file")
+def test_stale_temporaries_of_dead_writers_go_live_ones_stay(tmp_path):
+    import os
+
+    from motionkit.tempfiles import remove_stale_temporaries
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    (tmp_path / f".set.h5.{dead_pid}.tmp").write_bytes(b"half")
+    (tmp_path / f".set.h5.{dead_pid}.old.tmp").mkdir()
+    (tmp_path / f".set.h5.{os.getpid()}.tmp").write_bytes(b"being written")
+    (tmp_path / ".other.h5.1.tmp").write_bytes(b"another target's")
+    remove_stale_temporaries(tmp_path / "set.h5")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.h5.1.tmp", f".set.h5.{os.getpid()}.tmp"]

@@ -38,11 +38,12 @@ from tqdm import tqdm
 from apo_tf import losses
 from apo_tf.config import InferenceConfig
 from apo_tf.data import registry
-from apo_tf.data.atomic import remove_stale_temporaries, write_hdf5
+from apo_tf.data.atomic import write_hdf5
 from apo_tf.models import Critic, Generator, load_gan
 from apo_tf.runs import data_root, find_run, start_run
 from motionkit.config import config_to_dict
 from motionkit.errors import ConfigError, DataFormatError, NonFiniteLossError
+from motionkit.tempfiles import remove_stale_temporaries
 
 
 class Objective:

@@ -5,7 +5,7 @@ process can abort at exit ("double free or corruption"). Here HDF5 only ever wri
 ``.<name>.<pid>.tmp`` with plain file I/O (a full disk is a clean ``OSError`` naming the file), are synced, and
 replace the target in one rename. So a reader never sees half a file, two processes writing the same file never mix
 bytes, a failed write leaves the previous file and no temporary one, and a killed writer's ``.*.tmp`` is removed
-by the next run in that folder (:func:`remove_stale_temporaries`, and motionkit's run-folder lock).
+by the next run in that folder (motionkit's ``remove_stale_temporaries``, and its run-folder lock).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 import h5py
 
 from motionkit.errors import DataFormatError
+from motionkit.tempfiles import remove_stale_temporaries
 
 
 def write_hdf5(path: str | Path, fill: Callable[[h5py.File], None], update: bool = False) -> Path:
@@ -46,16 +47,3 @@ def write_hdf5(path: str | Path, fill: Callable[[h5py.File], None], update: bool
     finally:
         tmp.unlink(missing_ok=True)
     return path
-
-
-def remove_stale_temporaries(path: str | Path) -> None:
-    """Remove ``.<name>.<pid>.tmp`` files beside ``path`` whose writing process no longer exists."""
-    path = Path(path)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        pid = stale.name[len(path.name) + 2:-len(".tmp")]
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            stale.unlink(missing_ok=True)
-        except (ValueError, PermissionError, OverflowError):  # a foreign name, or another user's live process
-            continue

@@ -1,39 +1,13 @@
-"""Temp files of atomic writes into shared data folders: the ones whose writer was killed are removed.
+"""Failed writes into shared data folders, in a few words.
 
 Writers in a data folder (the synthetic set, the z-norm and k-means caches) write ``.<name>.<pid>[...].tmp`` beside
-the target and rename it over the target when complete; a process killed in between leaves its temp file, which
-the next writer of that name removes once the pid is no longer running.
+the target and rename it over the target when complete; motionkit's ``remove_stale_temporaries`` removes those of
+killed writers.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
-
-
-def clean_stale(folder: Path, prefix: str) -> None:
-    """Remove ``<prefix><pid>[...].tmp`` files/folders in ``folder`` whose writer process is gone (a killed write)."""
-    for path in Path(folder).glob(f"{prefix}*.tmp"):
-        pid = path.name[len(prefix):].split(".")[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def write_failure(exc: OSError) -> str:

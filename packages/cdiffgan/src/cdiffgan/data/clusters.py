@@ -21,7 +21,9 @@ import h5py
 import numpy as np
 import torch
 
-from .cachefiles import clean_stale, write_failure
+from motionkit.tempfiles import remove_stale_temporaries
+
+from .cachefiles import write_failure
 from .pats import AUDIO_KEY, N_JOINTS, POSE_KEY, PatsData, collapse_tokens
 
 
@@ -72,7 +74,7 @@ def _write_cache(path: Path, fingerprint: str, datasets: dict) -> None:
     """Write ``datasets`` atomically (hidden temp file in the same folder, renamed over ``path``); temp files of
     writers that were killed are removed first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(path.parent, f".{path.name}.")
+    remove_stale_temporaries(path)
     tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
     try:
         with h5py.File(tmp, "w") as f:
@@ -118,7 +120,7 @@ class Preprocessor:
         fp = _fingerprint(train, source_speakers)
         for path in (mu_path, km_path):           # temp files of killed writers (class 7 leftovers)
             if path.parent.is_dir():
-                clean_stale(path.parent, f".{path.name}.")
+                remove_stale_temporaries(path)
         keys = [(k, m) for k in (POSE_KEY, AUDIO_KEY) for m in ("mean", "var")]
         stats = _read_cache(mu_path, fp, [f"{k}/{m}" for k, m in keys], [104, 104, 64, 64], log)
         if stats is None:

@@ -16,7 +16,9 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from .cachefiles import clean_stale, write_failure
+from motionkit.tempfiles import remove_stale_temporaries
+
+from .cachefiles import write_failure
 from .pats import AUDIO_FS, N_JOINTS, POSE_FS
 
 DEFAULT_SPEAKERS = ("oliver", "maher", "chemistry", "ytch_prof", "lec_evol")
@@ -156,7 +158,7 @@ def write_synthetic(out_dir, speakers=DEFAULT_SPEAKERS, n_train=4, n_dev=1, n_te
         what = "a synthetic set (make-synthetic rewrites it)" if is_synthetic(out) else "not a synthetic set"
         raise ConfigError(f"{out}: exists and is {what}; not writing into it (choose another --out or delete it)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(out.parent, f".{out.name}.")
+    remove_stale_temporaries(out)
     tmp = out.parent / f".{out.name}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     try:

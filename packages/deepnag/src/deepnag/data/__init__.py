@@ -25,6 +25,7 @@ from deepnag.data.registry import register_datasets
 from deepnag.data.synthetic_kinect import write_synthetic_kinect
 from deepnag.data.synthetic_pen import write_synthetic_pen
 from motionkit.errors import DataFormatError, DatasetMissingError, MotionzooError
+from motionkit.tempfiles import remove_stale_temporaries
 
 __all__ = [
     "DOLLAR_CLASSES", "JK2017_CLASSES", "GestureSet", "MinMaxNormalizer", "PreparedData", "display_name",
@@ -64,7 +65,7 @@ def ensure_synthetic(cfg) -> Path:
         _check_folder(root)
         return _write_synthetic(cfg, root, params, root)
     root.parent.mkdir(parents=True, exist_ok=True)
-    _remove_dead_writers(root)
+    remove_stale_temporaries(root)
     tmp = root.parent / f".{root.name}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
@@ -106,24 +107,6 @@ def _stamp_matches(root: Path, params: dict) -> bool:
         return json.loads((root / "GENERATED.json").read_text(encoding="utf-8")) == params
     except (OSError, UnicodeDecodeError, ValueError):  # missing, a folder, not UTF-8, not JSON
         return False
-
-
-def _remove_dead_writers(root: Path) -> None:
-    """Delete `.<name>.<pid>.tmp` folders next to root whose writing process has ended (killed mid-write)."""
-    for tmp in root.parent.glob(f".{root.name}.*.tmp"):
-        pid = tmp.name[len(root.name) + 2:].split(".")[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def real_data_root(cfg) -> Path | None:
